@@ -1,0 +1,1 @@
+//! Data loading: IDX files, MNIST, shuffled batches.

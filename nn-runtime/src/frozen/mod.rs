@@ -1,0 +1,45 @@
+//! Frozen inference kernels over fixed-size arrays: no heap, no `std`, the same code
+//! on a host and on a microcontroller (so their results are bit-identical).
+//!
+//! `network!` emits a `XFrozen` struct whose `infer` calls these once per layer.
+
+mod dense;
+
+pub use dense::dense;
+
+use crate::activation::Activation;
+use crate::Float;
+
+/// Applies an activation to every element of `x` in place.
+#[inline]
+pub fn activate<F: Float>(act: impl Activation<F>, x: &mut [F]) {
+    for v in x {
+        *v = act.f(*v);
+    }
+}
+
+/// Softmax in place, shifted by the maximum so that logits of ±1e4 stay finite.
+/// `exp` is `libm`'s, on every target.
+pub fn softmax_in_place<F: Float>(x: &mut [F]) {
+    let max = x.iter().copied().fold(F::neg_infinity(), F::max);
+    let mut total = F::zero();
+    for v in x.iter_mut() {
+        *v = (*v - max).exp_libm();
+        total += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= total;
+    }
+}
+
+/// A heap-allocated, zero-filled `T` built without touching the stack, for frozen
+/// models too large for it.
+///
+/// # Safety
+/// All-zero bytes must be a valid `T`, as they are for arrays of `f32`/`f64`.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub unsafe fn zeroed_box<T>() -> Box<T> {
+    // SAFETY: the caller guarantees that all-zero bytes are a valid `T`.
+    unsafe { Box::<T>::new_zeroed().assume_init() }
+}

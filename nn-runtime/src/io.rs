@@ -1,0 +1,1 @@
+//! Weight files: safetensors with PyTorch `state_dict` keys and layouts.

@@ -1,0 +1,1 @@
+//! (issue 5) batch_norm: not written yet.

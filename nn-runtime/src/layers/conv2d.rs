@@ -1,0 +1,1 @@
+//! (issue 5) conv2d: not written yet.

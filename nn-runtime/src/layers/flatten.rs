@@ -1,0 +1,1 @@
+//! (issue 5) flatten: not written yet.

@@ -1,0 +1,14 @@
+//! Training kernels over ndarray batches, one file per layer: forward and backward
+//! side by side, tests at the bottom.
+
+pub mod activation;
+pub mod batch_norm;
+pub mod conv2d;
+pub mod dropout;
+pub mod flatten;
+pub mod linear;
+pub mod pool;
+pub mod softmax;
+
+pub use dropout::DropoutRng;
+pub use linear::Linear;

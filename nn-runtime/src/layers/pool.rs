@@ -1,0 +1,1 @@
+//! (issue 5) pool: not written yet.

@@ -1,0 +1,63 @@
+//! Runtime of `nn`: the pieces that `network!`-generated code calls.
+//!
+//! Without the `std` feature this crate is `#![no_std]` and needs no allocator: it
+//! holds the [`Float`] trait, the [`Network`] shape trait and the [`frozen`]
+//! inference kernels. With `std` (the default) it adds ndarray training kernels
+//! ([`layers`]), losses ([`loss`]), optimisers ([`optim`]), weight files ([`io`]),
+//! data loading ([`data`]) and the training loop ([`train`]).
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+pub mod activation;
+mod float;
+pub mod frozen;
+mod network;
+
+pub use float::Float;
+pub use network::{Chain, Network};
+
+#[cfg(feature = "std")]
+pub mod data;
+#[cfg(feature = "std")]
+mod error;
+#[cfg(feature = "std")]
+pub mod io;
+#[cfg(feature = "std")]
+pub mod layers;
+#[cfg(feature = "std")]
+pub mod loss;
+#[cfg(feature = "std")]
+mod model;
+#[cfg(feature = "std")]
+pub mod optim;
+#[cfg(feature = "std")]
+mod params;
+#[cfg(feature = "std")]
+pub mod train;
+
+#[cfg(feature = "std")]
+pub use error::Error;
+#[cfg(feature = "std")]
+pub use model::Model;
+#[cfg(feature = "std")]
+pub use params::{Entry, EntryMut, Params};
+
+/// Expands its input only when `nn-runtime` has the `std` feature: `network!` wraps
+/// every training item in it, so one declaration builds for a host and a firmware.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __std_only {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Expands its input only when `nn-runtime` has the `std` feature (here it has not).
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __std_only {
+    ($($item:tt)*) => {};
+}
+
+#[cfg(all(test, feature = "std"))]
+mod finite_diff;

@@ -1,0 +1,1 @@
+//! Losses, mean-reduced and numerically equal to PyTorch's.

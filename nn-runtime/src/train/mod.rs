@@ -1,0 +1,1 @@
+//! The training loop: epochs, progress, checkpoints, plots.
