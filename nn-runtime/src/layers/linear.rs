@@ -72,26 +72,26 @@ impl<F: Float> Linear<F> {
         grad_in
     }
 
-    /// Visits `weight` then `bias` under `prefix` (`"0."`, `"fc1."`), as PyTorch names them.
-    pub fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, Entry<'_, F>)) {
+    /// Visits `weight` then `bias` under their state-dict keys (`"0.weight"`, `"0.bias"`).
+    pub fn visit(&self, keys: [&str; 2], visitor: &mut dyn FnMut(&str, Entry<'_, F>)) {
         let weight = Entry::Param { value: self.weight.view().into_dyn(), grad: self.weight_grad.view().into_dyn() };
-        visitor(&format!("{prefix}weight"), weight);
+        visitor(keys[0], weight);
         if let (Some(bias), Some(grad)) = (&self.bias, &self.bias_grad) {
             let bias = Entry::Param { value: bias.view().into_dyn(), grad: grad.view().into_dyn() };
-            visitor(&format!("{prefix}bias"), bias);
+            visitor(keys[1], bias);
         }
     }
 
     /// Writable counterpart of [`Linear::visit`].
-    pub fn visit_mut(&mut self, prefix: &str, visitor: &mut dyn FnMut(&str, EntryMut<'_, F>)) {
+    pub fn visit_mut(&mut self, keys: [&str; 2], visitor: &mut dyn FnMut(&str, EntryMut<'_, F>)) {
         let weight = EntryMut::Param {
             value: self.weight.view_mut().into_dyn(),
             grad: self.weight_grad.view_mut().into_dyn(),
         };
-        visitor(&format!("{prefix}weight"), weight);
+        visitor(keys[0], weight);
         if let (Some(bias), Some(grad)) = (&mut self.bias, &mut self.bias_grad) {
             let bias = EntryMut::Param { value: bias.view_mut().into_dyn(), grad: grad.view_mut().into_dyn() };
-            visitor(&format!("{prefix}bias"), bias);
+            visitor(keys[1], bias);
         }
     }
 
