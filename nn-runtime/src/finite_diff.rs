@@ -25,9 +25,6 @@ pub fn numeric_grad<D: Dimension>(x: &Array<f64, D>, loss: impl Fn(&Array<f64, D
 pub fn assert_grad_close<D: Dimension>(analytic: &Array<f64, D>, numeric: &Array<f64, D>) {
     assert_eq!(analytic.shape(), numeric.shape(), "gradient shapes differ");
     for (i, (a, n)) in analytic.iter().zip(numeric.iter()).enumerate() {
-        assert!(
-            (a - n).abs() <= 1e-6 * (1.0 + n.abs()),
-            "element {i}: analytic gradient {a} vs finite difference {n}"
-        );
+        assert!((a - n).abs() <= 1e-6 * (1.0 + n.abs()), "element {i}: analytic gradient {a} vs finite difference {n}");
     }
 }

@@ -45,4 +45,3 @@ pub trait Model<F: Float>: Params<F> + Sized {
         self.zero_grads();
     }
 }
-

@@ -43,10 +43,7 @@ pub trait Params<F: Float> {
     fn visit_mut(&mut self, visitor: &mut dyn FnMut(&str, EntryMut<'_, F>));
 
     /// Calls `update(key, value, grad)` for each trainable parameter, in order.
-    fn for_each_param_mut(
-        &mut self,
-        update: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>),
-    ) {
+    fn for_each_param_mut(&mut self, update: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>)) {
         self.visit_mut(&mut |name, entry| {
             if let EntryMut::Param { value, grad } = entry {
                 update(name, value, grad);

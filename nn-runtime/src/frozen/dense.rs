@@ -76,6 +76,9 @@ mod tests {
             }
             assert_eq!(y[o].to_bits(), want.to_bits(), "output {o}");
         }
-        assert_eq!(dense(&weight, None, &x)[0].to_bits(), (0..IN).fold(0.0f32, |a, i| a + weight[i][0] * x[i]).to_bits());
+        assert_eq!(
+            dense(&weight, None, &x)[0].to_bits(),
+            (0..IN).fold(0.0f32, |a, i| a + weight[i][0] * x[i]).to_bits()
+        );
     }
 }

@@ -40,7 +40,8 @@ pub fn forward_train<F: Float, D: Dimension>(
 ) -> (Array<F, D>, Array<F, D>) {
     let mut rng = rng.next_rng();
     let keep_scale = F::of(1.0 / (1.0 - p));
-    let mask = Array::from_shape_simple_fn(x.raw_dim(), || if rng.random::<f64>() < p { F::zero() } else { keep_scale });
+    let mask =
+        Array::from_shape_simple_fn(x.raw_dim(), || if rng.random::<f64>() < p { F::zero() } else { keep_scale });
     x *= &mask;
     (x, mask)
 }

@@ -84,10 +84,8 @@ impl<F: Float> Linear<F> {
 
     /// Writable counterpart of [`Linear::visit`].
     pub fn visit_mut(&mut self, keys: [&str; 2], visitor: &mut dyn FnMut(&str, EntryMut<'_, F>)) {
-        let weight = EntryMut::Param {
-            value: self.weight.view_mut().into_dyn(),
-            grad: self.weight_grad.view_mut().into_dyn(),
-        };
+        let weight =
+            EntryMut::Param { value: self.weight.view_mut().into_dyn(), grad: self.weight_grad.view_mut().into_dyn() };
         visitor(keys[0], weight);
         if let (Some(bias), Some(grad)) = (&mut self.bias, &mut self.bias_grad) {
             let bias = EntryMut::Param { value: bias.view_mut().into_dyn(), grad: grad.view_mut().into_dyn() };
