@@ -22,7 +22,15 @@
 pub use nn_macros::network;
 pub use nn_runtime::*;
 
-pub use typenum;
+/// Everything a model declaration and a training loop need, in one import.
+pub mod prelude {
+    pub use crate::network;
+    pub use nn_runtime::{Chain, Float, Network};
 
-#[cfg(feature = "std")]
-pub use nn_runtime::{ndarray, rand};
+    #[cfg(feature = "std")]
+    pub use nn_runtime::{
+        loss::*,
+        optim::*,
+        Model, Params,
+    };
+}

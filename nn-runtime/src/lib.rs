@@ -14,6 +14,11 @@ pub mod frozen;
 mod network;
 
 pub use float::Float;
+pub use rand;
+pub use typenum;
+
+#[cfg(feature = "std")]
+pub use ndarray;
 pub use network::{Chain, Network};
 
 #[cfg(feature = "std")]
@@ -38,7 +43,7 @@ pub mod train;
 #[cfg(feature = "std")]
 pub use error::Error;
 #[cfg(feature = "std")]
-pub use model::Model;
+pub use model::{check_batch, Model};
 #[cfg(feature = "std")]
 pub use params::{Entry, EntryMut, Params};
 
@@ -57,6 +62,22 @@ macro_rules! __std_only {
 #[macro_export]
 macro_rules! __std_only {
     ($($item:tt)*) => {};
+}
+
+/// Expands its input only without the `std` feature: the `no_std` stand-ins of training items.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __no_std_only {
+    ($($item:tt)*) => {};
+}
+
+/// Expands its input only without the `std` feature (here it is missing, so it expands).
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __no_std_only {
+    ($($item:tt)*) => { $($item)* };
 }
 
 #[cfg(all(test, feature = "std"))]

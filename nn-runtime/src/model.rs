@@ -45,3 +45,14 @@ pub trait Model<F: Float>: Params<F> + Sized {
         self.zero_grads();
     }
 }
+
+/// Checks a batch's shape against a network's per-sample shape: every axis after the
+/// batch axis must match. The error names the network and both shapes.
+pub fn check_batch(network: &str, found: &[usize], sample: &[usize]) -> Result<(), Error> {
+    if found.len() == sample.len() + 1 && found[1..] == *sample {
+        return Ok(());
+    }
+    let mut expected = vec![0];
+    expected.extend_from_slice(sample);
+    Err(Error::Shape { what: format!("{network} batch ([batch, ..] with any batch size)"), expected, found: found.to_vec() })
+}

@@ -31,6 +31,11 @@ impl<F: Float> Linear<F> {
         Self::from_parts(weight, bias)
     }
 
+    /// A layer with every parameter zero (what loading fills in).
+    pub fn zeros(inputs: usize, outputs: usize, bias: bool) -> Self {
+        Self::from_parts(Array2::zeros((outputs, inputs)), bias.then(|| Array1::zeros(outputs)))
+    }
+
     /// A layer with the given weight `[out, in]` and bias `[out]`, gradients zeroed.
     pub fn from_parts(weight: Array2<F>, bias: Option<Array1<F>>) -> Self {
         let weight_grad = Array2::zeros(weight.raw_dim());
@@ -90,6 +95,17 @@ impl<F: Float> Linear<F> {
         if let (Some(bias), Some(grad)) = (&mut self.bias, &mut self.bias_grad) {
             let bias = EntryMut::Param { value: bias.view_mut().into_dyn(), grad: grad.view_mut().into_dyn() };
             visitor(keys[1], bias);
+        }
+    }
+
+    /// Copies the weights into a frozen layer: `weight_t` is `[in][out]` (input-major,
+    /// what [`crate::frozen::dense`] reads) flattened, `bias` has `out` elements.
+    pub fn freeze_into(&self, weight_t: &mut [F], bias: Option<&mut [F]>) {
+        for (dst, &w) in weight_t.iter_mut().zip(self.weight.t().iter()) {
+            *dst = w;
+        }
+        if let (Some(dst), Some(src)) = (bias, &self.bias) {
+            dst.copy_from_slice(src.as_slice().expect("bias is contiguous"));
         }
     }
 
