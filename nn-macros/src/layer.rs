@@ -234,6 +234,38 @@ pub struct CheckedLayer {
     pub output: Shape,
 }
 
+/// One tensor of a frozen model, in the frozen struct's field order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrozenTensor {
+    /// The PyTorch `state_dict` key, e.g. `"0.weight"`.
+    pub key: String,
+    /// The PyTorch shape, e.g. `[out, in]` for a Linear weight.
+    pub shape: Vec<usize>,
+    /// Whether the frozen copy stores the 2-d tensor transposed (`[in][out]`).
+    pub transposed: bool,
+}
+
+impl CheckedLayer {
+    /// The tensors this layer contributes to the frozen struct, in field order.
+    pub fn frozen_tensors(&self) -> Vec<FrozenTensor> {
+        let tensor = |name: &str, shape: Vec<usize>, transposed| FrozenTensor {
+            key: format!("{}.{name}", self.key),
+            shape,
+            transposed,
+        };
+        match &self.layer {
+            Layer::Linear { inputs, outputs, bias } => {
+                let mut tensors = vec![tensor("weight", vec![*outputs, *inputs], true)];
+                if *bias {
+                    tensors.push(tensor("bias", vec![*outputs], false));
+                }
+                tensors
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

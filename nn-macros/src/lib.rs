@@ -1,13 +1,14 @@
 //! The `network!` macro of `nn`, in three stages, one file each:
 //! [`parse`] (tokens → syntax tree), [`check`] (arguments and every shape, as spanned
 //! errors) and [`generate`] (the struct, its tape, its frozen copy). [`layer`] holds the
-//! layer table and [`shape`] the shape arithmetic.
+//! layer table, [`shape`] the shape arithmetic and [`weights`] the weights baked at compile time.
 
 mod check;
 mod generate;
 mod layer;
 mod parse;
 mod shape;
+mod weights;
 
 use proc_macro::TokenStream;
 
@@ -21,5 +22,6 @@ pub fn network(input: TokenStream) -> TokenStream {
 fn expand(input: proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream> {
     let decl: parse::NetworkDecl = syn::parse2(input)?;
     let network = check::check(decl)?;
-    Ok(generate::generate(&network, None))
+    let frozen_weights = network.weights.as_ref().map(|path| weights::bake(&network, path)).transpose()?;
+    Ok(generate::generate(&network, frozen_weights))
 }
