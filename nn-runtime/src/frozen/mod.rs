@@ -3,9 +3,21 @@
 //!
 //! `network!` emits a `XFrozen` struct whose `infer` calls these once per layer.
 
+mod conv2d;
 mod dense;
+mod pool;
 
+pub use conv2d::conv2d;
 pub use dense::dense;
+pub use pool::{avg_pool2d, max_pool2d};
+
+pub(crate) use conv2d::output_len;
+// Shared with the training kernels in `layers`.
+#[cfg(feature = "std")]
+pub(crate) use {
+    conv2d::valid_outputs,
+    pool::{avg_pool_plane, max_pool_plane},
+};
 
 use crate::activation::Activation;
 use crate::Float;

@@ -1,0 +1,148 @@
+//! Max and average pooling without padding, PyTorch's floor output size.
+//!
+//! The per-plane loops here are also the training kernels' (`layers::pool`), so a frozen
+//! model pools bit-identically to the model it was frozen from.
+
+use crate::frozen::output_len;
+use crate::Float;
+
+/// Max pooling of one row-major plane `x` of width `width` into `y` (rows of
+/// `out_width`), windows `kernel`×`kernel` every `stride`.
+///
+/// Each window is read row by row and a value replaces the maximum only when it is
+/// greater, or NaN (so NaN propagates and ties keep the first maximum, as PyTorch);
+/// `on_new_max(output, input)` is told each time, with both indices flat in their plane.
+#[inline]
+pub(crate) fn max_pool_plane<F: Float>(
+    x: &[F],
+    width: usize,
+    y: &mut [F],
+    out_width: usize,
+    kernel: usize,
+    stride: usize,
+    mut on_new_max: impl FnMut(usize, usize),
+) {
+    for (oy, out_row) in y.chunks_exact_mut(out_width).enumerate() {
+        out_row.fill(F::neg_infinity());
+        for ki in 0..kernel {
+            let row_start = (oy * stride + ki) * width;
+            for kj in 0..kernel {
+                let taps = x[row_start + kj..].iter().step_by(stride);
+                for (ox, (max, &v)) in out_row.iter_mut().zip(taps).enumerate() {
+                    if v > *max || v.is_nan() {
+                        *max = v;
+                        on_new_max(oy * out_width + ox, row_start + ox * stride + kj);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Average pooling of one row-major plane, shaped as in [`max_pool_plane`]: each
+/// window's sum, in row order, divided by `kernel²` (PyTorch divides, it does not scale).
+#[inline]
+pub(crate) fn avg_pool_plane<F: Float>(
+    x: &[F],
+    width: usize,
+    y: &mut [F],
+    out_width: usize,
+    kernel: usize,
+    stride: usize,
+) {
+    let area = F::of((kernel * kernel) as f64);
+    for (oy, out_row) in y.chunks_exact_mut(out_width).enumerate() {
+        out_row.fill(F::zero());
+        for ki in 0..kernel {
+            let row_start = (oy * stride + ki) * width;
+            for kj in 0..kernel {
+                for (sum, &v) in out_row.iter_mut().zip(x[row_start + kj..].iter().step_by(stride)) {
+                    *sum += v;
+                }
+            }
+        }
+        for sum in out_row {
+            *sum /= area;
+        }
+    }
+}
+
+/// PyTorch's `MaxPool2d(kernel, stride)` on one `[C, H, W]` image.
+///
+/// # Panics
+/// If `OH`×`OW` is not the output size that `H`×`W`, `kernel` and `stride` give.
+#[inline]
+pub fn max_pool2d<F: Float, const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[F; W]; H]; C],
+    kernel: usize,
+    stride: usize,
+) -> [[[F; OW]; OH]; C] {
+    check_output::<H, W, OH, OW>(kernel, stride);
+    let mut y = [[[F::zero(); OW]; OH]; C];
+    for (plane, out) in x.iter().zip(&mut y) {
+        max_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride, |_, _| {});
+    }
+    y
+}
+
+/// PyTorch's `AvgPool2d(kernel, stride)` on one `[C, H, W]` image.
+///
+/// # Panics
+/// If `OH`×`OW` is not the output size that `H`×`W`, `kernel` and `stride` give.
+#[inline]
+pub fn avg_pool2d<F: Float, const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[F; W]; H]; C],
+    kernel: usize,
+    stride: usize,
+) -> [[[F; OW]; OH]; C] {
+    check_output::<H, W, OH, OW>(kernel, stride);
+    let mut y = [[[F::zero(); OW]; OH]; C];
+    for (plane, out) in x.iter().zip(&mut y) {
+        avg_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride);
+    }
+    y
+}
+
+fn check_output<const H: usize, const W: usize, const OH: usize, const OW: usize>(kernel: usize, stride: usize) {
+    let (oh, ow) = (output_len(H, kernel, stride, 0), output_len(W, kernel, stride, 0));
+    assert!(OH == oh && OW == ow, "pooling output must be {oh}x{ow}, not {OH}x{OW}");
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::layers::pool;
+    use ndarray::Array4;
+    use rand::{Rng, SeedableRng};
+
+    fn image<const C: usize, const H: usize, const W: usize>(seed: u64) -> [[[f32; W]; H]; C] {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        core::array::from_fn(|_| core::array::from_fn(|_| core::array::from_fn(|_| rng.random_range(-1.0..1.0))))
+    }
+
+    /// Same plane loops, so frozen and training pooling agree bit for bit.
+    fn check<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(k: usize, s: usize) {
+        let x = image::<C, H, W>(k as u64 * 10 + s as u64);
+        let batch = Array4::from_shape_fn((1, C, H, W), |(_, c, i, j)| x[c][i][j]);
+        let max = max_pool2d::<f32, C, H, W, OH, OW>(&x, k, s);
+        let avg = avg_pool2d::<f32, C, H, W, OH, OW>(&x, k, s);
+        let want_max = pool::max_pool2d(batch.view(), k, s);
+        let want_avg = pool::avg_pool2d(batch.view(), k, s);
+        assert_eq!(want_max.shape(), [1, C, OH, OW]);
+        for ((_, c, i, j), &w) in want_max.indexed_iter() {
+            assert_eq!(max[c][i][j].to_bits(), w.to_bits());
+        }
+        for ((_, c, i, j), &w) in want_avg.indexed_iter() {
+            assert_eq!(avg[c][i][j].to_bits(), w.to_bits());
+        }
+    }
+
+    #[test]
+    fn equals_ndarray_forward() {
+        check::<6, 28, 28, 14, 14>(2, 2);
+        check::<2, 7, 5, 3, 2>(2, 2);
+        check::<3, 6, 7, 4, 5>(3, 1);
+        check::<1, 9, 8, 3, 2>(3, 3);
+        check::<2, 7, 7, 2, 2>(3, 4);
+    }
+}
