@@ -1,0 +1,179 @@
+//! Checkpoints: the model, the optimiser state and the training position in one
+//! safetensors file, written atomically, so training resumes to the same numbers.
+//!
+//! Layout: the model's state dict under `model.` (PyTorch keys), the optimiser's
+//! tensors under `optim.`, the per-epoch history as the `[epochs, 5]` f64 tensor
+//! `train.history` (train loss, train accuracy, test loss, test accuracy, seconds;
+//! NaN where there was no test set), and the counters in the string metadata.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayD, Ix2, IxDyn};
+use safetensors::SafeTensors;
+
+use super::{EpochRecord, History};
+use crate::io::{self, StoredTensor};
+use crate::optim::{Optimizer, OptimizerState};
+use crate::{Error, Float, Params};
+
+/// The value of the `format` metadata key, so a plain weight file is told apart.
+const FORMAT: &str = "nn-checkpoint-1";
+const MODEL: &str = "model.";
+const OPTIM: &str = "optim.";
+const HISTORY: &str = "train.history";
+const HISTORY_COLUMNS: usize = 5;
+
+/// Where training stands after a completed epoch, besides the model and optimiser.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Position {
+    /// Optimiser steps taken over all epochs.
+    pub steps: u64,
+    /// The seed every epoch's shuffle derives from.
+    pub seed: u64,
+    /// Samples per training batch.
+    pub batch_size: usize,
+    /// One record per completed epoch.
+    pub history: History,
+}
+
+/// Writes a checkpoint of `model`, `optimizer` and `position` to `path` through a
+/// temporary file, so a failed write leaves the previous checkpoint intact.
+pub(crate) fn save<F: Float>(
+    path: &Path,
+    model: &impl Params<F>,
+    optimizer: &impl Optimizer<F>,
+    position: &Position,
+) -> Result<(), Error> {
+    let mut tensors = io::state_dict(model, MODEL);
+    let state = optimizer.state();
+    tensors.extend(
+        state.tensors.iter().map(|(name, value)| (format!("{OPTIM}{name}"), StoredTensor::from_array(value.view()))),
+    );
+    tensors.push((HISTORY.to_string(), StoredTensor::from_array(history_table(&position.history).view())));
+    let names: Vec<&str> = state.tensors.iter().map(|(name, _)| name.as_str()).collect();
+    let metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("dtype".to_string(), F::DTYPE.to_string()),
+        ("epoch".to_string(), position.history.len().to_string()),
+        ("step".to_string(), position.steps.to_string()),
+        ("seed".to_string(), position.seed.to_string()),
+        ("batch_size".to_string(), position.batch_size.to_string()),
+        ("optim.step".to_string(), state.step.to_string()),
+        ("optim.lr".to_string(), format!("{:e}", optimizer.lr())),
+        ("optim.tensors".to_string(), names.join("\n")),
+    ]);
+    io::save_tensors(path, &tensors, Some(metadata))
+}
+
+/// Restores `model` and `optimizer` from the checkpoint at `path` and returns the
+/// training position; anything that does not fit is [`Error::Checkpoint`].
+pub(crate) fn load<F: Float>(
+    path: &Path,
+    model: &mut impl Params<F>,
+    optimizer: &mut impl Optimizer<F>,
+) -> Result<Position, Error> {
+    let bytes = io::read(path)?;
+    let file = io::parse(path, &bytes)?;
+    let invalid = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let metadata = header.metadata().as_ref().filter(|m| m.get("format").map(String::as_str) == Some(FORMAT));
+    let Some(metadata) = metadata else {
+        return Err(invalid(format!("no `{FORMAT}` metadata: a weight file, not a training checkpoint")));
+    };
+    let field = |key: &str| metadata.get(key).ok_or_else(|| invalid(format!("metadata `{key}` is missing")));
+    let number = |key: &str| -> Result<u64, Error> {
+        let text = field(key)?;
+        text.parse().map_err(|_| invalid(format!("metadata `{key}` is {text:?}, not a count")))
+    };
+    let dtype = field("dtype")?;
+    if dtype != F::DTYPE {
+        return Err(invalid(format!("it holds {dtype} tensors, the model computes in {}", F::DTYPE)));
+    }
+    let epochs = usize::try_from(number("epoch")?).map_err(|e| invalid(e.to_string()))?;
+    let lr_text = field("optim.lr")?;
+    let lr: f64 = lr_text.parse().map_err(|_| invalid(format!("metadata `optim.lr` is {lr_text:?}, not a number")))?;
+
+    io::load_state_dict(model, &file, path, MODEL).map_err(|e| mismatch(path, "model", e))?;
+    let names = field("optim.tensors")?;
+    let tensors = names
+        .split('\n')
+        .filter(|name| !name.is_empty())
+        .map(|name| Ok((name.to_string(), read_array::<F>(path, &file, &format!("{OPTIM}{name}"))?)))
+        .collect::<Result<_, Error>>()?;
+    optimizer
+        .load_state(OptimizerState { step: number("optim.step")?, tensors })
+        .map_err(|e| mismatch(path, "optimiser", e))?;
+    optimizer.set_lr(lr);
+
+    let table = read_array::<f64>(path, &file, HISTORY)?;
+    let found = table.shape().to_vec();
+    let table =
+        table.into_dimensionality::<Ix2>().ok().filter(|t| t.dim() == (epochs, HISTORY_COLUMNS)).ok_or_else(|| {
+            invalid(format!("`{HISTORY}` has shape {found:?}, expected [{epochs}, {HISTORY_COLUMNS}]"))
+        })?;
+    let batch_size = usize::try_from(number("batch_size")?).map_err(|e| invalid(e.to_string()))?;
+    if batch_size == 0 {
+        return Err(invalid("metadata `batch_size` is 0".to_string()));
+    }
+    Ok(Position { steps: number("step")?, seed: number("seed")?, batch_size, history: history_from_table(&table) })
+}
+
+/// A tensor of the checkpoint as an array; it must exist and hold `T`'s dtype.
+fn read_array<T: Float>(path: &Path, file: &SafeTensors<'_>, key: &str) -> Result<ArrayD<T>, Error> {
+    let invalid = |reason: String| Error::Checkpoint { path: path.to_path_buf(), reason };
+    let tensor = file.tensor(key).map_err(|_| invalid(format!("tensor `{key}` is missing")))?;
+    let dtype = format!("{:?}", tensor.dtype());
+    if dtype != T::DTYPE {
+        return Err(invalid(format!("tensor `{key}` has dtype {dtype}, expected {}", T::DTYPE)));
+    }
+    let values = tensor.data().chunks_exact(T::BYTES).map(T::from_le_slice).collect();
+    ArrayD::from_shape_vec(IxDyn(tensor.shape()), values).map_err(|e| invalid(format!("tensor `{key}`: {e}")))
+}
+
+/// Rephrases a loader's error about one part (model or optimiser) as [`Error::Checkpoint`].
+fn mismatch(path: &Path, part: &str, error: Error) -> Error {
+    let reason = match error {
+        Error::MissingTensor { name, .. } => format!("the {part} needs tensor `{name}`, which is missing"),
+        Error::UnexpectedTensor { name, .. } => format!("tensor `{name}` is not part of the {part}"),
+        Error::TensorShape { name, expected, found, .. } => {
+            format!("tensor `{name}` has shape {found:?}, the {part} expects {expected:?}")
+        }
+        Error::TensorDtype { name, expected, found, .. } => {
+            format!("tensor `{name}` has dtype {found}, the {part} expects {expected}")
+        }
+        Error::Checkpoint { reason, .. } => reason,
+        other => format!("the {part} does not fit: {other}"),
+    };
+    Error::Checkpoint { path: PathBuf::from(path), reason }
+}
+
+fn history_table(history: &History) -> Array2<f64> {
+    Array2::from_shape_fn((history.len(), HISTORY_COLUMNS), |(epoch, column)| {
+        let r = &history.epochs[epoch];
+        [
+            r.train_loss,
+            r.train_accuracy,
+            r.test_loss.unwrap_or(f64::NAN),
+            r.test_accuracy.unwrap_or(f64::NAN),
+            r.seconds,
+        ][column]
+    })
+}
+
+fn history_from_table(table: &Array2<f64>) -> History {
+    let present = |x: f64| (!x.is_nan()).then_some(x);
+    let epochs = table
+        .outer_iter()
+        .enumerate()
+        .map(|(i, row)| EpochRecord {
+            epoch: i + 1,
+            train_loss: row[0],
+            train_accuracy: row[1],
+            test_loss: present(row[2]),
+            test_accuracy: present(row[3]),
+            seconds: row[4],
+        })
+        .collect();
+    History { epochs }
+}

@@ -1,0 +1,251 @@
+//! `nn::train`: fitting, history, checkpoints and resuming, plots, NaN losses.
+
+use std::fs;
+
+use nn::data::Dataset;
+use nn::ndarray::{Array1, Array2, ArrayD};
+use nn::optim::OptimizerState;
+use nn::prelude::*;
+use nn::rand::rngs::StdRng;
+use nn::rand::{Rng, SeedableRng};
+use nn::train::{Progress, Trainer};
+use nn::Error;
+
+network! {
+    /// Four classes of points in eight dimensions.
+    pub struct Blobs {
+        Linear(8, 16) -> ReLU -> Linear(16, 4)
+    }
+}
+
+/// SGD with momentum 0.9: a stand-in whose state (the velocities) must survive a checkpoint.
+struct Momentum {
+    lr: f64,
+    steps: u64,
+    velocity: Vec<(String, ArrayD<f32>)>,
+}
+
+impl Momentum {
+    fn new(lr: f64) -> Self {
+        Momentum { lr, steps: 0, velocity: Vec::new() }
+    }
+}
+
+impl Optimizer<f32> for Momentum {
+    fn step<P: Params<f32> + ?Sized>(&mut self, model: &mut P) {
+        let (lr, velocity) = (self.lr as f32, &mut self.velocity);
+        let mut index = 0;
+        model.for_each_param_mut(&mut |name, mut value, grad| {
+            if velocity.len() == index {
+                velocity.push((format!("momentum_buffer.{name}"), ArrayD::zeros(value.raw_dim())));
+            }
+            let v = &mut velocity[index].1;
+            *v *= 0.9;
+            *v += &grad;
+            value.scaled_add(-lr, v);
+            index += 1;
+        });
+        self.steps += 1;
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn state(&self) -> OptimizerState<f32> {
+        OptimizerState { step: self.steps, tensors: self.velocity.clone() }
+    }
+    fn load_state(&mut self, state: OptimizerState<f32>) -> Result<(), Error> {
+        self.steps = state.step;
+        self.velocity = state.tensors;
+        Ok(())
+    }
+}
+
+/// `n` noisy points around the corners `3·e_c` of four classes.
+fn blobs(n: usize, seed: u64) -> Dataset<f32, nn::ndarray::Ix2> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let labels = Array1::from_shape_fn(n, |i| i % 4);
+    let inputs = Array2::from_shape_fn((n, 8), |(i, j)| {
+        let centre = if j == labels[i] { 3.0 } else { 0.0 };
+        centre + rng.random_range(-1.0..1.0)
+    });
+    Dataset::new(inputs, labels).unwrap()
+}
+
+fn model(seed: u64) -> Blobs<f32> {
+    Blobs::init(&mut StdRng::seed_from_u64(seed))
+}
+
+fn trainer(model: Blobs<f32>, epochs: usize) -> Trainer<f32, Blobs<f32>, Momentum, CrossEntropyLoss> {
+    Trainer::new(model, Momentum::new(0.05), CrossEntropyLoss::new())
+        .epochs(epochs)
+        .batch_size(16)
+        .seed(3)
+        .progress(Progress::Silent)
+}
+
+fn weights(model: &Blobs<f32>) -> Vec<(String, Vec<u32>)> {
+    let mut weights = Vec::new();
+    model.visit(&mut |name, entry| {
+        if let nn::Entry::Param { value, .. } = entry {
+            weights.push((name.to_string(), value.iter().map(|v| v.to_bits()).collect()));
+        }
+    });
+    weights
+}
+
+#[test]
+fn fit_learns_and_reports_every_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (blobs(200, 1), blobs(80, 2));
+    let plot = dir.path().join("plots/blobs.png");
+    let mut trainer = trainer(model(0), 3).plot(&plot);
+    let history = trainer.fit(&train, Some(&test)).unwrap();
+
+    assert_eq!(history.epochs.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2, 3]);
+    let last = history.last().unwrap();
+    assert!(last.train_loss < history.epochs[0].train_loss);
+    assert!(last.test_accuracy.unwrap() > 0.9, "{last:?}");
+    let evaluation = nn::train::evaluate(trainer.model(), &CrossEntropyLoss::new(), &test);
+    assert_eq!(Some(evaluation.accuracy), last.test_accuracy);
+    assert_eq!(Some(evaluation.loss), last.test_loss);
+    assert_eq!(trainer.history(), &history);
+    assert!(fs::read(&plot).unwrap().starts_with(b"\x89PNG"), "the plot is a PNG");
+
+    let again = trainer.fit(&train, Some(&test)).unwrap();
+    assert_eq!(again, history, "a finished run has nothing left to do");
+}
+
+#[test]
+fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (blobs(100, 1), blobs(40, 2));
+    let mut straight = trainer(model(0), 4);
+    let straight_history = straight.fit(&train, Some(&test)).unwrap();
+
+    let checkpoint = dir.path().join("checkpoint.safetensors");
+    trainer(model(0), 2).checkpoint(&checkpoint).fit(&train, Some(&test)).unwrap();
+    // Another initialisation, another seed and batch size: the checkpoint overrides all three.
+    let mut resumed = Trainer::new(model(99), Momentum::new(0.05), CrossEntropyLoss::new())
+        .epochs(4)
+        .seed(12345)
+        .batch_size(7)
+        .progress(Progress::Silent)
+        .resume(&checkpoint)
+        .unwrap();
+    assert_eq!(resumed.history().len(), 2);
+    let resumed_history = resumed.fit(&train, Some(&test)).unwrap();
+
+    assert_eq!(weights(resumed.model()), weights(straight.model()), "bit-equal parameters");
+    assert_eq!(resumed.optimizer().state(), straight.optimizer().state());
+    let without_time = |h: &nn::train::History| {
+        h.epochs
+            .iter()
+            .map(|r| (r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_time(&resumed_history), without_time(&straight_history));
+}
+
+#[test]
+fn a_failed_checkpoint_write_leaves_the_previous_checkpoint_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = blobs(64, 1);
+    let checkpoint = dir.path().join("run.safetensors");
+    trainer(model(0), 1).checkpoint(&checkpoint).fit(&train, None).unwrap();
+    let saved = fs::read(&checkpoint).unwrap();
+
+    // io::write_atomically writes `.run.safetensors.tmp<pid>` first and renames it; a
+    // directory of that name makes the write fail, as a full disk would.
+    let temp = dir.path().join(format!(".run.safetensors.tmp{}", std::process::id()));
+    fs::create_dir(&temp).unwrap();
+    let mut second = trainer(model(0), 2).checkpoint(&checkpoint).resume(&checkpoint).unwrap();
+    let error = second.fit(&train, None).unwrap_err();
+    assert!(matches!(&error, Error::Io { path, .. } if path == &checkpoint), "{error:?}");
+    assert_eq!(fs::read(&checkpoint).unwrap(), saved, "the previous checkpoint is untouched");
+    assert_eq!(trainer(model(5), 2).resume(&checkpoint).unwrap().history().len(), 1);
+
+    // A checkpoint path below a regular file cannot be created at all.
+    let blocked = dir.path().join("run.safetensors/inner.safetensors");
+    let error = trainer(model(0), 1).checkpoint(&blocked).fit(&train, None).unwrap_err();
+    assert!(matches!(error, Error::Io { .. }), "{error:?}");
+}
+
+#[test]
+fn a_checkpoint_that_does_not_fit_is_a_typed_error() {
+    network! {
+        /// Wider than `Blobs`.
+        pub struct Wide {
+            Linear(8, 32) -> ReLU -> Linear(32, 4)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("blobs.safetensors");
+    trainer(model(0), 1).checkpoint(&checkpoint).fit(&blobs(32, 1), None).unwrap();
+
+    let wide = Wide::<f32>::init(&mut StdRng::seed_from_u64(0));
+    let error = Trainer::new(wide, Momentum::new(0.1), CrossEntropyLoss::new()).resume(&checkpoint).err().unwrap();
+    match error {
+        Error::Checkpoint { path, reason } => {
+            assert_eq!(path, checkpoint);
+            assert_eq!(reason, "tensor `model.0.weight` has shape [16, 8], the model expects [32, 8]");
+        }
+        other => panic!("expected Error::Checkpoint, got {other:?}"),
+    }
+
+    let weights_only = dir.path().join("weights.safetensors");
+    model(0).save(&weights_only).unwrap();
+    let error = trainer(model(0), 1).resume(&weights_only).err().unwrap();
+    assert!(
+        matches!(&error, Error::Checkpoint { reason, .. } if reason.contains("not a training checkpoint")),
+        "{error}"
+    );
+
+    let error = trainer(model(0), 1).resume(dir.path().join("missing.safetensors")).err().unwrap();
+    assert!(matches!(error, Error::Io { .. }), "{error:?}");
+}
+
+#[test]
+fn a_nan_loss_stops_training_with_the_epoch_and_step() {
+    network! {
+        /// No activation: a NaN input reaches the loss (this runtime's ReLU maps NaN to 0).
+        pub struct Logistic {
+            Linear(8, 4)
+        }
+    }
+    let train = blobs(40, 1);
+    let mut inputs = train.inputs().to_owned();
+    inputs[[5, 2]] = f32::NAN;
+    let train = Dataset::new(inputs, train.labels().to_owned()).unwrap();
+    let logistic = Logistic::<f32>::init(&mut StdRng::seed_from_u64(0));
+    let mut trainer = Trainer::new(logistic, Momentum::new(0.05), CrossEntropyLoss::new()).progress(Progress::Silent);
+    let error = trainer.fit(&train, None).unwrap_err();
+    assert!(matches!(error, Error::NonFiniteLoss { epoch: 1, step: 1, value } if value.is_nan()), "{error:?}");
+
+    let explosive = Trainer::new(model(0), Momentum::new(1e30), CrossEntropyLoss::new()).progress(Progress::Silent);
+    let error = explosive.epochs(3).fit(&blobs(64, 1), None).unwrap_err();
+    match error {
+        Error::NonFiniteLoss { epoch, step, value } => {
+            assert!(epoch >= 1 && step >= 1 && !value.is_finite());
+            assert!(error.to_string().starts_with(&format!("loss became {value} at epoch {epoch}, step {step}")));
+        }
+        other => panic!("expected Error::NonFiniteLoss, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_training_set_is_an_error() {
+    let empty = Dataset::new(Array2::<f32>::zeros((0, 8)), Array1::zeros(0)).unwrap();
+    assert!(matches!(trainer(model(0), 1).fit(&empty, None), Err(Error::Dataset(_))));
+}
+
+#[test]
+fn plot_draws_a_history_without_a_test_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train-only.png");
+    let history = trainer(model(0), 2).fit(&blobs(32, 1), None).unwrap();
+    nn::train::plot_history(&history, &path).unwrap();
+    assert!(fs::read(&path).unwrap().starts_with(b"\x89PNG"));
+}
