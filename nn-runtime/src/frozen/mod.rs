@@ -3,10 +3,12 @@
 //!
 //! `network!` emits a `XFrozen` struct whose `infer` calls these once per layer.
 
+mod batch_norm;
 mod conv2d;
 mod dense;
 mod pool;
 
+pub use batch_norm::{batch_norm1d, batch_norm2d, batch_norm_scale_shift};
 pub use conv2d::conv2d;
 pub use dense::dense;
 pub use pool::{avg_pool2d, max_pool2d};

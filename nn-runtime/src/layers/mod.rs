@@ -10,5 +10,8 @@ pub mod linear;
 pub mod pool;
 pub mod softmax;
 
+pub use batch_norm::{BatchNorm, BatchNormCache};
+pub use conv2d::Conv2d;
 pub use dropout::DropoutRng;
 pub use linear::Linear;
+pub use pool::MaxPoolIndices;
