@@ -1,0 +1,7 @@
+use nn::network;
+
+network! {
+    pub struct Net {}
+}
+
+fn main() {}
