@@ -7,11 +7,12 @@ use crate::frozen::output_len;
 use crate::Float;
 
 /// Max pooling of one row-major plane `x` of width `width` into `y` (rows of
-/// `out_width`), windows `kernel`×`kernel` every `stride`.
+/// `out_width`), windows `kernel`×`kernel` every `stride`; `argmax`, if given and shaped
+/// as `y`, receives the flat index in `x` of each maximum.
 ///
-/// Each window is read row by row and a value replaces the maximum only when it is
-/// greater, or NaN (so NaN propagates and ties keep the first maximum, as PyTorch);
-/// `on_new_max(output, input)` is told each time, with both indices flat in their plane.
+/// Each window starts from its first value and is read row by row; a value replaces the
+/// maximum only when it is greater, or NaN — so NaN propagates and ties keep the first
+/// maximum, as in PyTorch's kernel.
 #[inline]
 pub(crate) fn max_pool_plane<F: Float>(
     x: &[F],
@@ -20,18 +21,36 @@ pub(crate) fn max_pool_plane<F: Float>(
     out_width: usize,
     kernel: usize,
     stride: usize,
-    mut on_new_max: impl FnMut(usize, usize),
+    mut argmax: Option<&mut [usize]>,
 ) {
+    let takes = |v: F, max: F| (v > max) | v.is_nan();
     for (oy, out_row) in y.chunks_exact_mut(out_width).enumerate() {
-        out_row.fill(F::neg_infinity());
+        let first_row = oy * stride * width;
+        for (max, &v) in out_row.iter_mut().zip(x[first_row..].iter().step_by(stride)) {
+            *max = v;
+        }
+        let mut arg_row = argmax.as_deref_mut().map(|argmax| &mut argmax[oy * out_width..][..out_width]);
+        if let Some(arg_row) = arg_row.as_deref_mut() {
+            for (ox, arg) in arg_row.iter_mut().enumerate() {
+                *arg = first_row + ox * stride;
+            }
+        }
         for ki in 0..kernel {
-            let row_start = (oy * stride + ki) * width;
+            let row_start = first_row + ki * width;
             for kj in 0..kernel {
                 let taps = x[row_start + kj..].iter().step_by(stride);
-                for (ox, (max, &v)) in out_row.iter_mut().zip(taps).enumerate() {
-                    if v > *max || v.is_nan() {
-                        *max = v;
-                        on_new_max(oy * out_width + ox, row_start + ox * stride + kj);
+                match arg_row.as_deref_mut() {
+                    None => {
+                        for (max, &v) in out_row.iter_mut().zip(taps) {
+                            *max = if takes(v, *max) { v } else { *max };
+                        }
+                    }
+                    Some(arg_row) => {
+                        for (ox, ((max, arg), &v)) in out_row.iter_mut().zip(arg_row.iter_mut()).zip(taps).enumerate() {
+                            let take = takes(v, *max);
+                            *max = if take { v } else { *max };
+                            *arg = if take { row_start + ox * stride + kj } else { *arg };
+                        }
                     }
                 }
             }
@@ -80,7 +99,7 @@ pub fn max_pool2d<F: Float, const C: usize, const H: usize, const W: usize, cons
     check_output::<H, W, OH, OW>(kernel, stride);
     let mut y = [[[F::zero(); OW]; OH]; C];
     for (plane, out) in x.iter().zip(&mut y) {
-        max_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride, |_, _| {});
+        max_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride, None);
     }
     y
 }

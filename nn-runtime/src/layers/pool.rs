@@ -25,7 +25,7 @@ pub fn max_pool2d<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize) -> A
     let planes = Planes::new(x.dim(), kernel, stride);
     let mut y = Array4::zeros(planes.output_dim());
     for (plane, out) in planes.split(x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array")) {
-        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride, |_, _| {});
+        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride, None);
     }
     y
 }
@@ -40,7 +40,7 @@ pub fn max_pool2d_train<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize
     let index_planes = indices.as_slice_mut().expect("fresh array").chunks_exact_mut(planes.oh * planes.ow);
     let value_planes = planes.split(x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array"));
     for ((plane, out), argmax) in value_planes.zip(index_planes) {
-        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride, |o, i| argmax[o] = i);
+        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride, Some(argmax));
     }
     (y, MaxPoolIndices { indices, input_hw: (planes.h, planes.w) })
 }
@@ -164,10 +164,18 @@ mod tests {
         assert_eq!(avg_pool2d(x.view(), 2, 2), array![[[[3.75, 1.75], [-3.5, 1.0]]]]);
     }
 
-    /// NaN wins the window and stays, as in PyTorch.
+    /// NaN wins the window and stays, and a window of −∞ points at its first element,
+    /// as in PyTorch.
     #[test]
-    fn max_propagates_nan() {
-        let x = array![[[[1.0, f64::NAN], [5.0, 2.0]]]];
+    fn max_propagates_nan_and_keeps_the_first_of_infinities() {
+        let x = array![[[
+            [1.0, f64::NAN, f64::NEG_INFINITY, f64::NEG_INFINITY],
+            [5.0, 2.0, f64::NEG_INFINITY, f64::NEG_INFINITY]
+        ]]];
+        let (y, indices) = max_pool2d_train(x.view(), 2, 2);
+        assert!(y[[0, 0, 0, 0]].is_nan());
+        assert_eq!(indices.indices, array![[[[1, 2]]]]);
+        assert_eq!(y[[0, 0, 0, 1]], f64::NEG_INFINITY);
         assert!(max_pool2d(x.view(), 2, 2)[[0, 0, 0, 0]].is_nan());
     }
 
