@@ -131,21 +131,23 @@ fn backward_accumulates_until_zero_grad() {
     assert!(flat_grads(&model).iter().all(|&g| g == 0.0));
 }
 
+/// Each parameter's key and shape, in visit order.
+fn keys<M: Params<f32>>(model: &M) -> Vec<String> {
+    let mut keys = Vec::new();
+    model.visit(&mut |key, entry| {
+        let shape = match entry {
+            Entry::Param { value, .. } => value.shape().to_vec(),
+            _ => unreachable!("dense networks have only parameters"),
+        };
+        keys.push(format!("{key} {shape:?}"));
+    });
+    keys
+}
+
 #[test]
 fn params_follow_pytorch_state_dict_keys_and_order() {
-    let keys = |visit: &dyn Fn(&mut dyn FnMut(&str, Entry<'_, f32>))| {
-        let mut keys = Vec::new();
-        visit(&mut |key, entry| {
-            let shape = match entry {
-                Entry::Param { value, .. } => value.shape().to_vec(),
-                _ => unreachable!("dense networks have only parameters"),
-            };
-            keys.push(format!("{key} {shape:?}"));
-        });
-        keys
-    };
     let deep = Deep::<f32>::init(&mut rng());
-    let deep_keys = keys(&|v| deep.visit(v));
+    let deep_keys = keys(&deep);
     assert_eq!(
         deep_keys,
         [
@@ -163,7 +165,7 @@ fn params_follow_pytorch_state_dict_keys_and_order() {
         ]
     );
     let named = Named::<f32>::init(&mut rng());
-    assert_eq!(keys(&|v| named.visit(v)), ["fc1.weight [6, 4]", "fc1.bias [6]", "fc2.weight [2, 6]", "fc2.bias [2]"]);
+    assert_eq!(keys(&named), ["fc1.weight [6, 4]", "fc1.bias [6]", "fc2.weight [2, 6]", "fc2.bias [2]"]);
 }
 
 #[test]

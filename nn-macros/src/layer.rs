@@ -7,6 +7,7 @@ use crate::shape::Shape;
 
 /// A layer kind the DSL knows, spelled as in PyTorch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)] // PyTorch's spelling is the DSL's.
 pub enum Kind {
     Linear,
     ReLU,

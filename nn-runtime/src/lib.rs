@@ -45,7 +45,7 @@ pub use error::Error;
 #[cfg(feature = "std")]
 pub use model::{check_batch, Model};
 #[cfg(feature = "std")]
-pub use params::{Entry, EntryMut, Params};
+pub use params::{Entry, EntryMut, ParamUpdate, Params};
 
 /// Expands its input only when `nn-runtime` has the `std` feature: `network!` wraps
 /// every training item in it, so one declaration builds for a host and a firmware.

@@ -34,6 +34,9 @@ pub enum EntryMut<'a, F> {
     Count(&'a mut i64),
 }
 
+/// The callback of [`Params::for_each_param_mut`]: `(key, value, grad)`.
+pub type ParamUpdate<'f, F> = dyn FnMut(&str, ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>) + 'f;
+
 /// A named visit over every tensor of a model, in PyTorch `state_dict` order and
 /// with PyTorch's keys (`0.weight`, `fc1.bias`, `features.0.weight`, ...).
 pub trait Params<F: Float> {
@@ -43,7 +46,7 @@ pub trait Params<F: Float> {
     fn visit_mut(&mut self, visitor: &mut dyn FnMut(&str, EntryMut<'_, F>));
 
     /// Calls `update(key, value, grad)` for each trainable parameter, in order.
-    fn for_each_param_mut(&mut self, update: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>, ArrayViewMutD<'_, F>)) {
+    fn for_each_param_mut(&mut self, update: &mut ParamUpdate<'_, F>) {
         self.visit_mut(&mut |name, entry| {
             if let EntryMut::Param { value, grad } = entry {
                 update(name, value, grad);
