@@ -3,8 +3,7 @@
 use std::fs;
 
 use nn::data::Dataset;
-use nn::ndarray::{Array1, Array2, ArrayD};
-use nn::optim::OptimizerState;
+use nn::ndarray::{Array1, Array2};
 use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
@@ -15,51 +14,6 @@ network! {
     /// Four classes of points in eight dimensions.
     pub struct Blobs {
         Linear(8, 16) -> ReLU -> Linear(16, 4)
-    }
-}
-
-/// SGD with momentum 0.9: a stand-in whose state (the velocities) must survive a checkpoint.
-struct Momentum {
-    lr: f64,
-    steps: u64,
-    velocity: Vec<(String, ArrayD<f32>)>,
-}
-
-impl Momentum {
-    fn new(lr: f64) -> Self {
-        Momentum { lr, steps: 0, velocity: Vec::new() }
-    }
-}
-
-impl Optimizer<f32> for Momentum {
-    fn step<P: Params<f32> + ?Sized>(&mut self, model: &mut P) {
-        let (lr, velocity) = (self.lr as f32, &mut self.velocity);
-        let mut index = 0;
-        model.for_each_param_mut(&mut |name, mut value, grad| {
-            if velocity.len() == index {
-                velocity.push((format!("momentum_buffer.{name}"), ArrayD::zeros(value.raw_dim())));
-            }
-            let v = &mut velocity[index].1;
-            *v *= 0.9;
-            *v += &grad;
-            value.scaled_add(-lr, v);
-            index += 1;
-        });
-        self.steps += 1;
-    }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn state(&self) -> OptimizerState<f32> {
-        OptimizerState { step: self.steps, tensors: self.velocity.clone() }
-    }
-    fn load_state(&mut self, state: OptimizerState<f32>) -> Result<(), Error> {
-        self.steps = state.step;
-        self.velocity = state.tensors;
-        Ok(())
     }
 }
 
@@ -78,8 +32,8 @@ fn model(seed: u64) -> Blobs<f32> {
     Blobs::init(&mut StdRng::seed_from_u64(seed))
 }
 
-fn trainer(model: Blobs<f32>, epochs: usize) -> Trainer<f32, Blobs<f32>, Momentum, CrossEntropyLoss> {
-    Trainer::new(model, Momentum::new(0.05), CrossEntropyLoss::new())
+fn trainer(model: Blobs<f32>, epochs: usize) -> Trainer<f32, Blobs<f32>, Adam<f32>, CrossEntropyLoss> {
+    Trainer::new(model, Adam::new(0.01), CrossEntropyLoss::new())
         .epochs(epochs)
         .batch_size(16)
         .seed(3)
@@ -128,7 +82,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
     let checkpoint = dir.path().join("checkpoint.safetensors");
     trainer(model(0), 2).checkpoint(&checkpoint).fit(&train, Some(&test)).unwrap();
     // Another initialisation, another seed and batch size: the checkpoint overrides all three.
-    let mut resumed = Trainer::new(model(99), Momentum::new(0.05), CrossEntropyLoss::new())
+    let mut resumed = Trainer::new(model(99), Adam::new(0.01), CrossEntropyLoss::new())
         .epochs(4)
         .seed(12345)
         .batch_size(7)
@@ -186,7 +140,7 @@ fn a_checkpoint_that_does_not_fit_is_a_typed_error() {
     trainer(model(0), 1).checkpoint(&checkpoint).fit(&blobs(32, 1), None).unwrap();
 
     let wide = Wide::<f32>::init(&mut StdRng::seed_from_u64(0));
-    let error = Trainer::new(wide, Momentum::new(0.1), CrossEntropyLoss::new()).resume(&checkpoint).err().unwrap();
+    let error = Trainer::new(wide, Adam::new(0.1), CrossEntropyLoss::new()).resume(&checkpoint).err().unwrap();
     match error {
         Error::Checkpoint { path, reason } => {
             assert_eq!(path, checkpoint);
@@ -194,6 +148,10 @@ fn a_checkpoint_that_does_not_fit_is_a_typed_error() {
         }
         other => panic!("expected Error::Checkpoint, got {other:?}"),
     }
+
+    let sgd = Trainer::new(model(0), Sgd::new(0.1).momentum(0.9), CrossEntropyLoss::new());
+    let error = sgd.resume(&checkpoint).err().unwrap();
+    assert!(matches!(&error, Error::Checkpoint { path, .. } if path == &checkpoint), "{error:?}");
 
     let weights_only = dir.path().join("weights.safetensors");
     model(0).save(&weights_only).unwrap();
@@ -220,11 +178,11 @@ fn a_nan_loss_stops_training_with_the_epoch_and_step() {
     inputs[[5, 2]] = f32::NAN;
     let train = Dataset::new(inputs, train.labels().to_owned()).unwrap();
     let logistic = Logistic::<f32>::init(&mut StdRng::seed_from_u64(0));
-    let mut trainer = Trainer::new(logistic, Momentum::new(0.05), CrossEntropyLoss::new()).progress(Progress::Silent);
+    let mut trainer = Trainer::new(logistic, Adam::new(0.01), CrossEntropyLoss::new()).progress(Progress::Silent);
     let error = trainer.fit(&train, None).unwrap_err();
     assert!(matches!(error, Error::NonFiniteLoss { epoch: 1, step: 1, value } if value.is_nan()), "{error:?}");
 
-    let explosive = Trainer::new(model(0), Momentum::new(1e30), CrossEntropyLoss::new()).progress(Progress::Silent);
+    let explosive = Trainer::new(model(0), Adam::new(1e30), CrossEntropyLoss::new()).progress(Progress::Silent);
     let error = explosive.epochs(3).fit(&blobs(64, 1), None).unwrap_err();
     match error {
         Error::NonFiniteLoss { epoch, step, value } => {

@@ -101,9 +101,9 @@ pub(crate) fn load<F: Float>(
         .filter(|name| !name.is_empty())
         .map(|name| Ok((name.to_string(), read_array::<F>(path, &file, &format!("{OPTIM}{name}"))?)))
         .collect::<Result<_, Error>>()?;
-    optimizer
-        .load_state(OptimizerState { step: number("optim.step")?, tensors })
-        .map_err(|e| mismatch(path, "optimiser", e))?;
+    let state = OptimizerState { step: number("optim.step")?, tensors };
+    state.check_fits(model).map_err(|e| mismatch(path, "optimiser", e))?;
+    optimizer.load_state(state).map_err(|e| mismatch(path, "optimiser", e))?;
     optimizer.set_lr(lr);
 
     let table = read_array::<f64>(path, &file, HISTORY)?;

@@ -42,7 +42,7 @@ impl EpochProgress {
         };
         let bar = show_bar.then(|| {
             let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stdout());
-            let style = ProgressStyle::with_template("epoch {prefix} [{bar:30.cyan/blue}] {pos}/{len} steps  {msg}")
+            let style = ProgressStyle::with_template("epoch {prefix} [{bar:20.cyan/blue}] {pos}/{len}  {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
             bar.set_style(style);
