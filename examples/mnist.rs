@@ -89,7 +89,7 @@ fn run(args: Args) -> Result<f64, nn::Error> {
 
     let weights = args.out.join("mnist.safetensors");
     trainer.model().save(&weights)?;
-    println!("wrote {}, {} and the checkpoint", weights.display(), args.out.join("mnist.png").display());
+    println!("wrote {} and {}", weights.display(), args.out.join("mnist.png").display());
     let accuracy = match history.last().and_then(|epoch| epoch.test_accuracy) {
         Some(accuracy) => accuracy,
         None => nn::train::evaluate(trainer.model(), &CrossEntropyLoss::new(), &test).accuracy,

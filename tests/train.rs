@@ -194,9 +194,20 @@ fn a_nan_loss_stops_training_with_the_epoch_and_step() {
 }
 
 #[test]
-fn an_empty_training_set_is_an_error() {
+fn data_that_does_not_fit_the_model_is_an_error() {
     let empty = Dataset::new(Array2::<f32>::zeros((0, 8)), Array1::zeros(0)).unwrap();
     assert!(matches!(trainer(model(0), 1).fit(&empty, None), Err(Error::Dataset(_))));
+
+    let seven_features = Dataset::new(Array2::<f32>::zeros((4, 7)), Array1::zeros(4)).unwrap();
+    let error = trainer(model(0), 1).fit(&blobs(8, 1), Some(&seven_features)).unwrap_err();
+    assert!(matches!(&error, Error::Shape { expected, found, .. } if expected[1] == 8 && found[1] == 7), "{error:?}");
+
+    let label_four = Dataset::new(Array2::<f32>::zeros((2, 8)), Array1::from_vec(vec![0, 4])).unwrap();
+    let error = trainer(model(0), 1).fit(&label_four, None).unwrap_err();
+    assert!(
+        matches!(&error, Error::Dataset(m) if m == "label 4 is out of range for a model with 4 outputs"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -229,6 +229,8 @@ mod tests {
     #[test]
     fn in_order_batches_keep_the_remainder() {
         let data = indexed(10);
+        assert_eq!(data.subset(2..5).labels().to_vec(), [2, 3, 4]);
+        assert_eq!(data.subset(2..5).inputs().column(1).to_vec(), [2.0, 3.0, 4.0]);
         let sizes: Vec<usize> = data.batches(4).map(|(x, y)| x.nrows().min(y.len())).collect();
         assert_eq!(sizes, [4, 4, 2]);
         let mut loader = DataLoader::new(&data, 4);

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Ix2};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Ix2};
 
 use super::checkpoint::{self, Position};
 use super::progress::{EpochProgress, Progress};
@@ -147,8 +147,10 @@ where
     /// after every epoch if given, and returns the history of all epochs.
     ///
     /// Stops with [`Error::NonFiniteLoss`] (naming the epoch and step) before the
-    /// step that would apply a NaN or infinite loss; an empty training set is
-    /// [`Error::Dataset`]; a failed checkpoint or plot write is returned as well.
+    /// step that would apply a NaN or infinite loss. Inputs of another shape than the
+    /// model's are [`Error::Shape`]; an empty training set or a label without a
+    /// model output is [`Error::Dataset`]; a failed checkpoint or plot write is
+    /// returned as well.
     pub fn fit(
         &mut self,
         train: &Dataset<F, M::InputDim>,
@@ -156,6 +158,9 @@ where
     ) -> Result<History, Error> {
         if train.is_empty() {
             return Err(Error::Dataset("the training set is empty".to_string()));
+        }
+        for data in std::iter::once(train).chain(test) {
+            self.check_fits(data)?;
         }
         let mut loader = DataLoader::new(train, self.batch_size).shuffle(self.seed);
         let mut grad = Array2::zeros((0, 0));
@@ -208,6 +213,21 @@ where
             plot_history(&self.history, path)?;
         }
         Ok(self.history.clone())
+    }
+
+    /// Checks on one sample that `data`'s inputs have the model's shape ([`Error::Shape`]),
+    /// then that every label names one of the model's outputs ([`Error::Dataset`]).
+    fn check_fits(&self, data: &Dataset<F, M::InputDim>) -> Result<(), Error> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let classes = self.model.try_forward(data.inputs().slice_axis(Axis(0), (0..1).into()))?.ncols();
+        match data.labels().iter().find(|&&label| label >= classes) {
+            Some(label) => {
+                Err(Error::Dataset(format!("label {label} is out of range for a model with {classes} outputs")))
+            }
+            None => Ok(()),
+        }
     }
 
     /// The model being trained.
