@@ -28,9 +28,5 @@ pub mod prelude {
     pub use nn_runtime::{Chain, Float, Network};
 
     #[cfg(feature = "std")]
-    pub use nn_runtime::{
-        loss::*,
-        optim::*,
-        Model, Params,
-    };
+    pub use nn_runtime::{loss::*, optim::*, Model, Params};
 }

@@ -64,7 +64,10 @@ fn declared_input(input: &crate::parse::InputDecl, errors: &mut Errors) -> Optio
         match dim {
             Arg::Int(v, _) if *v > 0 => dims.push(*v as usize),
             other => {
-                errors.push(syn::Error::new(other.span(), format!("expected a positive integer size, found {}", other.describe())));
+                errors.push(syn::Error::new(
+                    other.span(),
+                    format!("expected a positive integer size, found {}", other.describe()),
+                ));
                 return None;
             }
         }
@@ -76,7 +79,10 @@ fn declared_input(input: &crate::parse::InputDecl, errors: &mut Errors) -> Optio
             errors.push(error_spanning(
                 input.start,
                 input.end,
-                format!("expected `input: [features]` or `input: [channels, height, width]`, found {} dimensions", dims.len()),
+                format!(
+                    "expected `input: [features]` or `input: [channels, height, width]`, found {} dimensions",
+                    dims.len()
+                ),
             ));
             None
         }
@@ -135,7 +141,11 @@ fn check_chain(
             shape = None;
             continue;
         };
-        let (Some(input), Some(output)) = (shape, output_shape(decl, &layer, shape, errors)) else {
+        let output = match &layer {
+            Layer::Network(network) => shape.and_then(|_| nested_output(network, &layers[index + 1..], errors)),
+            _ => output_shape(decl, &layer, shape, errors),
+        };
+        let (Some(input), Some(output)) = (shape, output) else {
             shape = None;
             continue;
         };
@@ -357,10 +367,16 @@ fn resolve(
             let eps = number(&values, "eps");
             let momentum = number(&values, "momentum");
             if eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
-                errors.push(decl.error(format!("expected `eps > 0` and `momentum` in [0, 1], found eps = {eps:?}, momentum = {momentum:?}")));
+                errors.push(decl.error(format!(
+                    "expected `eps > 0` and `momentum` in [0, 1], found eps = {eps:?}, momentum = {momentum:?}"
+                )));
                 return None;
             }
-            Layer::BatchNorm { features: size_or_inferred(&values, "num_features", previous, input, errors)?, eps, momentum }
+            Layer::BatchNorm {
+                features: size_or_inferred(&values, "num_features", previous, input, errors)?,
+                eps,
+                momentum,
+            }
         }
         Kind::Flatten => Layer::Flatten,
         Kind::Residual => {
@@ -460,7 +476,8 @@ fn output_shape(decl: &LayerDecl, layer: &Layer, input: Option<Shape>, errors: &
         }
         Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
             let (channels, height, width) = image(errors)?;
-            let (Some(h), Some(w)) = (window_output(height, *kernel, *stride, 0), window_output(width, *kernel, *stride, 0))
+            let (Some(h), Some(w)) =
+                (window_output(height, *kernel, *stride, 0), window_output(width, *kernel, *stride, 0))
             else {
                 errors.push(decl.error(format!(
                     "{kind} window {kernel}x{kernel} is larger than its input {height}x{width} (shape {input})"
@@ -491,10 +508,46 @@ fn output_shape(decl: &LayerDecl, layer: &Layer, input: Option<Shape>, errors: &
             }
             input
         }
-        Layer::Network(_) => {
-            errors.push(decl.error("networks used as layers are not supported yet"));
-            return None;
-        }
+        Layer::Network(_) => unreachable!("nested networks take `nested_output`"),
     };
     Some(output)
+}
+
+/// The output shape of a network used as a layer. Its declaration is expanded
+/// separately, so the size is read from the first later layer that states its input
+/// size (`Linear(32, 10)`), and the type system checks it against the network.
+fn nested_output(network: &Ident, rest: &[LayerDecl], errors: &mut Errors) -> Option<Shape> {
+    for decl in rest {
+        let stated = |name: &str| {
+            let args = decl.args.as_ref()?;
+            let keyword = args.keywords.iter().find(|(key, _)| key == name).map(|(_, arg)| arg);
+            match keyword.or(args.positional.first()) {
+                Some(Arg::Int(n, _)) if *n > 0 => Some(Shape::Flat(*n as usize)),
+                _ => None,
+            }
+        };
+        let found = match Kind::from_name(&decl.kind.to_string()) {
+            Some(
+                Kind::ReLU | Kind::Sigmoid | Kind::Tanh | Kind::GELU | Kind::LeakyReLU | Kind::Dropout | Kind::Softmax,
+            ) => continue,
+            Some(Kind::Linear) => stated("in_features"),
+            Some(Kind::BatchNorm1d) => stated("num_features"),
+            _ => None,
+        };
+        if found.is_none() {
+            errors.push(decl.error(format!(
+                "the output size of `{network}` (declared elsewhere) is not known here: \
+                 write this layer's input size as a number, e.g. `Linear(32, 10)` after `{network}`"
+            )));
+        }
+        return found;
+    }
+    errors.push(syn::Error::new(
+        network.span(),
+        format!(
+            "the output size of `{network}` (declared elsewhere) is not known here: follow it with a layer \
+             that states its input size, e.g. `Linear(32, 10)`, or compose whole networks with `nn::Chain`"
+        ),
+    ));
+    None
 }

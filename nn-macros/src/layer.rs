@@ -80,8 +80,10 @@ const CONV2D: &[ParamSpec] = &[
     param("padding", ArgType::Count, Default::Int(0)),
     param("bias", ArgType::Bool, Default::Bool(true)),
 ];
-const POOL: &[ParamSpec] =
-    &[param("kernel_size", ArgType::Dim, Default::Required), param("stride", ArgType::Dim, Default::SameAs("kernel_size"))];
+const POOL: &[ParamSpec] = &[
+    param("kernel_size", ArgType::Dim, Default::Required),
+    param("stride", ArgType::Dim, Default::SameAs("kernel_size")),
+];
 const BATCH_NORM: &[ParamSpec] = &[
     param("num_features", ArgType::DimOrInfer, Default::Required),
     param("eps", ArgType::Number, Default::Number(1e-5)),
@@ -143,7 +145,9 @@ impl Kind {
             Kind::Conv2d => CONV2D,
             Kind::MaxPool2d | Kind::AvgPool2d => POOL,
             Kind::BatchNorm1d | Kind::BatchNorm2d => BATCH_NORM,
-            Kind::ReLU | Kind::Sigmoid | Kind::Tanh | Kind::GELU | Kind::Softmax | Kind::Flatten | Kind::Residual => &[],
+            Kind::ReLU | Kind::Sigmoid | Kind::Tanh | Kind::GELU | Kind::Softmax | Kind::Flatten | Kind::Residual => {
+                &[]
+            }
         }
     }
 
@@ -209,14 +213,37 @@ pub enum Activation {
 /// A layer with every argument resolved and checked.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
-    Linear { inputs: usize, outputs: usize, bias: bool },
+    Linear {
+        inputs: usize,
+        outputs: usize,
+        bias: bool,
+    },
     Activation(Activation),
     Softmax,
-    Dropout { p: f64 },
-    Conv2d { in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, bias: bool },
-    MaxPool2d { kernel: usize, stride: usize },
-    AvgPool2d { kernel: usize, stride: usize },
-    BatchNorm { features: usize, eps: f64, momentum: f64 },
+    Dropout {
+        p: f64,
+    },
+    Conv2d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    },
+    MaxPool2d {
+        kernel: usize,
+        stride: usize,
+    },
+    AvgPool2d {
+        kernel: usize,
+        stride: usize,
+    },
+    BatchNorm {
+        features: usize,
+        eps: f64,
+        momentum: f64,
+    },
     Flatten,
     Residual(Vec<CheckedLayer>),
     /// Another `network!` declared elsewhere, used as a layer.

@@ -107,9 +107,9 @@ impl Parse for NetworkDecl {
         input.parse::<Token![struct]>()?;
         let name: Ident = input.parse()?;
         if input.peek(Token![<]) {
-            return Err(input.error(
-                "a network declares no generic parameters: `network!` adds `<F: nn::Float = f32>` itself",
-            ));
+            return Err(
+                input.error("a network declares no generic parameters: `network!` adds `<F: nn::Float = f32>` itself")
+            );
         }
         let body;
         let brace = syn::braced!(body in input);
@@ -134,7 +134,12 @@ fn take_weights_attr(attrs: &mut Vec<Attribute>) -> syn::Result<Option<LitStr>> 
         let value = match &attr.meta {
             syn::Meta::NameValue(nv) => match &nv.value {
                 syn::Expr::Lit(syn::ExprLit { lit: Lit::Str(path), .. }) => path.clone(),
-                other => return Err(syn::Error::new(other.span(), "expected a string: `#[weights = \"models/x.safetensors\"]`")),
+                other => {
+                    return Err(syn::Error::new(
+                        other.span(),
+                        "expected a string: `#[weights = \"models/x.safetensors\"]`",
+                    ))
+                }
             },
             other => return Err(syn::Error::new(other.span(), "expected `#[weights = \"models/x.safetensors\"]`")),
         };
@@ -172,7 +177,10 @@ fn parse_input_decl(body: ParseStream) -> syn::Result<Option<InputDecl>> {
 fn parse_chain(input: ParseStream, whole: Span) -> syn::Result<Vec<LayerDecl>> {
     let mut layers = Vec::new();
     if input.is_empty() {
-        return Err(syn::Error::new(whole, "expected at least one layer, e.g. `Linear(784, 10)`, found an empty network"));
+        return Err(syn::Error::new(
+            whole,
+            "expected at least one layer, e.g. `Linear(784, 10)`, found an empty network",
+        ));
     }
     loop {
         if input.peek(Token![->]) {

@@ -212,7 +212,9 @@ fn copy_floats<F: Float>(
     }
     let data = tensor.data();
     match tensor.dtype() {
-        Dtype::F32 => value.iter_mut().zip(data.chunks_exact(4)).for_each(|(v, b)| *v = F::of(f32::from_le_slice(b) as f64)),
+        Dtype::F32 => {
+            value.iter_mut().zip(data.chunks_exact(4)).for_each(|(v, b)| *v = F::of(f32::from_le_slice(b) as f64))
+        }
         Dtype::F64 => value.iter_mut().zip(data.chunks_exact(8)).for_each(|(v, b)| *v = F::of(f64::from_le_slice(b))),
         _ => return Err(dtype_error("F32 or F64")),
     }

@@ -19,8 +19,10 @@ pub use typenum;
 
 #[cfg(feature = "std")]
 pub use ndarray;
-pub use network::{Chain, Network};
+pub use network::{assert_produces_output, assert_takes_input, Chain, Feeds, Network, ProducesOutput, TakesInput};
 
+#[cfg(feature = "std")]
+mod chain;
 #[cfg(feature = "std")]
 pub mod data;
 #[cfg(feature = "std")]

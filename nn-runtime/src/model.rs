@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use ndarray::{Array, ArrayView, Dimension};
+use ndarray::{Array, ArrayView, CowArray, Dimension};
 
 use crate::{Error, Float, Params};
 
@@ -26,7 +26,12 @@ pub trait Model<F: Float>: Params<F> + Sized {
     /// [`Model::forward`], with a wrong-shaped batch returned as an error.
     fn try_forward(&self, x: ArrayView<F, Self::InputDim>) -> Result<Array<F, Self::OutputDim>, Error>;
     /// Training forward pass: the output and the tape `backward` consumes.
-    fn forward_train<'a>(&self, x: ArrayView<'a, F, Self::InputDim>) -> (Array<F, Self::OutputDim>, Self::Tape<'a>);
+    fn forward_train<'a>(&self, x: ArrayView<'a, F, Self::InputDim>) -> (Array<F, Self::OutputDim>, Self::Tape<'a>) {
+        self.forward_train_cow(CowArray::from(x))
+    }
+    /// [`Model::forward_train`] for a batch that is borrowed or owned (an owned batch
+    /// moves into the tape): how a network feeds another in [`crate::Chain`].
+    fn forward_train_cow<'a>(&self, x: CowArray<'a, F, Self::InputDim>) -> (Array<F, Self::OutputDim>, Self::Tape<'a>);
     /// Accumulates every parameter gradient; skips d loss / d input.
     fn backward(&mut self, tape: Self::Tape<'_>, grad_out: ArrayView<F, Self::OutputDim>);
     /// Accumulates every parameter gradient and returns d loss / d input.
@@ -54,5 +59,9 @@ pub fn check_batch(network: &str, found: &[usize], sample: &[usize]) -> Result<(
     }
     let mut expected = vec![0];
     expected.extend_from_slice(sample);
-    Err(Error::Shape { what: format!("{network} batch ([batch, ..] with any batch size)"), expected, found: found.to_vec() })
+    Err(Error::Shape {
+        what: format!("{network} batch ([batch, ..] with any batch size)"),
+        expected,
+        found: found.to_vec(),
+    })
 }

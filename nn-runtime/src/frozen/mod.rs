@@ -57,3 +57,24 @@ pub unsafe fn zeroed_box<T>() -> Box<T> {
     // SAFETY: the caller guarantees that all-zero bytes are a valid `T`.
     unsafe { Box::<T>::new_zeroed().assume_init() }
 }
+
+/// `[C][H][W]` → `[C·H·W]` in row-major order, as `Flatten` does.
+///
+/// # Panics
+/// If `N != C·H·W` (a const-evaluable check the generated code never fails).
+#[inline]
+pub fn flatten<F: Float, const C: usize, const H: usize, const W: usize, const N: usize>(
+    x: &[[[F; W]; H]; C],
+) -> [F; N] {
+    let mut flat = [F::zero(); N];
+    flat.copy_from_slice(x.as_flattened().as_flattened());
+    flat
+}
+
+/// `y += x` elementwise: the skip connection of `Residual`.
+#[inline]
+pub fn add_in_place<F: Float>(y: &mut [F], x: &[F]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += x;
+    }
+}

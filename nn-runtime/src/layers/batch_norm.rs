@@ -169,6 +169,13 @@ impl<F: Float> BatchNorm<F> {
         (scale, shift)
     }
 
+    /// Writes the inference `(scale, shift)` into a frozen layer's arrays.
+    pub fn freeze_into(&self, scale: &mut [F], shift: &mut [F]) {
+        let (s, b) = self.scale_shift();
+        scale.copy_from_slice(s.as_slice().expect("contiguous"));
+        shift.copy_from_slice(b.as_slice().expect("contiguous"));
+    }
+
     /// Visits `weight`, `bias`, `running_mean`, `running_var` and `num_batches_tracked`
     /// under their state-dict keys, in that order.
     pub fn visit(&self, keys: [&str; 5], visitor: &mut dyn FnMut(&str, Entry<'_, F>)) {

@@ -64,6 +64,31 @@ impl<F: Float> Conv2d<F> {
         Conv2d { weight, bias, weight_grad, bias_grad, stride, padding }
     }
 
+    /// A layer with every parameter zero (what loading fills in).
+    pub fn zeros(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    ) -> Self {
+        let weight = Array4::zeros((out_channels, in_channels, kernel, kernel));
+        Self::from_parts(weight, bias.then(|| Array1::zeros(out_channels)), stride, padding)
+    }
+
+    /// Copies the weights into a frozen layer: `weight` is `[out_c][in_c][k][k]`
+    /// flattened (PyTorch's layout, what [`crate::frozen::conv2d`] reads), `bias` has
+    /// `out_c` elements.
+    pub fn freeze_into(&self, weight: &mut [F], bias: Option<&mut [F]>) {
+        for (dst, &w) in weight.iter_mut().zip(self.weight.iter()) {
+            *dst = w;
+        }
+        if let (Some(dst), Some(src)) = (bias, &self.bias) {
+            dst.copy_from_slice(src.as_slice().expect("bias is contiguous"));
+        }
+    }
+
     /// The convolution of a batch `x` of shape `[batch, in_c, H, W]`, of shape
     /// `[batch, out_c, OH, OW]` with `OH = ⌊(H + 2·padding − kernel) / stride⌋ + 1`.
     pub fn forward(&self, x: ArrayView4<F>) -> Array4<F> {

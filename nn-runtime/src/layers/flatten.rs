@@ -1,7 +1,7 @@
 //! `Flatten`: `[batch, C, H, W]` ↔ `[batch, C·H·W]`, PyTorch's row-major order, by
 //! reshaping without a copy whenever the batch is in standard layout.
 
-use ndarray::{Array, Array2, Array4, ArrayView4, CowArray, Dimension, Ix2, ShapeArg};
+use ndarray::{Array, Array2, Array4, CowArray, Dimension, Ix2, Ix4, ShapeArg};
 
 /// `[batch, C, H, W]` → `[batch, C·H·W]`, taking ownership (no copy from standard layout).
 pub fn flatten<F: Clone>(x: Array4<F>) -> Array2<F> {
@@ -9,12 +9,12 @@ pub fn flatten<F: Clone>(x: Array4<F>) -> Array2<F> {
     reshape(x, shape)
 }
 
-/// `[batch, C, H, W]` → `[batch, C·H·W]` for a borrowed batch: a view when it is in
-/// standard layout, a copy otherwise.
-pub fn flatten_view<F: Clone>(x: ArrayView4<'_, F>) -> CowArray<'_, F, Ix2> {
+/// `[batch, C, H, W]` → `[batch, C·H·W]` for a batch that may be borrowed: it stays
+/// borrowed (a reshaped view) when in standard layout, and is copied otherwise.
+pub fn flatten_cow<F: Clone>(x: CowArray<'_, F, Ix4>) -> CowArray<'_, F, Ix2> {
     let shape = flat_shape(x.dim());
     if x.is_standard_layout() {
-        x.into_shape_with_order(shape).expect("standard layout").into()
+        x.into_shape_with_order(shape).expect("standard layout")
     } else {
         x.as_standard_layout().into_owned().into_shape_with_order(shape).expect("standard layout").into()
     }
@@ -53,8 +53,8 @@ mod tests {
         let flat = flatten(x.clone());
         assert_eq!(flat.dim(), (2, 12));
         assert_eq!(flat[[1, 7]], 1000.0 + 100.0 + 10.0 + 1.0);
-        assert_eq!(flatten_view(x.view()), flat);
-        assert!(flatten_view(x.view()).is_view());
+        assert_eq!(flatten_cow(CowArray::from(x.view())), flat);
+        assert!(flatten_cow(CowArray::from(x.view())).is_view());
         let owned = flatten(x);
         assert_eq!(owned.as_ptr(), ptr, "no copy");
 
@@ -67,7 +67,7 @@ mod tests {
     fn copies_a_batch_that_is_not_in_standard_layout() {
         let x = Array4::from_shape_fn((2, 2, 3, 3), |(n, c, i, j)| (n * 1000 + c * 100 + i * 10 + j) as f64);
         let transposed = x.clone().permuted_axes([0, 1, 3, 2]);
-        let flat = flatten_view(transposed.view());
+        let flat = flatten_cow(CowArray::from(transposed.view()));
         assert!(flat.is_owned());
         assert_eq!(flat[[0, 1]], 10.0, "row-major order of the transposed view");
         assert_eq!(flatten(transposed.clone()), flat);

@@ -1,0 +1,219 @@
+//! Convolutional and composite networks end to end: the generated backward through
+//! Conv2d, BatchNorm, pooling, Flatten, Residual, a nested network and `nn::Chain`
+//! against central finite differences in f64, and the frozen copy against `forward`.
+
+use nn::ndarray::{Array, Array2, Array4, Dimension};
+use nn::prelude::*;
+use nn::rand::rngs::StdRng;
+use nn::rand::{Rng, SeedableRng};
+use nn::{Entry, EntryMut};
+
+network! {
+    /// Every image layer kind, small enough for finite differences.
+    pub struct Vision {
+        input: [2, 6, 6],
+        Conv2d(2, 3, 3, padding = 1) -> BatchNorm2d(3) -> ReLU -> MaxPool2d(2)
+            -> Residual(Conv2d(3, 3, 3, padding = 1) -> Tanh)
+            -> AvgPool2d(3) -> Flatten -> Linear(3, 4) -> GELU -> BatchNorm1d(4) -> Linear(4, 2)
+    }
+}
+
+network! {
+    /// Strided convolution without bias, and a flat residual block.
+    pub struct Strided {
+        input: [1, 7, 7],
+        Conv2d(1, 2, 3, stride = 2, bias = false) -> Sigmoid -> Flatten
+            -> Residual(Linear(18, 18) -> Tanh) -> Linear(_, 3)
+    }
+}
+
+network! {
+    /// A network used as a layer of another.
+    pub struct Encoder {
+        Linear(6, 4) -> Tanh
+    }
+}
+
+network! {
+    /// Uses `Encoder` as its third layer; its keys are `enc.0.weight`, ...
+    pub struct WithEncoder {
+        Linear(3, 6) -> ReLU -> enc: Encoder -> Linear(4, 2)
+    }
+}
+
+network! {
+    /// The head of a `Chain<Encoder, Head>`.
+    pub struct Head {
+        Linear(4, 2)
+    }
+}
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(7)
+}
+
+fn random<D: Dimension>(shape: impl nn::ndarray::ShapeBuilder<Dim = D>, rng: &mut StdRng) -> Array<f64, D> {
+    Array::from_shape_simple_fn(shape, || rng.random_range(-1.5..1.5))
+}
+
+fn params<M: Params<f64>>(model: &M, grads: bool) -> Vec<f64> {
+    let mut all = Vec::new();
+    model.visit(&mut |_, entry| {
+        if let Entry::Param { value, grad } = entry {
+            all.extend(if grads { grad } else { value }.iter().copied());
+        }
+    });
+    all
+}
+
+fn set_params<M: Params<f64>>(model: &mut M, values: &[f64]) {
+    let mut next = values.iter();
+    model.visit_mut(&mut |_, entry| {
+        if let EntryMut::Param { mut value, .. } = entry {
+            value.iter_mut().for_each(|v| *v = *next.next().unwrap());
+        }
+    });
+}
+
+fn assert_close(what: &str, analytic: &[f64], numeric: &[f64]) {
+    assert_eq!(analytic.len(), numeric.len());
+    for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
+        assert!((a - n).abs() <= 1e-6 * (1.0 + n.abs()), "{what} {i}: analytic {a} vs finite difference {n}");
+    }
+}
+
+/// Checks every parameter gradient and the input gradient of `model` against central
+/// differences of `loss = Σ forward_train(x) ⊙ r` (the training forward: BatchNorm on
+/// batch statistics).
+fn check_gradients<M: Model<f64>>(mut model: M, x: Array<f64, M::InputDim>, r: Array2<f64>)
+where
+    M::OutputDim: Dimension,
+    Array2<f64>: Into<Array<f64, M::OutputDim>>,
+{
+    let r: Array<f64, M::OutputDim> = r.into();
+    let loss = |model: &M, x: &Array<f64, M::InputDim>| (model.forward_train(x.view()).0 * &r).sum();
+    model.zero_grad();
+    let (_, tape) = model.forward_train(x.view());
+    let grad_x = model.backward_with_input_grad(tape, r.view());
+
+    let h = 1e-6;
+    let values = params(&model, false);
+    let mut probe = M::init(&mut rng());
+    let numeric: Vec<f64> = (0..values.len())
+        .map(|i| {
+            let mut shifted = values.clone();
+            shifted[i] += h;
+            set_params(&mut probe, &shifted);
+            let up = loss(&probe, &x);
+            shifted[i] -= 2.0 * h;
+            set_params(&mut probe, &shifted);
+            (up - loss(&probe, &x)) / (2.0 * h)
+        })
+        .collect();
+    assert_close("parameter", &params(&model, true), &numeric);
+
+    let numeric_x: Vec<f64> = (0..x.len())
+        .map(|i| {
+            let mut shifted = x.clone();
+            shifted.as_slice_mut().unwrap()[i] += h;
+            let up = loss(&model, &shifted);
+            shifted.as_slice_mut().unwrap()[i] -= 2.0 * h;
+            (up - loss(&model, &shifted)) / (2.0 * h)
+        })
+        .collect();
+    assert_close("input", grad_x.as_slice().unwrap(), &numeric_x);
+}
+
+#[test]
+fn vision_backward_matches_finite_differences() {
+    let mut rng = rng();
+    let x: Array4<f64> = random((3, 2, 6, 6), &mut rng);
+    check_gradients(Vision::<f64>::init(&mut rng), x, random((3, 2), &mut rng));
+}
+
+#[test]
+fn strided_backward_matches_finite_differences() {
+    let mut rng = rng();
+    let x: Array4<f64> = random((2, 1, 7, 7), &mut rng);
+    check_gradients(Strided::<f64>::init(&mut rng), x, random((2, 3), &mut rng));
+}
+
+#[test]
+fn nested_network_backward_matches_finite_differences() {
+    let mut rng = rng();
+    let x: Array2<f64> = random((3, 3), &mut rng);
+    check_gradients(WithEncoder::<f64>::init(&mut rng), x, random((3, 2), &mut rng));
+}
+
+#[test]
+fn chain_backward_matches_finite_differences() {
+    let mut rng = rng();
+    let x: Array2<f64> = random((3, 6), &mut rng);
+    check_gradients(Chain::<Encoder<f64>, Head<f64>>::init(&mut rng), x, random((3, 2), &mut rng));
+}
+
+#[test]
+fn shapes_and_keys_of_composite_networks() {
+    assert_eq!(Vision::<f32>::INPUT_SHAPE, [2, 6, 6]);
+    assert_eq!(Vision::<f32>::OUTPUT, 2);
+    let expected = (3 * 2 * 9 + 3) + 6 + (3 * 3 * 9 + 3) + (3 * 4 + 4) + 8 + (4 * 2 + 2);
+    assert_eq!(Vision::<f32>::NUM_PARAMS, expected);
+    assert_eq!(Vision::<f32>::init(&mut rng()).num_params(), expected);
+    assert_eq!(WithEncoder::<f32>::NUM_PARAMS, 24 + 28 + 10);
+
+    let mut keys = Vec::new();
+    WithEncoder::<f32>::init(&mut rng()).visit(&mut |key, _| keys.push(key.to_string()));
+    assert_eq!(keys, ["0.weight", "0.bias", "enc.0.weight", "enc.0.bias", "3.weight", "3.bias"]);
+
+    let mut keys = Vec::new();
+    Vision::<f32>::init(&mut rng()).visit(&mut |key, _| keys.push(key.to_string()));
+    assert_eq!(
+        &keys[..7],
+        ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"]
+    );
+    assert_eq!(&keys[7..9], ["4.0.weight", "4.0.bias"]);
+}
+
+#[test]
+fn frozen_infer_matches_forward_for_images() {
+    let mut rng = rng();
+    let mut model = Vision::<f64>::init(&mut rng);
+    // Move the running statistics away from (0, 1) so inference exercises them.
+    for _ in 0..3 {
+        let x: Array4<f64> = random((4, 2, 6, 6), &mut rng);
+        let (y, tape) = model.forward_train(x.view());
+        model.backward(tape, y.view());
+    }
+    let frozen = model.freeze();
+    let x: Array4<f64> = random((2, 2, 6, 6), &mut rng);
+    let batch = model.forward(x.view());
+    for (n, want) in batch.rows().into_iter().enumerate() {
+        let sample: [[[f64; 6]; 6]; 2] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[n, c, h, w]])));
+        let got = frozen.infer(&sample);
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "frozen {g} vs forward {w}");
+        }
+    }
+
+    let nested = WithEncoder::<f64>::init(&mut rng);
+    let x: Array2<f64> = random((1, 3), &mut rng);
+    let got = nested.freeze().infer(&[x[[0, 0]], x[[0, 1]], x[[0, 2]]]);
+    for (g, w) in got.iter().zip(nested.forward(x.view())) {
+        assert!((g - w).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn composite_networks_save_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vision.safetensors");
+    let mut model = Vision::<f32>::init(&mut rng());
+    let x = Array4::from_elem((2, 2, 6, 6), 0.5f32);
+    let (y, tape) = model.forward_train(x.view());
+    model.backward(tape, y.view());
+    model.save(&path).unwrap();
+    let loaded = Vision::<f32>::load(&path).unwrap();
+    assert_eq!(loaded.forward(x.view()), model.forward(x.view()));
+    assert_eq!(loaded.layer1.num_batches_tracked, 1);
+}
