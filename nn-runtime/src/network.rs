@@ -62,9 +62,12 @@ pub struct Chain<A, B> {
     pub second: B,
 }
 
-impl<A: Feeds<B>, B> Chain<A, B> {
-    /// Composes `first` then `second`.
-    pub fn new(first: A, second: B) -> Self {
+impl<A, B> Chain<A, B> {
+    /// Composes `first` then `second`; compiles only when their sizes meet.
+    pub fn new(first: A, second: B) -> Self
+    where
+        A: Feeds<B>,
+    {
         Chain { first, second }
     }
 }
