@@ -289,6 +289,14 @@ impl CheckedLayer {
                 }
                 tensors
             }
+            Layer::Conv2d { in_channels, out_channels, kernel, bias, .. } => {
+                let mut tensors = vec![tensor("weight", vec![*out_channels, *in_channels, *kernel, *kernel], false)];
+                if *bias {
+                    tensors.push(tensor("bias", vec![*out_channels], false));
+                }
+                tensors
+            }
+            Layer::Residual(inner) => inner.iter().flat_map(CheckedLayer::frozen_tensors).collect(),
             _ => Vec::new(),
         }
     }
