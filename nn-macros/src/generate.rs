@@ -330,6 +330,7 @@ fn std_items(net: &Network) -> TokenStream {
         .iter()
         .map(|value| if *value == output { quote!(#value: tape_output) } else { quote!(#value) })
         .collect();
+    let workspace_items = workspace_items(net);
     let tape_doc = format!("What [`{name}::backward`] needs from [`{name}::forward_train`]; it may borrow the batch.");
 
     quote! {
@@ -459,6 +460,8 @@ fn std_items(net: &Network) -> TokenStream {
                 #(#freezes)*
             }
         }
+
+        #workspace_items
 
         impl<F: ::nn::Float> ::nn::Params<F> for #name<F> {
             fn visit(&self, visitor: &mut dyn FnMut(&str, ::nn::Entry<'_, F>)) {
@@ -855,6 +858,207 @@ fn needs_output(layer: &Layer) -> bool {
         Layer::Activation(act) => df_from_output(act),
         Layer::Softmax => true,
         _ => false,
+    }
+}
+
+/// `XWorkspace` and `X::train_step`: a training step (forward, loss, backward) into
+/// preallocated buffers, so that after the first call at a batch size it allocates
+/// nothing, and the gradients are written rather than added (no `zero_grad` pass).
+///
+/// Networks of dense layers (Linear, activations, Softmax, Dropout, Flatten) get the
+/// buffer-reusing body; others run `forward_train`/`backward` inside the same API.
+fn workspace_items(net: &Network) -> TokenStream {
+    let Network { vis, name, .. } = net;
+    let workspace = format_ident!("{}Workspace", name);
+    let n = net.layers.len();
+    let output_len = usize_lit(net.output().len());
+    let in_dim = batch_dim(net.input);
+    let name_str = name.to_string();
+    let input_shape = dims_lit(net.input);
+    let dense = matches!(net.output(), Shape::Flat(_))
+        && net.layers.iter().all(|l| {
+            matches!(
+                l.layer,
+                Layer::Linear { .. } | Layer::Activation(_) | Layer::Softmax | Layer::Dropout { .. } | Layer::Flatten
+            )
+        });
+    let doc = format!(
+        "Buffers [`{name}::train_step`] reuses: after its first call at a batch size, a training step allocates nothing."
+    );
+    let batch_shape = |shape: Shape| {
+        let dims = shape.dims().into_iter().map(usize_lit);
+        quote!((batch, #(#dims),*))
+    };
+
+    let (fields, news, body) = if dense {
+        // The gradient of value i lives in buffer `gradient[i]`: elementwise layers work
+        // in place on their output's gradient buffer, the others write a new one.
+        let mut gradient = vec![n; n + 1];
+        for i in (0..n).rev() {
+            let elementwise =
+                matches!(net.layers[i].layer, Layer::Activation(_) | Layer::Softmax | Layer::Dropout { .. });
+            gradient[i] = if elementwise { gradient[i + 1] } else { i };
+        }
+        let value = |i: usize| {
+            if i == 0 {
+                quote!(x)
+            } else {
+                let v = format_ident!("x{}", i);
+                quote!(ws.#v)
+            }
+        };
+        let grad = |i: usize| format_ident!("g{}", gradient[i]);
+        let mut fields = Vec::new();
+        let mut news = Vec::new();
+        for i in 1..=n {
+            let (x, dim, shape) =
+                (format_ident!("x{}", i), batch_dim(net.layers[i - 1].output), batch_shape(net.layers[i - 1].output));
+            fields.push(quote!(#x: ::nn::ndarray::Array<F, #dim>));
+            news.push(quote!(#x: ::nn::ndarray::Array::zeros(#shape)));
+            if gradient[i] == i {
+                let g = format_ident!("g{}", i);
+                fields.push(quote!(#g: ::nn::ndarray::Array<F, #dim>));
+                news.push(quote!(#g: ::nn::ndarray::Array::zeros(#shape)));
+            }
+        }
+        let mut forward = TokenStream::new();
+        for (i, layer) in net.layers.iter().enumerate() {
+            let (src, dst, field) = (value(i), format_ident!("x{}", i + 1), &layer.field);
+            forward.extend(match &layer.layer {
+                Layer::Linear { .. } => quote!(self.#field.forward_into(#src.view(), &mut ws.#dst);),
+                Layer::Activation(act) => {
+                    let act = activation(act);
+                    quote!(::nn::layers::activation::forward_into(#act, #src.view(), ws.#dst.view_mut());)
+                }
+                Layer::Softmax => quote! {
+                    ws.#dst.assign(&#src);
+                    ::nn::layers::softmax::softmax_rows(ws.#dst.view_mut());
+                },
+                Layer::Dropout { p } => {
+                    let (p, mask) = (f64_lit(*p), format_ident!("mask{}", i));
+                    let (dim, shape) = (batch_dim(layer.input), batch_shape(layer.input));
+                    fields.push(quote!(#mask: ::nn::ndarray::Array<F, #dim>));
+                    news.push(quote!(#mask: ::nn::ndarray::Array::zeros(#shape)));
+                    quote! {
+                        ::nn::layers::dropout::forward_train_into(
+                            #p, #src.view(), ws.#dst.view_mut(), ws.#mask.view_mut(), &self.dropout_rng,
+                        );
+                    }
+                }
+                Layer::Flatten => quote!(::nn::layers::flatten::copy_flat(#src.view(), ws.#dst.view_mut());),
+                _ => unreachable!("only dense layers take this path"),
+            });
+        }
+        let mut backward = TokenStream::new();
+        for (i, layer) in net.layers.iter().enumerate().rev() {
+            let (src, out, field) = (value(i), format_ident!("x{}", i + 1), &layer.field);
+            let (g_out, g_in) = (grad(i + 1), grad(i));
+            backward.extend(match &layer.layer {
+                Layer::Linear { .. } => {
+                    let accumulate = quote! {
+                        self.#field.backward_with(#src.view(), ws.#g_out.view(), ::nn::layers::Gradients::Overwrite);
+                    };
+                    if i == 0 {
+                        accumulate
+                    } else {
+                        quote!(#accumulate self.#field.input_grad_into(ws.#g_out.view(), &mut ws.#g_in);)
+                    }
+                }
+                _ if i == 0 => quote!(),
+                Layer::Activation(act) => {
+                    let saved = if df_from_output(act) { quote!(ws.#out) } else { src };
+                    let act = activation(act);
+                    quote!(::nn::layers::activation::backward_in_place(#act, #saved.view(), ws.#g_in.view_mut());)
+                }
+                Layer::Softmax => {
+                    quote!(::nn::layers::softmax::backward_in_place(ws.#out.view(), ws.#g_in.view_mut());)
+                }
+                Layer::Dropout { .. } => {
+                    let mask = format_ident!("mask{}", i);
+                    quote!(::nn::layers::dropout::backward_in_place(ws.#mask.view(), ws.#g_in.view_mut());)
+                }
+                Layer::Flatten => quote!(::nn::layers::flatten::copy_flat(ws.#g_out.view(), ws.#g_in.view_mut());),
+                _ => unreachable!("only dense layers take this path"),
+            });
+        }
+        let (output, g_output) = (format_ident!("x{}", n), format_ident!("g{}", n));
+        let body = quote! {
+            #forward
+            let value = loss.loss_and_grad_into(ws.#output.view(), target, &mut ws.#g_output);
+            #backward
+            value
+        };
+        fields.push(quote!(batch: usize));
+        news.push(quote!(batch));
+        (fields, news, body)
+    } else {
+        let fields =
+            vec![quote!(batch: usize), quote!(x0: ::nn::ndarray::Array2<F>), quote!(grad: ::nn::ndarray::Array2<F>)];
+        let news = vec![
+            quote!(batch),
+            quote!(x0: ::nn::ndarray::Array2::zeros((batch, #output_len))),
+            quote!(grad: ::nn::ndarray::Array2::zeros((batch, #output_len))),
+        ];
+        let output_shape = batch_shape(net.output());
+        let body = quote! {
+            self.zero_grad();
+            let (output, tape) = self.forward_train(x);
+            ws.x0.assign(&output.to_shape((batch, #output_len)).expect("standard layout"));
+            let value = loss.loss_and_grad_into(ws.x0.view(), target, &mut ws.grad);
+            self.backward(tape, ws.grad.to_shape(#output_shape).expect("standard layout").view());
+            value
+        };
+        (fields, news, body)
+    };
+    let output = if dense { format_ident!("x{}", n) } else { format_ident!("x0") };
+
+    quote! {
+        #[doc = #doc]
+        #vis struct #workspace<F: ::nn::Float = f32> {
+            #(#fields,)*
+        }
+
+        impl<F: ::nn::Float> #workspace<F> {
+            /// Buffers for batches of `batch` samples (`train_step` resizes them when the batch changes).
+            pub fn new(batch: usize) -> Self {
+                #workspace { #(#news,)* }
+            }
+
+            /// The network's output `[batch, OUTPUT]` of the last `train_step`.
+            pub fn output(&self) -> ::nn::ndarray::ArrayView2<'_, F> {
+                self.#output.view()
+            }
+        }
+
+        impl<F: ::nn::Float> ::core::default::Default for #workspace<F> {
+            fn default() -> Self {
+                Self::new(0)
+            }
+        }
+
+        impl<F: ::nn::Float> #name<F> {
+            /// One training step: forward, `loss`, and backward, with the gradients
+            /// written (not added: no `zero_grad` needed) and every intermediate kept in
+            /// `ws`. Returns the loss; `ws.output()` holds the network's output. Follow it
+            /// with the optimiser's `step`.
+            ///
+            /// # Panics
+            /// If the batch's feature dimensions differ from the declaration.
+            pub fn train_step<L: ::nn::loss::Loss<F>>(
+                &mut self,
+                ws: &mut #workspace<F>,
+                x: ::nn::ndarray::ArrayView<F, #in_dim>,
+                target: L::Target<'_>,
+                loss: &L,
+            ) -> F {
+                ::nn::check_batch(#name_str, x.shape(), &#input_shape).unwrap_or_else(|e| panic!("{e}"));
+                let batch = x.shape()[0];
+                if ws.batch != batch {
+                    *ws = #workspace::new(batch);
+                }
+                #body
+            }
+        }
     }
 }
 

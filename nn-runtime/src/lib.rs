@@ -28,6 +28,8 @@ pub mod data;
 #[cfg(feature = "std")]
 mod error;
 #[cfg(feature = "std")]
+pub mod gemm;
+#[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "std")]
 pub mod layers;

@@ -19,6 +19,11 @@ pub fn forward<F: Float, D: Dimension>(act: impl Activation<F>, x: ArrayView<F, 
     x.mapv(|v| act.f(v))
 }
 
+/// `y = f(x)` into an existing buffer of `x`'s shape (no allocation).
+pub fn forward_into<F: Float, D: Dimension>(act: impl Activation<F>, x: ArrayView<F, D>, mut y: ArrayViewMut<F, D>) {
+    Zip::from(&mut y).and(&x).for_each(|y, &x| *y = act.f(x));
+}
+
 /// `grad ⊙= f'(·)`, reading `saved`: the layer's output when
 /// [`Activation::DF_FROM_OUTPUT`] holds, its input otherwise.
 pub fn backward_in_place<F: Float, D: Dimension>(

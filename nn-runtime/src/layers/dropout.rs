@@ -38,12 +38,29 @@ pub fn forward_train<F: Float, D: Dimension>(
     mut x: Array<F, D>,
     rng: &DropoutRng,
 ) -> (Array<F, D>, Array<F, D>) {
-    let mut rng = rng.next_rng();
-    let keep_scale = F::of(1.0 / (1.0 - p));
-    let mask =
-        Array::from_shape_simple_fn(x.raw_dim(), || if rng.random::<f64>() < p { F::zero() } else { keep_scale });
+    let mut mask = Array::zeros(x.raw_dim());
+    draw_mask(p, mask.view_mut(), rng);
     x *= &mask;
     (x, mask)
+}
+
+/// Dropout of `x` into `y`, drawing the new mask into `mask` (same shape; no allocation).
+pub fn forward_train_into<F: Float, D: Dimension>(
+    p: f64,
+    x: ArrayView<F, D>,
+    mut y: ArrayViewMut<F, D>,
+    mut mask: ArrayViewMut<F, D>,
+    rng: &DropoutRng,
+) {
+    draw_mask(p, mask.view_mut(), rng);
+    Zip::from(&mut y).and(&mask).and(&x).for_each(|y, &m, &x| *y = x * m);
+}
+
+/// Fills `mask` with `0` (probability `p`) or `1/(1-p)`, from the model's next stream.
+fn draw_mask<F: Float, D: Dimension>(p: f64, mut mask: ArrayViewMut<F, D>, rng: &DropoutRng) {
+    let mut rng = rng.next_rng();
+    let keep_scale = F::of(1.0 / (1.0 - p));
+    mask.map_inplace(|m| *m = if rng.random::<f64>() < p { F::zero() } else { keep_scale });
 }
 
 /// `grad ⊙= mask`.

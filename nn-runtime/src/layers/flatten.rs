@@ -1,7 +1,7 @@
 //! `Flatten`: `[batch, C, H, W]` ↔ `[batch, C·H·W]`, PyTorch's row-major order, by
 //! reshaping without a copy whenever the batch is in standard layout.
 
-use ndarray::{Array, Array2, Array4, CowArray, Dimension, Ix2, Ix4, ShapeArg};
+use ndarray::{Array, Array2, Array4, ArrayView, ArrayViewMut, CowArray, Dimension, Ix2, Ix4, ShapeArg};
 
 /// `[batch, C, H, W]` → `[batch, C·H·W]`, taking ownership (no copy from standard layout).
 pub fn flatten<F: Clone>(x: Array4<F>) -> Array2<F> {
@@ -17,6 +17,15 @@ pub fn flatten_cow<F: Clone>(x: CowArray<'_, F, Ix4>) -> CowArray<'_, F, Ix2> {
         x.into_shape_with_order(shape).expect("standard layout")
     } else {
         x.as_standard_layout().into_owned().into_shape_with_order(shape).expect("standard layout").into()
+    }
+}
+
+/// Copies `src` into `dst` of the same number of elements, in row-major order: a
+/// `Flatten` (or its gradient) into a preallocated buffer.
+pub fn copy_flat<F: Copy, D: Dimension, E: Dimension>(src: ArrayView<F, D>, mut dst: ArrayViewMut<F, E>) {
+    assert_eq!(src.len(), dst.len(), "copy_flat needs equal sizes");
+    for (d, &s) in dst.iter_mut().zip(src.iter()) {
+        *d = s;
     }
 }
 

@@ -1,11 +1,21 @@
 //! `Linear(in, out)`: `y = x Wᵀ + b`, weight stored as PyTorch's `[out, in]`.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
 
+use crate::gemm::matmul;
 use crate::params::{Entry, EntryMut};
 use crate::Float;
+
+/// Whether a backward pass adds to the gradients (PyTorch's `backward`) or writes them
+/// (a training step that starts from fresh gradients, saving the `zero_grad` pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gradients {
+    /// `grad += ...`: gradients accumulate until `zero_grad`.
+    Accumulate,
+    /// `grad = ...`: the previous gradients are discarded.
+    Overwrite,
+}
 
 /// A fully connected layer with its parameters and their gradients.
 #[derive(Debug, Clone)]
@@ -59,22 +69,41 @@ impl<F: Float> Linear<F> {
             }
             None => F::zero(),
         };
-        general_mat_mul(F::one(), &x, &self.weight.t(), beta, y);
+        matmul(F::one(), &x, &self.weight.t(), beta, &mut y.view_mut());
     }
 
     /// Accumulates `dW += gᵀ x` and `db += Σ g` for the batch `x` that produced `grad_out`.
     pub fn backward(&mut self, x: ArrayView2<F>, grad_out: ArrayView2<F>) {
-        general_mat_mul(F::one(), &grad_out.t(), &x, F::one(), &mut self.weight_grad);
+        self.backward_with(x, grad_out, Gradients::Accumulate);
+    }
+
+    /// `dW = gᵀ x`, `db = Σ g`, added to or written over the gradients (one GEMM, no allocation).
+    pub fn backward_with(&mut self, x: ArrayView2<F>, grad_out: ArrayView2<F>, gradients: Gradients) {
+        let beta = match gradients {
+            Gradients::Accumulate => F::one(),
+            Gradients::Overwrite => F::zero(),
+        };
+        matmul(F::one(), &grad_out.t(), &x, beta, &mut self.weight_grad.view_mut());
         if let Some(bias_grad) = &mut self.bias_grad {
-            *bias_grad += &grad_out.sum_axis(Axis(0));
+            if gradients == Gradients::Overwrite {
+                bias_grad.fill(F::zero());
+            }
+            for row in grad_out.rows() {
+                *bias_grad += &row;
+            }
         }
     }
 
     /// d loss / d x `= g W`, of shape `[batch, in]`.
     pub fn input_grad(&self, grad_out: ArrayView2<F>) -> Array2<F> {
         let mut grad_in = Array2::zeros((grad_out.nrows(), self.weight.ncols()));
-        general_mat_mul(F::one(), &grad_out, &self.weight, F::zero(), &mut grad_in);
+        self.input_grad_into(grad_out, &mut grad_in);
         grad_in
+    }
+
+    /// d loss / d x `= g W` written into `grad_in` of shape `[batch, in]` (one GEMM).
+    pub fn input_grad_into(&self, grad_out: ArrayView2<F>, grad_in: &mut Array2<F>) {
+        matmul(F::one(), &grad_out, &self.weight.view(), F::zero(), &mut grad_in.view_mut());
     }
 
     /// Visits `weight` then `bias` under their state-dict keys (`"0.weight"`, `"0.bias"`).

@@ -13,5 +13,5 @@ pub mod softmax;
 pub use batch_norm::{BatchNorm, BatchNormCache};
 pub use conv2d::Conv2d;
 pub use dropout::DropoutRng;
-pub use linear::Linear;
+pub use linear::{Gradients, Linear};
 pub use pool::MaxPoolIndices;

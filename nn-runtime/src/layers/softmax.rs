@@ -6,10 +6,15 @@ use crate::Float;
 
 /// Row-wise softmax in place, shifted by the row maximum for stability.
 pub fn forward_in_place<F: Float>(mut x: Array2<F>) -> Array2<F> {
+    softmax_rows(x.view_mut());
+    x
+}
+
+/// Row-wise softmax of a standard-layout batch, in place.
+pub fn softmax_rows<F: Float>(mut x: ArrayViewMut2<F>) {
     for row in x.axis_iter_mut(Axis(0)) {
         crate::frozen::softmax_in_place(row.into_slice().expect("rows are contiguous"));
     }
-    x
 }
 
 /// `grad_in = y ⊙ (g - Σ g ⊙ y)` per row, overwriting `grad` with `grad_in`.
