@@ -331,6 +331,7 @@ fn std_items(net: &Network) -> TokenStream {
         .map(|value| if *value == output { quote!(#value: tape_output) } else { quote!(#value) })
         .collect();
     let workspace_items = workspace_items(net);
+    let workspace = format_ident!("{}Workspace", name);
     let tape_doc = format!("What [`{name}::backward`] needs from [`{name}::forward_train`]; it may borrow the batch.");
 
     quote! {
@@ -476,6 +477,7 @@ fn std_items(net: &Network) -> TokenStream {
             type InputDim = #in_dim;
             type OutputDim = #out_dim;
             type Tape<'a> = #tape<'a, F>;
+            type Workspace = #workspace<F>;
 
             fn init<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
                 #name::init(rng)
@@ -504,6 +506,18 @@ fn std_items(net: &Network) -> TokenStream {
                 grad_out: ::nn::ndarray::ArrayView<F, #out_dim>,
             ) -> ::nn::ndarray::Array<F, #in_dim> {
                 #name::backward_with_input_grad(self, tape, grad_out)
+            }
+            fn train_step<L: ::nn::loss::Loss<F>>(
+                &mut self,
+                ws: &mut #workspace<F>,
+                x: ::nn::ndarray::ArrayView<F, #in_dim>,
+                target: L::Target<'_>,
+                loss: &L,
+            ) -> F {
+                #name::train_step(self, ws, x, target, loss)
+            }
+            fn step_output(ws: &#workspace<F>) -> ::nn::ndarray::ArrayView2<'_, F> {
+                ws.output()
             }
             fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::Error> {
                 #name::save(self, path)
@@ -871,7 +885,6 @@ fn workspace_items(net: &Network) -> TokenStream {
     let Network { vis, name, .. } = net;
     let workspace = format_ident!("{}Workspace", name);
     let n = net.layers.len();
-    let output_len = usize_lit(net.output().len());
     let in_dim = batch_dim(net.input);
     let name_str = name.to_string();
     let input_shape = dims_lit(net.input);
@@ -992,25 +1005,30 @@ fn workspace_items(net: &Network) -> TokenStream {
         news.push(quote!(batch));
         (fields, news, body)
     } else {
-        let fields =
-            vec![quote!(batch: usize), quote!(x0: ::nn::ndarray::Array2<F>), quote!(grad: ::nn::ndarray::Array2<F>)];
-        let news = vec![
-            quote!(batch),
-            quote!(x0: ::nn::ndarray::Array2::zeros((batch, #output_len))),
-            quote!(grad: ::nn::ndarray::Array2::zeros((batch, #output_len))),
-        ];
-        let output_shape = batch_shape(net.output());
-        let body = quote! {
-            self.zero_grad();
-            let (output, tape) = self.forward_train(x);
-            ws.x0.assign(&output.to_shape((batch, #output_len)).expect("standard layout"));
-            let value = loss.loss_and_grad_into(ws.x0.view(), target, &mut ws.grad);
-            self.backward(tape, ws.grad.to_shape(#output_shape).expect("standard layout").view());
-            value
+        let doc = format!("[`{name}::train_step`]'s buffers: the output and its gradient.");
+        let train_step = train_step_fn(&workspace, &in_dim, quote!(::nn::taped_train_step(self, ws, x, target, loss)));
+        return quote! {
+            #[doc = #doc]
+            #vis type #workspace<F = f32> = ::nn::TapedWorkspace<F>;
+
+            impl<F: ::nn::Float> #name<F> {
+                #train_step
+            }
         };
-        (fields, news, body)
     };
-    let output = if dense { format_ident!("x{}", n) } else { format_ident!("x0") };
+    let output = format_ident!("x{}", n);
+    let train_step = train_step_fn(
+        &workspace,
+        &in_dim,
+        quote! {
+            ::nn::check_batch(#name_str, x.shape(), &#input_shape).unwrap_or_else(|e| panic!("{e}"));
+            let batch = x.shape()[0];
+            if ws.batch != batch {
+                *ws = #workspace::new(batch);
+            }
+            #body
+        },
+    );
 
     quote! {
         #[doc = #doc]
@@ -1037,27 +1055,30 @@ fn workspace_items(net: &Network) -> TokenStream {
         }
 
         impl<F: ::nn::Float> #name<F> {
-            /// One training step: forward, `loss`, and backward, with the gradients
-            /// written (not added: no `zero_grad` needed) and every intermediate kept in
-            /// `ws`. Returns the loss; `ws.output()` holds the network's output. Follow it
-            /// with the optimiser's `step`.
-            ///
-            /// # Panics
-            /// If the batch's feature dimensions differ from the declaration.
-            pub fn train_step<L: ::nn::loss::Loss<F>>(
-                &mut self,
-                ws: &mut #workspace<F>,
-                x: ::nn::ndarray::ArrayView<F, #in_dim>,
-                target: L::Target<'_>,
-                loss: &L,
-            ) -> F {
-                ::nn::check_batch(#name_str, x.shape(), &#input_shape).unwrap_or_else(|e| panic!("{e}"));
-                let batch = x.shape()[0];
-                if ws.batch != batch {
-                    *ws = #workspace::new(batch);
-                }
-                #body
-            }
+            #train_step
+        }
+    }
+}
+
+/// The inherent `train_step` with the given body (which sees `self`, `ws`, `x`,
+/// `target` and `loss`).
+fn train_step_fn(workspace: &Ident, in_dim: &TokenStream, body: TokenStream) -> TokenStream {
+    quote! {
+        /// One training step: forward, `loss`, and backward, with the gradients
+        /// written (not added: no `zero_grad` needed) and every intermediate kept in
+        /// `ws`. Returns the loss; `ws.output()` holds the network's output. Follow it
+        /// with the optimiser's `step`.
+        ///
+        /// # Panics
+        /// If the batch's feature dimensions differ from the declaration.
+        pub fn train_step<L: ::nn::loss::Loss<F>>(
+            &mut self,
+            ws: &mut #workspace<F>,
+            x: ::nn::ndarray::ArrayView<F, #in_dim>,
+            target: L::Target<'_>,
+            loss: &L,
+        ) -> F {
+            #body
         }
     }
 }

@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use ndarray::{Array, ArrayView, CowArray};
+use ndarray::{Array, ArrayView, ArrayView2, CowArray};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::loss::Loss;
 use crate::params::{Entry, EntryMut};
-use crate::{Chain, Error, Feeds, Float, Model, Params};
+use crate::{taped_train_step, Chain, Error, Feeds, Float, Model, Params, TapedWorkspace};
 
 impl<F: Float, A: Params<F>, B: Params<F>> Params<F> for Chain<A, B> {
     fn visit(&self, visitor: &mut dyn FnMut(&str, Entry<'_, F>)) {
@@ -30,6 +31,7 @@ where
     type InputDim = A::InputDim;
     type OutputDim = B::OutputDim;
     type Tape<'a> = (A::Tape<'a>, B::Tape<'a>);
+    type Workspace = TapedWorkspace<F>;
 
     fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
         Chain { first: A::init(rng), second: B::init(rng) }
@@ -61,6 +63,20 @@ where
     ) -> Array<F, Self::InputDim> {
         let grad_hidden = self.second.backward_with_input_grad(second, grad_out);
         self.first.backward_with_input_grad(first, grad_hidden.view())
+    }
+
+    fn train_step<L: Loss<F>>(
+        &mut self,
+        ws: &mut TapedWorkspace<F>,
+        x: ArrayView<F, Self::InputDim>,
+        target: L::Target<'_>,
+        loss: &L,
+    ) -> F {
+        taped_train_step(self, ws, x, target, loss)
+    }
+
+    fn step_output(ws: &TapedWorkspace<F>) -> ArrayView2<'_, F> {
+        ws.output()
     }
 
     fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {

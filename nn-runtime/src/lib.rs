@@ -47,7 +47,7 @@ pub mod train;
 #[cfg(feature = "std")]
 pub use error::Error;
 #[cfg(feature = "std")]
-pub use model::{check_batch, Model};
+pub use model::{check_batch, taped_train_step, Model, TapedWorkspace};
 #[cfg(feature = "std")]
 pub use params::{Entry, EntryMut, ParamUpdate, Params};
 

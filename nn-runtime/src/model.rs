@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use ndarray::{Array, ArrayView, CowArray, Dimension};
+use ndarray::{Array, Array2, ArrayView, ArrayView2, CowArray, Dimension};
 
+use crate::loss::Loss;
 use crate::{Error, Float, Params};
 
 /// A trainable network: forward, taped forward, backward, and its weight files.
@@ -18,6 +19,8 @@ pub trait Model<F: Float>: Params<F> + Sized {
     type OutputDim: Dimension;
     /// What `backward` needs from `forward_train`; it may borrow the batch.
     type Tape<'a>;
+    /// The buffers [`Model::train_step`] reuses from one step to the next.
+    type Workspace: Default;
 
     /// A freshly initialised network (PyTorch's default init).
     fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self;
@@ -45,10 +48,68 @@ pub trait Model<F: Float>: Params<F> + Sized {
     /// Reads weights saved by [`Model::save`] or by PyTorch; strict.
     fn load(path: impl AsRef<Path>) -> Result<Self, Error>;
 
+    /// One training step into `ws`: forward, `loss` and backward, with the gradients
+    /// written rather than added (no `zero_grad` needed). Returns the loss; follow it
+    /// with the optimiser's `step`.
+    fn train_step<L: Loss<F>>(
+        &mut self,
+        ws: &mut Self::Workspace,
+        x: ArrayView<F, Self::InputDim>,
+        target: L::Target<'_>,
+        loss: &L,
+    ) -> F;
+    /// The output `[batch, outputs]` of the last [`Model::train_step`] into `ws`.
+    fn step_output(ws: &Self::Workspace) -> ArrayView2<'_, F>;
+
     /// Sets every gradient to zero.
     fn zero_grad(&mut self) {
         self.zero_grads();
     }
+}
+
+/// The buffers of [`taped_train_step`]: the output, flattened to `[batch, outputs]`,
+/// and the loss gradient.
+#[derive(Debug, Clone)]
+pub struct TapedWorkspace<F> {
+    output: Array2<F>,
+    grad: Array2<F>,
+}
+
+impl<F: Float> Default for TapedWorkspace<F> {
+    fn default() -> Self {
+        TapedWorkspace { output: Array2::zeros((0, 0)), grad: Array2::zeros((0, 0)) }
+    }
+}
+
+impl<F: Float> TapedWorkspace<F> {
+    /// The network's output `[batch, outputs]` of the last step.
+    pub fn output(&self) -> ArrayView2<'_, F> {
+        self.output.view()
+    }
+}
+
+/// [`Model::train_step`] through `zero_grad`, `forward_train`, the loss and `backward`:
+/// what networks without a buffer-reusing step (convolutional ones, [`crate::Chain`]) run.
+pub fn taped_train_step<F: Float, M: Model<F>, L: Loss<F>>(
+    model: &mut M,
+    ws: &mut TapedWorkspace<F>,
+    x: ArrayView<F, M::InputDim>,
+    target: L::Target<'_>,
+    loss: &L,
+) -> F {
+    model.zero_grad();
+    let (output, tape) = model.forward_train(x);
+    let output_dim = output.raw_dim();
+    let batch = output.shape()[0];
+    let flat = output.into_shape_with_order((batch, output_dim.size() / batch.max(1))).expect("standard layout");
+    if ws.grad.dim() != flat.dim() {
+        ws.grad = Array2::zeros(flat.raw_dim());
+    }
+    ws.output = flat;
+    let value = loss.loss_and_grad_into(ws.output.view(), target, &mut ws.grad);
+    let grad = ws.grad.view().into_shape_with_order(output_dim).expect("standard layout");
+    model.backward(tape, grad);
+    value
 }
 
 /// Checks a batch's shape against a network's per-sample shape: every axis after the

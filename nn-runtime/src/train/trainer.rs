@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Ix2};
+use ndarray::{ArrayView1, ArrayView2, Axis, Ix2};
 
 use super::checkpoint::{self, Position};
 use super::progress::{EpochProgress, Progress};
@@ -31,7 +31,8 @@ const EVAL_BATCH: usize = 1024;
 /// trainer.model().save("target/mnist/mnist.safetensors")?;
 /// ```
 ///
-/// Every step is `zero_grad`, `forward_train`, `loss_and_grad`, `backward`, `step`.
+/// Every step is the model's `train_step` (forward, loss and backward into reused
+/// buffers, gradients written afresh) followed by the optimiser's `step`.
 /// After every epoch the trainer evaluates the test set with `forward` (inference
 /// mode), prints the epoch's line, and writes the checkpoint; after the last it
 /// draws the plot.
@@ -163,7 +164,7 @@ where
             self.check_fits(data)?;
         }
         let mut loader = DataLoader::new(train, self.batch_size).shuffle(self.seed);
-        let mut grad = Array2::zeros((0, 0));
+        let mut workspace = M::Workspace::default();
         for epoch in self.history.len()..self.epochs {
             let started = Instant::now();
             let progress = EpochProgress::start(self.progress, epoch + 1, self.epochs, loader.num_batches());
@@ -171,20 +172,14 @@ where
             let (mut loss_sum, mut correct, mut seen, mut step) = (0.0, 0, 0, 0);
             while let Some((x, y)) = batches.next_batch() {
                 step += 1;
-                self.model.zero_grad();
-                let (out, tape) = self.model.forward_train(x);
-                if grad.dim() != out.dim() {
-                    grad = Array2::zeros(out.raw_dim());
-                }
-                let loss = self.loss.loss_and_grad_into(out.view(), y, &mut grad).to_f64();
+                let loss = self.model.train_step(&mut workspace, x, y, &self.loss).to_f64();
                 if !loss.is_finite() {
                     return Err(Error::NonFiniteLoss { epoch: epoch + 1, step, value: loss });
                 }
-                self.model.backward(tape, grad.view());
                 self.optimizer.step(&mut self.model);
                 self.steps += 1;
                 loss_sum += loss * y.len() as f64;
-                correct += count_correct(out.view(), y);
+                correct += count_correct(M::step_output(&workspace), y);
                 seen += y.len();
                 progress.step(step, loss_sum / seen as f64, seen);
             }
