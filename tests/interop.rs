@@ -15,6 +15,8 @@
 //! python tests/pytorch/linear_saved_by_nn/make_fixture.py            # PyTorch loads it
 //! ```
 
+#[path = "pytorch/lenet/mod.rs"]
+mod lenet;
 #[path = "pytorch/linear/mod.rs"]
 mod linear;
 #[path = "pytorch/linear_saved_by_nn/mod.rs"]
