@@ -15,6 +15,8 @@
 //! python tests/pytorch/linear_saved_by_nn/make_fixture.py            # PyTorch loads it
 //! ```
 
+#[path = "pytorch/batch_norm/mod.rs"]
+mod batch_norm;
 #[path = "pytorch/lenet/mod.rs"]
 mod lenet;
 #[path = "pytorch/linear/mod.rs"]
@@ -27,7 +29,8 @@ mod fixture {
     use std::collections::HashMap;
     use std::path::PathBuf;
 
-    use nn::ndarray::{ArrayD, ArrayView, Dimension, IxDyn};
+    use nn::ndarray::{Array1, ArrayD, ArrayView, Dimension, IxDyn};
+    use nn::{Entry, Params};
 
     /// `tests/pytorch/<case>/<file>`.
     pub fn path(case: &str, file: &str) -> PathBuf {
@@ -86,6 +89,31 @@ mod fixture {
         pub fn floats_of<D: Dimension>(&self, name: &str) -> nn::ndarray::Array<f32, D> {
             self.floats(name).into_dimensionality().unwrap()
         }
+
+        /// The int64 vector `name` as class indices.
+        pub fn labels(&self, name: &str) -> Array1<usize> {
+            let stored = self.get(name, "I64");
+            assert_eq!(stored.shape.len(), 1, "{}: `{name}` is not a vector", self.file.display());
+            stored
+                .data
+                .chunks_exact(8)
+                .map(|b| usize::try_from(i64::from_le_bytes(b.try_into().unwrap())).unwrap())
+                .collect()
+        }
+
+        /// The int64 scalar `name` (`num_batches_tracked`).
+        pub fn count(&self, name: &str) -> i64 {
+            let stored = self.get(name, "I64");
+            assert!(stored.shape.is_empty(), "{}: `{name}` is not a scalar", self.file.display());
+            i64::from_le_bytes(stored.data[..].try_into().unwrap())
+        }
+
+        /// The names of every tensor, sorted.
+        pub fn names(&self) -> Vec<&str> {
+            let mut names: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            names
+        }
     }
 
     /// Asserts `got` and `want` have one shape and differ by at most `tolerance` anywhere
@@ -104,5 +132,22 @@ mod fixture {
             got.iter().nth(index).unwrap(),
             want.iter().nth(index).unwrap(),
         );
+    }
+
+    /// Asserts `model`'s state dict equals the one in `want`: the same keys, every float
+    /// tensor within `tolerance`, every count exactly.
+    pub fn assert_state_dict_close(model: &impl Params<f32>, want: &Tensors, tolerance: f32) {
+        let mut keys = Vec::new();
+        model.visit(&mut |name, entry| {
+            keys.push(name.to_string());
+            match entry {
+                Entry::Param { value, .. } | Entry::Buffer(value) => {
+                    assert_close(value, want.floats(name).view(), tolerance, name)
+                }
+                Entry::Count(count) => assert_eq!(count, want.count(name), "{name}"),
+            }
+        });
+        keys.sort_unstable();
+        assert_eq!(keys, want.names(), "state-dict keys");
     }
 }
