@@ -1,12 +1,238 @@
-//! `#[weights = "..."]`: reads a safetensors file at compile time, checks it against the
-//! declaration, and bakes it into the frozen struct (being written: see issue 6).
+//! `#[weights = "..."]`: reads a safetensors file at compile time, checks every tensor
+//! against the declaration, and bakes the weights into a `static` frozen struct.
+//!
+//! The weights reach the compiler as one byte-string literal holding the little-endian
+//! image of the `#[repr(C)]` frozen struct, which a `static` transmutes into place: rustc
+//! parses one token and copies one constant, however many weights there are, and the
+//! weights land in read-only memory (flash on a microcontroller).
 
-use proc_macro2::TokenStream;
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use safetensors::tensor::{Dtype, SafeTensors};
 use syn::LitStr;
 
 use crate::check::Network;
+use crate::layer::FrozenTensor;
+
+/// Where relative weight paths start: the directory of the compiled crate's `Cargo.toml`.
+const MANIFEST_DIR: &str = "CARGO_MANIFEST_DIR";
+
+/// Overrides [`MANIFEST_DIR`] for compile-fail tests: trybuild compiles each case in a
+/// scratch crate under `target/`, so its harness points this at the real crate instead.
+const MANIFEST_DIR_OVERRIDE: &str = "NN_TEST_MANIFEST_DIR";
+
+/// Bytes per baked scalar: frozen weights are `f32`.
+const F32_BYTES: usize = 4;
 
 /// The `FROZEN` constant with the file's weights, or a compile error at the attribute.
-pub fn bake(_net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
-    Err(syn::Error::new(path.span(), "`#[weights]` is not implemented yet"))
+pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
+    let file = resolve(path)?;
+    let bytes = std::fs::read(&file).map_err(|e| {
+        syn::Error::new(
+            path.span(),
+            format!(
+                "cannot read the weight file `{}` at {}: {e} (a relative path starts at the crate's directory, \
+                 where its Cargo.toml is)",
+                path.value(),
+                file.display()
+            ),
+        )
+    })?;
+    let tensors: Vec<FrozenTensor> = net.layers.iter().flat_map(|layer| layer.frozen_tensors()).collect();
+    let image = frozen_image(&tensors, &bytes).map_err(|problems| {
+        let mut errors = problems.into_iter().map(|problem| syn::Error::new(path.span(), problem));
+        let mut first = errors.next().unwrap_or_else(|| syn::Error::new(path.span(), "nn internal error: no message"));
+        first.extend(errors);
+        first
+    })?;
+    let Some(file) = file.to_str() else {
+        return Err(syn::Error::new(path.span(), format!("the weight file's path {} is not UTF-8", file.display())));
+    };
+    Ok(emit(net, file, &image))
+}
+
+/// The absolute path of the file `path` names.
+fn resolve(path: &LitStr) -> syn::Result<PathBuf> {
+    let base = std::env::var_os(MANIFEST_DIR_OVERRIDE).or_else(|| std::env::var_os(MANIFEST_DIR)).ok_or_else(|| {
+        syn::Error::new(
+            path.span(),
+            format!("`#[weights]` needs cargo: `{MANIFEST_DIR}` is not set, so `{}` cannot be located", path.value()),
+        )
+    })?;
+    Ok(Path::new(&base).join(path.value()))
+}
+
+/// The little-endian bytes of the frozen struct whose fields are `tensors`, read from the
+/// safetensors `file`; or one message per missing, extra, non-F32 or mis-shaped tensor.
+fn frozen_image(tensors: &[FrozenTensor], file: &[u8]) -> Result<Vec<u8>, Vec<String>> {
+    let file = SafeTensors::deserialize(file).map_err(|e| vec![format!("not a valid safetensors file: {e}")])?;
+    let size = tensors.iter().map(|t| t.shape.iter().product::<usize>() * F32_BYTES).sum();
+    let mut image = Vec::with_capacity(size);
+    let mut problems = Vec::new();
+    for expected in tensors {
+        let Ok(found) = file.tensor(&expected.key) else {
+            problems.push(format!(
+                "the weight file has no tensor `{}`: the declaration expects F32 {:?}",
+                expected.key, expected.shape
+            ));
+            continue;
+        };
+        if found.dtype() != Dtype::F32 || found.shape() != expected.shape.as_slice() {
+            problems.push(format!(
+                "tensor `{}` is {:?} {:?} in the weight file, but the declaration expects F32 {:?}{}",
+                expected.key,
+                found.dtype(),
+                found.shape(),
+                expected.shape,
+                if found.dtype() == Dtype::F32 {
+                    ""
+                } else {
+                    " (a baked model stores f32: save the weights as float32)"
+                }
+            ));
+            continue;
+        }
+        match (expected.transposed, expected.shape.as_slice()) {
+            (true, &[rows, cols]) => append_transposed(&mut image, found.data(), rows, cols),
+            _ => image.extend_from_slice(found.data()),
+        }
+    }
+    let mut extra: Vec<String> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !tensors.iter().any(|t| &t.key == name))
+        .map(|(name, view)| {
+            format!(
+                "the weight file has a tensor `{name}` ({:?} {:?}) that the declaration does not have: \
+                 a baked weight file must match it exactly",
+                view.dtype(),
+                view.shape()
+            )
+        })
+        .collect();
+    extra.sort();
+    problems.extend(extra);
+    if problems.is_empty() {
+        Ok(image)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Appends the row-major `[rows, cols]` f32 matrix in `data` as `[cols][rows]`.
+fn append_transposed(image: &mut Vec<u8>, data: &[u8], rows: usize, cols: usize) {
+    for col in 0..cols {
+        for row in 0..rows {
+            let at = (row * cols + col) * F32_BYTES;
+            image.extend_from_slice(&data[at..at + F32_BYTES]);
+        }
+    }
+}
+
+/// `Name::FROZEN`, a rebuild trigger on the file, and a guard against big-endian targets.
+fn emit(net: &Network, file: &str, image: &[u8]) -> TokenStream {
+    let name = &net.name;
+    let frozen = format_ident!("{}Frozen", name);
+    let len = Literal::usize_unsuffixed(image.len());
+    let bytes = Literal::byte_string(image);
+    let endian =
+        format!("`{name}::FROZEN` is baked as little-endian bytes: it cannot be built for a big-endian target");
+    let doc = format!("The weights of `{file}`, baked in at compile time, in read-only memory.");
+    quote! {
+        // Recompiles this crate when the weight file changes.
+        const _: &[u8] = ::core::include_bytes!(#file);
+
+        #[cfg(target_endian = "big")]
+        ::core::compile_error!(#endian);
+
+        impl #name<f32> {
+            #[doc = #doc]
+            pub const FROZEN: &'static #frozen<f32> = {
+                // SAFETY: the frozen struct is `#[repr(C)]` with only `f32` arrays (no padding)
+                // and a `PhantomData`; the bytes are its fields in order, little-endian,
+                // checked against the declaration, and `transmute` checks the size.
+                static FROZEN: #frozen<f32> = unsafe { ::core::mem::transmute::<[u8; #len], #frozen<f32>>(*#bytes) };
+                &FROZEN
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(key: &str, shape: &[usize], transposed: bool) -> FrozenTensor {
+        FrozenTensor { key: key.to_string(), shape: shape.to_vec(), transposed }
+    }
+
+    /// A safetensors file of `(name, dtype, shape, values)`.
+    fn file(tensors: &[(&str, Dtype, &[usize], &[f32])]) -> Vec<u8> {
+        let data: Vec<Vec<u8>> = tensors
+            .iter()
+            .map(|(_, dtype, _, values)| match dtype {
+                Dtype::F64 => values.iter().flat_map(|v| f64::from(*v).to_le_bytes()).collect(),
+                _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            })
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+            .iter()
+            .zip(&data)
+            .map(|((name, dtype, shape, _), bytes)| {
+                (name.to_string(), safetensors::tensor::TensorView::new(*dtype, shape.to_vec(), bytes).unwrap())
+            })
+            .collect();
+        safetensors::serialize(views, &None).unwrap()
+    }
+
+    fn floats(image: &[u8]) -> Vec<f32> {
+        image.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    }
+
+    #[test]
+    fn transposes_weights_and_keeps_field_order() {
+        let tensors = [tensor("0.weight", &[2, 3], true), tensor("0.bias", &[2], false)];
+        let bytes = file(&[
+            ("0.bias", Dtype::F32, &[2], &[7.0, 8.0]),
+            ("0.weight", Dtype::F32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        ]);
+        let image = frozen_image(&tensors, &bytes).unwrap();
+        assert_eq!(floats(&image), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0, 7.0, 8.0]);
+    }
+
+    #[test]
+    fn reports_every_missing_extra_mistyped_and_misshaped_tensor() {
+        let tensors = [
+            tensor("0.weight", &[2, 3], true),
+            tensor("0.bias", &[2], false),
+            tensor("2.weight", &[1, 2], true),
+            tensor("2.bias", &[1], false),
+        ];
+        let bytes = file(&[
+            ("0.weight", Dtype::F32, &[3, 2], &[0.0; 6]),
+            ("0.bias", Dtype::F64, &[2], &[0.0; 2]),
+            ("2.weight", Dtype::F32, &[1, 2], &[0.0; 2]),
+            ("4.weight", Dtype::F32, &[1], &[0.0]),
+        ]);
+        let problems = frozen_image(&tensors, &bytes).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "tensor `0.weight` is F32 [3, 2] in the weight file, but the declaration expects F32 [2, 3]",
+                "tensor `0.bias` is F64 [2] in the weight file, but the declaration expects F32 [2] \
+                 (a baked model stores f32: save the weights as float32)",
+                "the weight file has no tensor `2.bias`: the declaration expects F32 [1]",
+                "the weight file has a tensor `4.weight` (F32 [1]) that the declaration does not have: \
+                 a baked weight file must match it exactly",
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_bytes_that_are_not_safetensors() {
+        let problems = frozen_image(&[], b"not a weight file").unwrap_err();
+        assert!(problems[0].starts_with("not a valid safetensors file"), "{problems:?}");
+    }
 }
