@@ -8,13 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 use safetensors::tensor::{Dtype, SafeTensors};
 use syn::LitStr;
 
 use crate::check::Network;
-use crate::layer::FrozenTensor;
+use crate::layer::{CheckedLayer, FrozenTensor, Layer};
+use crate::shape::Shape;
 
 /// Where relative weight paths start: the directory of the compiled crate's `Cargo.toml`.
 const MANIFEST_DIR: &str = "CARGO_MANIFEST_DIR";
@@ -28,6 +29,10 @@ const F32_BYTES: usize = 4;
 
 /// The `FROZEN` constant with the file's weights, or a compile error at the attribute.
 pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
+    let unbakeable = unbakeable(&net.name, &net.layers);
+    if !unbakeable.is_empty() {
+        return Err(error_at(path, unbakeable));
+    }
     let file = resolve(path)?;
     let bytes = std::fs::read(&file).map_err(|e| {
         syn::Error::new(
@@ -41,16 +46,56 @@ pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
         )
     })?;
     let tensors: Vec<FrozenTensor> = net.layers.iter().flat_map(|layer| layer.frozen_tensors()).collect();
-    let image = frozen_image(&tensors, &bytes).map_err(|problems| {
-        let mut errors = problems.into_iter().map(|problem| syn::Error::new(path.span(), problem));
-        let mut first = errors.next().unwrap_or_else(|| syn::Error::new(path.span(), "nn internal error: no message"));
-        first.extend(errors);
-        first
-    })?;
+    let image = frozen_image(&tensors, &bytes).map_err(|problems| error_at(path, problems))?;
     let Some(file) = file.to_str() else {
         return Err(syn::Error::new(path.span(), format!("the weight file's path {} is not UTF-8", file.display())));
     };
     Ok(emit(net, file, &image))
+}
+
+/// Every one of `problems` as one error at the attribute's string.
+fn error_at(path: &LitStr, problems: Vec<String>) -> syn::Error {
+    problems
+        .into_iter()
+        .map(|problem| syn::Error::new(path.span(), problem))
+        .reduce(|mut all, error| {
+            all.combine(error);
+            all
+        })
+        .unwrap_or_else(|| {
+            syn::Error::new(path.span(), "nn internal error: the weight file was rejected without a message")
+        })
+}
+
+/// One message per layer of `layers` (residual chains included) whose frozen fields are
+/// not tensors of the weight file, so that no file can fill them: a batch norm freezes
+/// to a derived scale and shift, a nested network to its own frozen struct.
+fn unbakeable(name: &Ident, layers: &[CheckedLayer]) -> Vec<String> {
+    let instead = format!("build it at run time with `{name}::load(path)?.freeze()` instead");
+    layers
+        .iter()
+        .flat_map(|layer| match &layer.layer {
+            Layer::BatchNorm { features, .. } => {
+                let kind = match layer.input {
+                    Shape::Flat(_) => "BatchNorm1d",
+                    Shape::Image { .. } => "BatchNorm2d",
+                };
+                let key = &layer.key;
+                vec![format!(
+                    "`#[weights]` cannot bake `{kind}({features})` (layer `{key}`) yet: its frozen copy holds a \
+                     scale and shift derived from `{key}.weight`, `{key}.bias`, `{key}.running_mean` and \
+                     `{key}.running_var`, not the tensors themselves; {instead}"
+                )]
+            }
+            Layer::Network(network) => vec![format!(
+                "`#[weights]` cannot bake the nested network `{network}` (layer `{}`) yet: its frozen copy is a \
+                 `{network}Frozen`, not tensors of the file; {instead}",
+                layer.key
+            )],
+            Layer::Residual(inner) => unbakeable(name, inner),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 /// The absolute path of the file `path` names.
