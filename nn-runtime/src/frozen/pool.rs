@@ -21,41 +21,37 @@ pub(crate) fn max_pool_plane<F: Float>(
     out_width: usize,
     kernel: usize,
     stride: usize,
-    mut argmax: Option<&mut [usize]>,
+    argmax: Option<&mut [usize]>,
 ) {
-    let takes = |v: F, max: F| (v > max) | v.is_nan();
-    for (oy, out_row) in y.chunks_exact_mut(out_width).enumerate() {
-        let first_row = oy * stride * width;
-        for (max, &v) in out_row.iter_mut().zip(x[first_row..].iter().step_by(stride)) {
-            *max = v;
-        }
-        let mut arg_row = argmax.as_deref_mut().map(|argmax| &mut argmax[oy * out_width..][..out_width]);
-        if let Some(arg_row) = arg_row.as_deref_mut() {
-            for (ox, arg) in arg_row.iter_mut().enumerate() {
-                *arg = first_row + ox * stride;
+    let window = |oy: usize, ox: usize| window_max(x, width, kernel, oy * stride * width + ox * stride);
+    match argmax {
+        None => {
+            for (i, out) in y.iter_mut().enumerate() {
+                *out = window(i / out_width, i % out_width).0;
             }
         }
-        for ki in 0..kernel {
-            let row_start = first_row + ki * width;
-            for kj in 0..kernel {
-                let taps = x[row_start + kj..].iter().step_by(stride);
-                match arg_row.as_deref_mut() {
-                    None => {
-                        for (max, &v) in out_row.iter_mut().zip(taps) {
-                            *max = if takes(v, *max) { v } else { *max };
-                        }
-                    }
-                    Some(arg_row) => {
-                        for (ox, ((max, arg), &v)) in out_row.iter_mut().zip(arg_row.iter_mut()).zip(taps).enumerate() {
-                            let take = takes(v, *max);
-                            *max = if take { v } else { *max };
-                            *arg = if take { row_start + ox * stride + kj } else { *arg };
-                        }
-                    }
-                }
+        Some(argmax) => {
+            for (i, (out, arg)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+                (*out, *arg) = window(i / out_width, i % out_width);
             }
         }
     }
+}
+
+/// The maximum of the `kernel`×`kernel` window of `x` starting at flat index `start`,
+/// and its flat index.
+#[inline(always)]
+fn window_max<F: Float>(x: &[F], width: usize, kernel: usize, start: usize) -> (F, usize) {
+    let (mut max, mut arg) = (x[start], start);
+    for row in 0..kernel {
+        let first = start + row * width;
+        for (at, &v) in x[first..first + kernel].iter().enumerate() {
+            let take = v > max || v.is_nan();
+            max = if take { v } else { max };
+            arg = if take { first + at } else { arg };
+        }
+    }
+    (max, arg)
 }
 
 /// Average pooling of one row-major plane, shaped as in [`max_pool_plane`]: each

@@ -6,11 +6,11 @@
 //! `batch` times larger and a transposing copy of the output, and measured no faster on
 //! LeNet-5's shapes at batch 64.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array4, ArrayView, ArrayView2, ArrayView4, ArrayViewMut2, Dimension};
 use rand::Rng;
 
 use crate::frozen::{output_len, valid_outputs};
+use crate::gemm::matmul;
 use crate::params::{Entry, EntryMut};
 use crate::Float;
 
@@ -107,7 +107,7 @@ impl<F: Float> Conv2d<F> {
                     row.fill(b);
                 }
             }
-            general_mat_mul(F::one(), &weight, &cols, F::one(), &mut y_n);
+            matmul(F::one(), &weight, &cols.view(), F::one(), &mut y_n);
         }
         y
     }
@@ -129,7 +129,7 @@ impl<F: Float> Conv2d<F> {
         for (x_n, g_n) in x.outer_iter().zip(grad_out.outer_iter()) {
             geometry.im2col(x_n.as_slice().expect("standard layout"), &mut cols);
             let g_n = matrix(g_n, geometry.out_c);
-            general_mat_mul(F::one(), &g_n, &cols.t(), F::one(), &mut weight_grad);
+            matmul(F::one(), &g_n, &cols.t(), F::one(), &mut weight_grad);
             if let Some(bias_grad) = &mut self.bias_grad {
                 for (b, row) in bias_grad.iter_mut().zip(g_n.rows()) {
                     *b += row.sum();
@@ -154,7 +154,7 @@ impl<F: Float> Conv2d<F> {
         let mut cols = Array2::zeros(geometry.cols_shape());
         for (g_n, mut dx_n) in grad_out.outer_iter().zip(grad_in.outer_iter_mut()) {
             let g_n = matrix(g_n, geometry.out_c);
-            general_mat_mul(F::one(), &weight.t(), &g_n, F::zero(), &mut cols);
+            matmul(F::one(), &weight.t(), &g_n, F::zero(), &mut cols.view_mut());
             geometry.col2im(&cols, dx_n.as_slice_mut().expect("fresh array"));
         }
         grad_in
