@@ -74,6 +74,13 @@ mod tests {
         }
     }
 
+    #[test]
+    fn relu_propagates_nan_as_pytorch() {
+        let y = forward(Relu, array![[f64::NAN, -1.0]].view());
+        assert!(y[[0, 0]].is_nan());
+        assert_eq!(y[[0, 1]], 0.0);
+    }
+
     /// Reference values: PyTorch's formulas for relu, leaky_relu, sigmoid, tanh and exact gelu,
     /// evaluated in f64 with Python's `math` module.
     #[test]
