@@ -1,0 +1,123 @@
+//! The host's side of the firmware check (`examples/firmware/`): loads the firmware's
+//! weight files, freezes them, and runs the frozen `infer` — the same kernels the
+//! firmware runs — on the same eight test digits, printing the lines the firmware prints.
+//!
+//! ```text
+//! cargo run --example firmware_reference                      # print the expected lines
+//! cargo run --example firmware_reference -- --check out.txt   # compare a firmware's output, bit for bit
+//! ```
+//!
+//! With `--check`, every expected line must appear in the given files (the firmware's
+//! semihosting output) exactly: the same label, prediction, and logits to the last bit.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use nn::prelude::*;
+
+network! {
+    /// The seed MNIST classifier, as the firmware declares it.
+    pub struct Mnist {
+        Linear(784, 256) -> ReLU -> Linear(256, 10)
+    }
+}
+
+network! {
+    /// The firmware's small model.
+    pub struct Small {
+        Linear(16, 32) -> ReLU -> Linear(32, 4)
+    }
+}
+
+/// Pixels in one MNIST image.
+const PIXELS: usize = 784;
+
+/// The firmware's directory.
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/firmware")
+}
+
+/// One result line, formatted as the firmware's `board::report` prints it.
+fn report(what: &str, index: usize, label: u8, logits: &[f32]) -> String {
+    let predicted = logits.iter().enumerate().fold(0, |best, (i, &v)| if v > logits[best] { i } else { best });
+    let decimal: Vec<String> = logits.iter().map(|v| format!("{v:?}")).collect();
+    let bits: Vec<String> = logits.iter().map(|v| format!("{:08x}", v.to_bits())).collect();
+    let mut line = format!("{what} {index}: label {label} predicted {predicted} logits [");
+    let _ = write!(line, "{}] bits [{}]", decimal.join(", "), bits.join(" "));
+    line
+}
+
+/// The 4×4 thumbnail the firmware feeds its small model: each 7×7 block's mean grey level.
+fn thumbnail(pixels: &[u8]) -> [f32; 16] {
+    std::array::from_fn(|block| {
+        let (top, left) = (block / 4 * 7, block % 4 * 7);
+        let sum: u32 = (0..49).map(|i| u32::from(pixels[(top + i / 7) * 28 + left + i % 7])).sum();
+        sum as f32 / (49.0 * 255.0)
+    })
+}
+
+/// Every line the firmwares must print, in order.
+fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let dir = firmware_dir();
+    let mnist = Mnist::<f32>::load(dir.join("models/mnist.safetensors"))?.freeze();
+    let small = Small::<f32>::load(dir.join("models/small.safetensors"))?.freeze();
+    let digits = std::fs::read(dir.join("digits.bin"))?;
+    if digits.is_empty() || digits.len() % (1 + PIXELS) != 0 {
+        return Err(format!("digits.bin holds {} bytes, not a whole number of 785-byte digits", digits.len()).into());
+    }
+    let mut mnist_lines = Vec::new();
+    let mut small_lines = Vec::new();
+    for (i, digit) in digits.chunks_exact(1 + PIXELS).enumerate() {
+        let (label, pixels) = (digit[0], &digit[1..]);
+        let input: [f32; PIXELS] = std::array::from_fn(|p| f32::from(pixels[p]) / 255.0);
+        mnist_lines.push(report("mnist digit", i, label, &mnist.infer(&input)));
+        small_lines.push(report("small digit", i, label, &small.infer(&thumbnail(pixels))));
+    }
+    mnist_lines.extend(small_lines);
+    Ok(mnist_lines)
+}
+
+/// Checks that every expected line appears in the firmware output `files`.
+fn check(expected: &[String], files: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut output = String::new();
+    for file in files {
+        output += &std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    }
+    let mut failures = 0;
+    for line in expected {
+        if output.lines().any(|found| found.trim_end() == line) {
+            continue;
+        }
+        failures += 1;
+        let key = line.split(':').next().unwrap_or(line);
+        match output.lines().find(|found| found.starts_with(&format!("{key}:"))) {
+            Some(found) => eprintln!("MISMATCH {key}\n  host:     {line}\n  firmware: {found}"),
+            None => eprintln!("MISSING {key}: the firmware printed no such line\n  host:     {line}"),
+        }
+    }
+    if failures > 0 {
+        return Err(format!("{failures} of {} lines differ between the host and the firmware", expected.len()).into());
+    }
+    println!("firmware check: {} passed, 0 failed (logits bit-identical to the host's)", expected.len());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = expected_lines().and_then(|expected| match args.split_first() {
+        None => {
+            expected.iter().for_each(|line| println!("{line}"));
+            Ok(())
+        }
+        Some((flag, files)) if flag == "--check" && !files.is_empty() => check(&expected, files),
+        Some(_) => Err("usage: firmware_reference [--check <firmware output>...]".into()),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
