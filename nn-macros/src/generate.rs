@@ -923,9 +923,8 @@ fn workspace_items(net: &Network) -> TokenStream {
         let grad = |i: usize| format_ident!("g{}", gradient[i]);
         let mut fields = Vec::new();
         let mut news = Vec::new();
-        for i in 1..=n {
-            let (x, dim, shape) =
-                (format_ident!("x{}", i), batch_dim(net.layers[i - 1].output), batch_shape(net.layers[i - 1].output));
+        for (i, layer) in (1..).zip(&net.layers) {
+            let (x, dim, shape) = (format_ident!("x{}", i), batch_dim(layer.output), batch_shape(layer.output));
             fields.push(quote!(#x: ::nn::ndarray::Array<F, #dim>));
             news.push(quote!(#x: ::nn::ndarray::Array::zeros(#shape)));
             if gradient[i] == i {

@@ -9,6 +9,7 @@
 use ndarray::{Array1, Array2, Array4, ArrayView, ArrayView2, ArrayView4, ArrayViewMut2, Dimension};
 use rand::Rng;
 
+use super::weight_bias;
 use crate::frozen::{output_len, valid_outputs};
 use crate::gemm::matmul;
 use crate::params::{Entry, EntryMut};
@@ -84,9 +85,7 @@ impl<F: Float> Conv2d<F> {
         for (dst, &w) in weight.iter_mut().zip(self.weight.iter()) {
             *dst = w;
         }
-        if let (Some(dst), Some(src)) = (bias, &self.bias) {
-            dst.copy_from_slice(src.as_slice().expect("bias is contiguous"));
-        }
+        weight_bias::freeze_bias(self.bias.as_ref(), bias);
     }
 
     /// The convolution of a batch `x` of shape `[batch, in_c, H, W]`, of shape
@@ -162,23 +161,14 @@ impl<F: Float> Conv2d<F> {
 
     /// Visits `weight` then `bias` under their state-dict keys (`"0.weight"`, `"0.bias"`).
     pub fn visit(&self, keys: [&str; 2], visitor: &mut dyn FnMut(&str, Entry<'_, F>)) {
-        let weight = Entry::Param { value: self.weight.view().into_dyn(), grad: self.weight_grad.view().into_dyn() };
-        visitor(keys[0], weight);
-        if let (Some(bias), Some(grad)) = (&self.bias, &self.bias_grad) {
-            let bias = Entry::Param { value: bias.view().into_dyn(), grad: grad.view().into_dyn() };
-            visitor(keys[1], bias);
-        }
+        let bias = self.bias.as_ref().zip(self.bias_grad.as_ref());
+        weight_bias::visit(keys, (&self.weight, &self.weight_grad), bias, visitor);
     }
 
     /// Writable counterpart of [`Conv2d::visit`].
     pub fn visit_mut(&mut self, keys: [&str; 2], visitor: &mut dyn FnMut(&str, EntryMut<'_, F>)) {
-        let weight =
-            EntryMut::Param { value: self.weight.view_mut().into_dyn(), grad: self.weight_grad.view_mut().into_dyn() };
-        visitor(keys[0], weight);
-        if let (Some(bias), Some(grad)) = (&mut self.bias, &mut self.bias_grad) {
-            let bias = EntryMut::Param { value: bias.view_mut().into_dyn(), grad: grad.view_mut().into_dyn() };
-            visitor(keys[1], bias);
-        }
+        let bias = self.bias.as_mut().zip(self.bias_grad.as_mut());
+        weight_bias::visit_mut(keys, (&mut self.weight, &mut self.weight_grad), bias, visitor);
     }
 
     /// Number of trainable scalars.

@@ -9,6 +9,7 @@ pub mod flatten;
 pub mod linear;
 pub mod pool;
 pub mod softmax;
+mod weight_bias;
 
 pub use batch_norm::{BatchNorm, BatchNormCache};
 pub use conv2d::Conv2d;
