@@ -5,11 +5,11 @@
 //! cargo run --release --example lenet
 //! ```
 //!
-//! Writes `lenet.safetensors` and `lenet.png` under `--out`; the last line printed is
-//! `test accuracy: NN.NN%`.
+//! Writes `lenet.safetensors`, `lenet.png` and `checkpoint.safetensors` under `--out`
+//! (default `target/lenet`); the last line printed is `test accuracy: NN.NN%`.
 
-use std::num::NonZeroUsize;
-use std::path::PathBuf;
+mod common;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,7 +17,6 @@ use nn::data::Mnist;
 use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::SeedableRng;
-use nn::train::Trainer;
 
 network! {
     /// LeNet-5 (LeCun et al., 1998) with ReLU and max pooling, as commonly trained today.
@@ -32,60 +31,15 @@ network! {
 /// Train LeNet-5 on MNIST.
 #[derive(Parser)]
 struct Args {
-    /// Passes over the training set.
-    #[arg(long, default_value_t = 15)]
-    epochs: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
-    /// Samples per step.
-    #[arg(long, default_value = "64")]
-    batch_size: NonZeroUsize,
-    /// Seeds the initial weights and the shuffling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Directory of the four MNIST IDX files (gzipped or not).
-    #[arg(long, default_value = "data/mnist-10k")]
-    data: PathBuf,
-    /// Where the weights, the plot and the checkpoint are written.
-    #[arg(long, default_value = "target/lenet")]
-    out: PathBuf,
+    #[command(flatten)]
+    train: common::TrainArgs,
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(accuracy) => {
-            println!("test accuracy: {:.2}%", 100.0 * accuracy);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Trains and saves the model; returns its final test accuracy.
-fn run(args: Args) -> Result<f64, nn::Error> {
-    let (train, test) = Mnist::load(&args.data)?.into_image_datasets()?;
-    println!("MNIST from {}: {} training and {} test digits", args.data.display(), train.len(), test.len());
-
-    let model = LeNet::<f32>::init(&mut StdRng::seed_from_u64(args.seed));
-    println!("LeNet-5: {} parameters", model.num_params());
-    let mut trainer = Trainer::new(model, Adam::new(args.lr), CrossEntropyLoss::new())
-        .epochs(args.epochs)
-        .batch_size(args.batch_size.get())
-        .seed(args.seed)
-        .checkpoint(args.out.join("checkpoint.safetensors"))
-        .plot(args.out.join("lenet.png"));
-    let history = trainer.fit(&train, Some(&test))?;
-
-    let weights = args.out.join("lenet.safetensors");
-    trainer.model().save(&weights)?;
-    println!("wrote {} and {}", weights.display(), args.out.join("lenet.png").display());
-    let accuracy = match history.last().and_then(|epoch| epoch.test_accuracy) {
-        Some(accuracy) => accuracy,
-        None => nn::train::evaluate(trainer.model(), &CrossEntropyLoss::new(), &test).accuracy,
-    };
-    Ok(accuracy)
+    let args = Args::parse().train;
+    common::report(Mnist::load(&args.data).and_then(Mnist::into_image_datasets).and_then(|(train, test)| {
+        println!("MNIST from {}: {} training and {} test digits", args.data.display(), train.len(), test.len());
+        let model = LeNet::<f32>::init(&mut StdRng::seed_from_u64(args.seed));
+        common::train_and_save("lenet", model, &args, &train, &test)
+    }))
 }
