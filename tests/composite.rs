@@ -6,7 +6,9 @@ use nn::ndarray::{Array, Array2, Array4, Dimension};
 use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
-use nn::{Entry, EntryMut};
+
+mod common;
+use common::check_gradients;
 
 network! {
     /// Every image layer kind, small enough for finite differences.
@@ -54,74 +56,6 @@ fn rng() -> StdRng {
 
 fn random<D: Dimension>(shape: impl nn::ndarray::ShapeBuilder<Dim = D>, rng: &mut StdRng) -> Array<f64, D> {
     Array::from_shape_simple_fn(shape, || rng.random_range(-1.5..1.5))
-}
-
-fn params<M: Params<f64>>(model: &M, grads: bool) -> Vec<f64> {
-    let mut all = Vec::new();
-    model.visit(&mut |_, entry| {
-        if let Entry::Param { value, grad } = entry {
-            all.extend(if grads { grad } else { value }.iter().copied());
-        }
-    });
-    all
-}
-
-fn set_params<M: Params<f64>>(model: &mut M, values: &[f64]) {
-    let mut next = values.iter();
-    model.visit_mut(&mut |_, entry| {
-        if let EntryMut::Param { mut value, .. } = entry {
-            value.iter_mut().for_each(|v| *v = *next.next().unwrap());
-        }
-    });
-}
-
-fn assert_close(what: &str, analytic: &[f64], numeric: &[f64]) {
-    assert_eq!(analytic.len(), numeric.len());
-    for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
-        assert!((a - n).abs() <= 1e-6 * (1.0 + n.abs()), "{what} {i}: analytic {a} vs finite difference {n}");
-    }
-}
-
-/// Checks every parameter gradient and the input gradient of `model` against central
-/// differences of `loss = Σ forward_train(x) ⊙ r` (the training forward: BatchNorm on
-/// batch statistics).
-fn check_gradients<M: Model<f64>>(mut model: M, x: Array<f64, M::InputDim>, r: Array2<f64>)
-where
-    M::OutputDim: Dimension,
-    Array2<f64>: Into<Array<f64, M::OutputDim>>,
-{
-    let r: Array<f64, M::OutputDim> = r.into();
-    let loss = |model: &M, x: &Array<f64, M::InputDim>| (model.forward_train(x.view()).0 * &r).sum();
-    model.zero_grad();
-    let (_, tape) = model.forward_train(x.view());
-    let grad_x = model.backward_with_input_grad(tape, r.view());
-
-    let h = 1e-6;
-    let values = params(&model, false);
-    let mut probe = M::init(&mut rng());
-    let numeric: Vec<f64> = (0..values.len())
-        .map(|i| {
-            let mut shifted = values.clone();
-            shifted[i] += h;
-            set_params(&mut probe, &shifted);
-            let up = loss(&probe, &x);
-            shifted[i] -= 2.0 * h;
-            set_params(&mut probe, &shifted);
-            (up - loss(&probe, &x)) / (2.0 * h)
-        })
-        .collect();
-    assert_close("parameter", &params(&model, true), &numeric);
-
-    let numeric_x: Vec<f64> = (0..x.len())
-        .map(|i| {
-            let mut shifted = x.clone();
-            shifted.as_slice_mut().unwrap()[i] += h;
-            let up = loss(&model, &shifted);
-            shifted.as_slice_mut().unwrap()[i] -= 2.0 * h;
-            (up - loss(&model, &shifted)) / (2.0 * h)
-        })
-        .collect();
-    assert_close("input", grad_x.as_slice().unwrap(), &numeric_x);
 }
 
 #[test]

@@ -5,7 +5,10 @@ use nn::ndarray::{array, Array2};
 use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
-use nn::{Entry, EntryMut};
+use nn::Entry;
+
+mod common;
+use common::{assert_close, check_gradients, flat_params};
 
 network! {
     /// Every dense layer kind with a derivative, in one chain.
@@ -32,44 +35,8 @@ fn rng() -> StdRng {
     StdRng::seed_from_u64(42)
 }
 
-fn flat_params<M: Params<f64>>(model: &M) -> Vec<f64> {
-    let mut all = Vec::new();
-    model.visit(&mut |_, entry| {
-        if let Entry::Param { value, .. } = entry {
-            all.extend(value.iter().copied());
-        }
-    });
-    all
-}
-
-fn flat_grads<M: Params<f64>>(model: &M) -> Vec<f64> {
-    let mut all = Vec::new();
-    model.visit(&mut |_, entry| {
-        if let Entry::Param { grad, .. } = entry {
-            all.extend(grad.iter().copied());
-        }
-    });
-    all
-}
-
-fn set_flat_params<M: Params<f64>>(model: &mut M, values: &[f64]) {
-    let mut next = values.iter();
-    model.visit_mut(&mut |_, entry| {
-        if let EntryMut::Param { mut value, .. } = entry {
-            value.iter_mut().for_each(|v| *v = *next.next().unwrap());
-        }
-    });
-}
-
 fn random(rows: usize, cols: usize, rng: &mut StdRng) -> Array2<f64> {
     Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-1.5..1.5))
-}
-
-fn assert_close(analytic: &[f64], numeric: &[f64]) {
-    assert_eq!(analytic.len(), numeric.len());
-    for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
-        assert!((a - n).abs() <= 1e-6 * (1.0 + n.abs()), "element {i}: analytic {a} vs finite difference {n}");
-    }
 }
 
 /// The whole generated backward (every parameter and the input) against central
@@ -77,42 +44,14 @@ fn assert_close(analytic: &[f64], numeric: &[f64]) {
 #[test]
 fn deep_backward_matches_finite_differences() {
     let mut rng = rng();
-    let mut model = Deep::<f64>::init(&mut rng);
-    let x = random(3, 3, &mut rng);
-    let r = random(3, 3, &mut rng);
-    let loss = |model: &Deep<f64>, x: &Array2<f64>| (model.forward(x.view()) * &r).sum();
-
-    model.zero_grad();
-    let (y, tape) = model.forward_train(x.view());
-    assert_eq!(y, model.forward(x.view()), "training and inference forward agree without dropout");
-    let grad_x = model.backward_with_input_grad(tape, r.view());
-
-    let h = 1e-6;
-    let params = flat_params(&model);
-    let mut probe = Deep::<f64>::init(&mut rng);
-    let numeric: Vec<f64> = (0..params.len())
-        .map(|i| {
-            let mut shifted = params.clone();
-            shifted[i] += h;
-            set_flat_params(&mut probe, &shifted);
-            let up = loss(&probe, &x);
-            shifted[i] -= 2.0 * h;
-            set_flat_params(&mut probe, &shifted);
-            (up - loss(&probe, &x)) / (2.0 * h)
-        })
-        .collect();
-    assert_close(&flat_grads(&model), &numeric);
-
-    let numeric_x: Vec<f64> = (0..x.len())
-        .map(|i| {
-            let mut shifted = x.clone();
-            shifted.as_slice_mut().unwrap()[i] += h;
-            let up = loss(&model, &shifted);
-            shifted.as_slice_mut().unwrap()[i] -= 2.0 * h;
-            (up - loss(&model, &shifted)) / (2.0 * h)
-        })
-        .collect();
-    assert_close(grad_x.as_slice().unwrap(), &numeric_x);
+    let model = Deep::<f64>::init(&mut rng);
+    let (x, r) = (random(3, 3, &mut rng), random(3, 3, &mut rng));
+    assert_eq!(
+        model.forward_train(x.view()).0,
+        model.forward(x.view()),
+        "training and inference agree without dropout"
+    );
+    check_gradients(model, x, r);
 }
 
 #[test]
@@ -122,13 +61,13 @@ fn backward_accumulates_until_zero_grad() {
     let r = array![[1.0, -1.0], [0.5, 2.0]];
     let (_, tape) = model.forward_train(x.view());
     model.backward(tape, r.view());
-    let once = flat_grads(&model);
+    let once = flat_params(&model, true);
     let (_, tape) = model.forward_train(x.view());
     model.backward(tape, r.view());
     let twice: Vec<f64> = once.iter().map(|g| 2.0 * g).collect();
-    assert_close(&flat_grads(&model), &twice);
+    assert_close("gradient", &flat_params(&model, true), &twice);
     model.zero_grad();
-    assert!(flat_grads(&model).iter().all(|&g| g == 0.0));
+    assert!(flat_params(&model, true).iter().all(|&g| g == 0.0));
 }
 
 /// Each parameter's key and shape, in visit order.

@@ -5,7 +5,9 @@ use nn::ndarray::{Array1, Array2, Array4};
 use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
-use nn::Entry;
+
+mod common;
+use common::flat_params;
 
 network! {
     pub struct Dense {
@@ -25,16 +27,6 @@ network! {
         input: [1, 5, 5],
         Conv2d(1, 2, 3) -> ReLU -> MaxPool2d(2) -> Flatten -> Linear(2, 3)
     }
-}
-
-fn grads<M: Params<f64>>(model: &M) -> Vec<f64> {
-    let mut all = Vec::new();
-    model.visit(&mut |_, entry| {
-        if let Entry::Param { grad, .. } = entry {
-            all.extend(grad.iter().copied());
-        }
-    });
-    all
 }
 
 fn assert_close(a: &[f64], b: &[f64]) {
@@ -67,7 +59,7 @@ macro_rules! check_train_step {
             assert!((step_loss - loss).abs() < 1e-12);
         }
         assert_close(ws.output().as_slice().unwrap(), output.as_slice().unwrap());
-        assert_close(&grads(&stepped), &grads(&taped));
+        assert_close(&flat_params(&stepped, true), &flat_params(&taped, true));
     }};
 }
 
