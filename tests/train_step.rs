@@ -1,5 +1,6 @@
 //! `train_step` (the workspace path) computes what `zero_grad` + `forward_train` +
-//! loss + `backward` compute, for dense and for convolutional networks.
+//! loss + `backward` compute, and `forward_with` what `forward` computes, for dense and
+//! for convolutional networks.
 
 use nn::ndarray::{Array1, Array2, Array4};
 use nn::prelude::*;
@@ -99,4 +100,21 @@ fn workspace_follows_the_batch_size() {
         model.train_step(&mut ws, x.view(), labels.view(), &criterion);
         assert_eq!(ws.output().dim(), (batch, 4));
     }
+}
+
+network! {
+    pub struct WithDropout {
+        Linear(6, 8) -> ReLU -> Dropout(0.5) -> Linear(8, 3)
+    }
+}
+
+#[test]
+fn forward_with_equals_forward_dropout_off() {
+    let x = random2(5, 6);
+    let model = WithDropout::<f64>::init(&mut StdRng::seed_from_u64(2));
+    let mut ws = WithDropoutWorkspace::default();
+    assert_eq!(model.forward_with(&mut ws, x.view()), model.forward(x.view()));
+    let conv = Conv::<f64>::init(&mut StdRng::seed_from_u64(2));
+    let images = random4((2, 1, 5, 5));
+    assert_eq!(conv.forward_with(&mut Default::default(), images.view()), conv.forward(images.view()));
 }

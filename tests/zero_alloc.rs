@@ -5,7 +5,7 @@
 //! its matrix products allocate when run alone, and nothing more.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use nn::gemm::matmul;
 use nn::ndarray::{Array1, Array2};
@@ -13,26 +13,38 @@ use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
 
-/// The system allocator, counting every allocation and reallocation.
+/// The system allocator, counting every allocation and reallocation of each thread
+/// (the tests of this file run in parallel).
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: a thread being torn down may still free and allocate.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 // SAFETY: forwards every call unchanged to the system allocator.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count();
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -57,11 +69,11 @@ network! {
 /// Allocations made by `run` over five calls, after one warm-up call.
 fn allocations_of(mut run: impl FnMut()) -> usize {
     run();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for _ in 0..5 {
         run();
     }
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    allocations() - before
 }
 
 #[test]
@@ -95,6 +107,24 @@ fn seed_model_training_steps_allocate_only_inside_the_gemm_library() {
         step_allocations, gemm_allocations,
         "5 training steps allocated {step_allocations} times, their matrix products alone {gemm_allocations}"
     );
+}
+
+#[test]
+fn batch_inference_into_the_workspace_allocates_only_inside_the_gemm_library() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let model = Seed::<f32>::init(&mut rng);
+    let x = Array2::from_shape_simple_fn((32, 784), || rng.random::<f32>());
+    let mut ws = SeedWorkspace::default();
+    let inference_allocations = allocations_of(|| {
+        model.forward_with(&mut ws, x.view());
+    });
+    let (w1, w2) = (model.layer0.weight.clone(), model.layer2.weight.clone());
+    let (mut h, mut out) = (Array2::zeros((32, 256)), Array2::zeros((32, 10)));
+    let gemm_allocations = allocations_of(|| {
+        matmul(1.0, &x.view(), &w1.t(), 1.0, &mut h.view_mut());
+        matmul(1.0, &h.view(), &w2.t(), 1.0, &mut out.view_mut());
+    });
+    assert_eq!(inference_allocations, gemm_allocations);
 }
 
 #[test]

@@ -903,7 +903,7 @@ fn workspace_items(net: &Network) -> TokenStream {
         quote!((batch, #(#dims),*))
     };
 
-    let (fields, news, body) = if dense {
+    let (fields, news, body, inference) = if dense {
         // The gradient of value i lives in buffer `gradient[i]`: elementwise layers work
         // in place on their output's gradient buffer, the others write a new one.
         let mut gradient = vec![n; n + 1];
@@ -934,9 +934,15 @@ fn workspace_items(net: &Network) -> TokenStream {
             }
         }
         let mut forward = TokenStream::new();
+        let mut inference = TokenStream::new();
         for (i, layer) in net.layers.iter().enumerate() {
             let (src, dst, field) = (value(i), format_ident!("x{}", i + 1), &layer.field);
-            forward.extend(match &layer.layer {
+            // Inference differs from training only in dropout, which it skips.
+            inference.extend(match &layer.layer {
+                Layer::Dropout { .. } => quote!(ws.#dst.assign(&#src);),
+                _ => quote!(),
+            });
+            let step = match &layer.layer {
                 Layer::Linear { .. } => quote!(self.#field.forward_into(#src.view(), &mut ws.#dst);),
                 Layer::Activation(act) => {
                     let act = activation(act);
@@ -959,7 +965,11 @@ fn workspace_items(net: &Network) -> TokenStream {
                 }
                 Layer::Flatten => quote!(::nn::layers::flatten::copy_flat(#src.view(), ws.#dst.view_mut());),
                 _ => unreachable!("only dense layers take this path"),
-            });
+            };
+            if !matches!(layer.layer, Layer::Dropout { .. }) {
+                inference.extend(step.clone());
+            }
+            forward.extend(step);
         }
         let mut backward = TokenStream::new();
         for (i, layer) in net.layers.iter().enumerate().rev() {
@@ -1002,16 +1012,18 @@ fn workspace_items(net: &Network) -> TokenStream {
         };
         fields.push(quote!(batch: usize));
         news.push(quote!(batch));
-        (fields, news, body)
+        (fields, news, body, inference)
     } else {
         let doc = format!("[`{name}::train_step`]'s buffers: the output and its gradient.");
         let train_step = train_step_fn(&workspace, &in_dim, quote!(::nn::taped_train_step(self, ws, x, target, loss)));
+        let forward_with = forward_with_fn(&workspace, &in_dim, quote!(ws.store_output(self.forward(x))));
         return quote! {
             #[doc = #doc]
             #vis type #workspace<F = f32> = ::nn::TapedWorkspace<F>;
 
             impl<F: ::nn::Float> #name<F> {
                 #train_step
+                #forward_with
             }
         };
     };
@@ -1026,6 +1038,20 @@ fn workspace_items(net: &Network) -> TokenStream {
                 *ws = #workspace::new(batch);
             }
             #body
+        },
+    );
+
+    let forward_with = forward_with_fn(
+        &workspace,
+        &in_dim,
+        quote! {
+            ::nn::check_batch(#name_str, x.shape(), &#input_shape).unwrap_or_else(|e| panic!("{e}"));
+            let batch = x.shape()[0];
+            if ws.batch != batch {
+                *ws = #workspace::new(batch);
+            }
+            #inference
+            ws.#output.view()
         },
     );
 
@@ -1055,6 +1081,26 @@ fn workspace_items(net: &Network) -> TokenStream {
 
         impl<F: ::nn::Float> #name<F> {
             #train_step
+            #forward_with
+        }
+    }
+}
+
+/// The inherent `forward_with` with the given body (which sees `self`, `ws` and `x`).
+fn forward_with_fn(workspace: &Ident, in_dim: &TokenStream, body: TokenStream) -> TokenStream {
+    quote! {
+        /// Inference on a batch (dropout off, running statistics) into `ws`'s buffers:
+        /// for dense networks, nothing is allocated after the first call at a batch
+        /// size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
+        ///
+        /// # Panics
+        /// If the batch's feature dimensions differ from the declaration.
+        pub fn forward_with<'w>(
+            &self,
+            ws: &'w mut #workspace<F>,
+            x: ::nn::ndarray::ArrayView<F, #in_dim>,
+        ) -> ::nn::ndarray::ArrayView2<'w, F> {
+            #body
         }
     }
 }

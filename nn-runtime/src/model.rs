@@ -86,6 +86,14 @@ impl<F: Float> TapedWorkspace<F> {
     pub fn output(&self) -> ArrayView2<'_, F> {
         self.output.view()
     }
+
+    /// Keeps `output` (any rank, flattened to `[batch, outputs]`) as the last output.
+    pub fn store_output<D: Dimension>(&mut self, output: Array<F, D>) -> ArrayView2<'_, F> {
+        let batch = output.shape()[0];
+        let features = output.len() / batch.max(1);
+        self.output = output.into_shape_with_order((batch, features)).expect("standard layout");
+        self.output.view()
+    }
 }
 
 /// [`Model::train_step`] through `zero_grad`, `forward_train`, the loss and `backward`:
@@ -100,12 +108,10 @@ pub fn taped_train_step<F: Float, M: Model<F>, L: Loss<F>>(
     model.zero_grad();
     let (output, tape) = model.forward_train(x);
     let output_dim = output.raw_dim();
-    let batch = output.shape()[0];
-    let flat = output.into_shape_with_order((batch, output_dim.size() / batch.max(1))).expect("standard layout");
-    if ws.grad.dim() != flat.dim() {
-        ws.grad = Array2::zeros(flat.raw_dim());
+    let flat_dim = ws.store_output(output).raw_dim();
+    if ws.grad.raw_dim() != flat_dim {
+        ws.grad = Array2::zeros(flat_dim);
     }
-    ws.output = flat;
     let value = loss.loss_and_grad_into(ws.output.view(), target, &mut ws.grad);
     let grad = ws.grad.view().into_shape_with_order(output_dim).expect("standard layout");
     model.backward(tape, grad);
