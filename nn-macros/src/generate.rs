@@ -182,7 +182,9 @@ fn shape_consts(net: &Network) -> TokenStream {
             pub const NUM_PARAMS: usize = 0 #(+ #num_params)*;
             /// Bytes of the frozen model: what its weights take in flash.
             pub const FROZEN_BYTES: usize = ::core::mem::size_of::<#frozen<F>>();
-            /// Bytes of the largest pair of activation buffers `infer` keeps on the stack.
+            /// Activation bytes of `infer`: the largest input-plus-output array pair of any
+            /// layer (the first layer's input is the caller's), plus what nested chains and
+            /// networks hold. Stack frames and register spills come on top of it.
             pub const SCRATCH_BYTES: usize = #scratch;
         }
     }
