@@ -1,6 +1,7 @@
-//! Inference (issue 7): W2, the 784-256-10 seed model, at batch 1 through `forward` and
-//! the frozen `infer`, and at batch 256 through `forward` (1 and 2 threads); W3,
-//! 16-32-32-4, at batch 1 through `forward` and `infer`. In the same run, their
+//! Inference (issue 7): W2, the 784-256-10 seed model, at batch 1 through `forward`,
+//! `forward_with` (into a workspace) and the frozen `infer`, and at batch 256 through
+//! `forward` and `forward_with` (1 and 2 threads); W3, 16-32-32-4, at batch 1 through
+//! `forward`, `forward_with` and `infer`. In the same run, their
 //! references: the two products of W2 at batch 256 alone (the floor, through
 //! `nn::gemm::matmul` with the alpha and beta `Linear::forward_into` uses, and through
 //! matrixmultiply to compare), and hand-written input-major axpy loops over fixed-size
@@ -153,10 +154,16 @@ fn main() {
     assert_close("W3 infer", &w3_frozen.infer(&x3), w3_want.as_slice().expect("contiguous"));
     assert_close("W3 baseline", &w3_base.infer(&x3), w3_want.as_slice().expect("contiguous"));
 
+    let (w2, w3, x2_batch1, x2_batch, x3_batch1) = (&w2, &w3, &x2_batch1, &x2_batch, &x3_batch1);
     let mut suite = common::Suite::new("inference");
     suite.case("w2_b1_forward", || {
         set_num_threads(1);
         black_box(w2.forward(black_box(x2_batch1.view())));
+    });
+    let mut w2_ws = W2Workspace::default();
+    suite.case("w2_b1_forward_with", move || {
+        set_num_threads(1);
+        black_box(w2.forward_with(&mut w2_ws, black_box(x2_batch1.view())));
     });
     suite.case("w2_b1_infer", || {
         black_box(w2_frozen.infer(black_box(&x2)));
@@ -165,17 +172,26 @@ fn main() {
         black_box(w2_base.infer(black_box(&x2)));
     });
     for threads in [1, 2] {
-        let (w2, x2_batch) = (&w2, &x2_batch);
         suite.case(&format!("w2_b256_forward_{threads}t"), move || {
             set_num_threads(threads);
             black_box(w2.forward(black_box(x2_batch.view())));
         });
+        let mut ws = W2Workspace::default();
+        suite.case(&format!("w2_b256_forward_with_{threads}t"), move || {
+            set_num_threads(threads);
+            black_box(w2.forward_with(&mut ws, black_box(x2_batch.view())));
+        });
         suite.case(&format!("w2_b256_floor_{threads}t"), w2_floor(w2, x2_batch, matmul::<f32>, threads));
     }
-    suite.case("w2_b256_floor_matrixmultiply_1t", w2_floor(&w2, &x2_batch, common::matrixmultiply, 1));
+    suite.case("w2_b256_floor_matrixmultiply_1t", w2_floor(w2, x2_batch, common::matrixmultiply, 1));
     suite.case("w3_b1_forward", || {
         set_num_threads(1);
         black_box(w3.forward(black_box(x3_batch1.view())));
+    });
+    let mut w3_ws = W3Workspace::default();
+    suite.case("w3_b1_forward_with", move || {
+        set_num_threads(1);
+        black_box(w3.forward_with(&mut w3_ws, black_box(x3_batch1.view())));
     });
     suite.case("w3_b1_infer", || {
         black_box(w3_frozen.infer(black_box(&x3)));
@@ -190,12 +206,16 @@ fn main() {
         "Inference: each case over its GEMM floor or hand-written baseline",
         &[
             ("w2_b1_forward", "w2_b1_baseline"),
+            ("w2_b1_forward_with", "w2_b1_baseline"),
             ("w2_b1_infer", "w2_b1_baseline"),
             ("w2_b256_forward_1t", "w2_b256_floor_1t"),
+            ("w2_b256_forward_with_1t", "w2_b256_floor_1t"),
             ("w2_b256_forward_2t", "w2_b256_floor_2t"),
+            ("w2_b256_forward_with_2t", "w2_b256_floor_2t"),
             ("w2_b256_forward_2t", "w2_b256_forward_1t"),
             ("w2_b256_floor_matrixmultiply_1t", "w2_b256_floor_1t"),
             ("w3_b1_forward", "w3_b1_baseline"),
+            ("w3_b1_forward_with", "w3_b1_baseline"),
             ("w3_b1_infer", "w3_b1_baseline"),
         ],
     );
