@@ -71,14 +71,27 @@ fn now() -> u32 {
     }
 }
 
+/// Marks the start and the end of a counted region for `tools/qemu-insn-count`, which
+/// counts the instructions QEMU executes between two calls of this function.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn insn_mark() {
+    // An empty asm statement: LLVM may neither drop the call nor merge it with another function.
+    // SAFETY: it executes no instruction.
+    unsafe { core::arch::asm!("", options(nomem, nostack, preserves_flags)) };
+}
+
 /// Runs `f` `reps` times and prints the instructions per run (through SysTick under
-/// `-icount shift=0`), and per multiply-accumulate when `macs` is not zero.
+/// `-icount shift=0`), and per multiply-accumulate when `macs` is not zero. The runs
+/// lie between two [`insn_mark`] calls, for an exact count by `tools/qemu-insn-count`.
 pub fn count_instructions<R>(name: &str, reps: u32, macs: u32, mut f: impl FnMut() -> R) {
     compiler_fence(Ordering::SeqCst);
     let start = now();
+    insn_mark();
     for _ in 0..reps {
         black_box(f());
     }
+    insn_mark();
     let ticks = now().wrapping_sub(start);
     compiler_fence(Ordering::SeqCst);
     // One instruction per nanosecond: ticks × 10⁹ / CORE_HZ (the micro:bit's 62.5 ns tick is not whole).
