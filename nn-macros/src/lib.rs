@@ -1,7 +1,7 @@
 //! The `network!` macro of `nn`, in three stages, one file each:
-//! [`parse`] (tokens → syntax tree), [`check`] (arguments and every shape, as spanned
-//! errors) and [`generate`] (the struct, its tape, its frozen copy). [`layer`] holds the
-//! layer table, [`shape`] the shape arithmetic and [`weights`] the weights baked at compile time.
+//! `parse` (tokens → syntax tree), `check` (arguments and every shape, as spanned
+//! errors) and `generate` (the struct, its tape, its frozen copy). `layer` holds the
+//! layer table, `shape` the shape arithmetic and `weights` the weights baked at compile time.
 
 mod check;
 mod generate;
