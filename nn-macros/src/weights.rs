@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use safetensors::tensor::{Dtype, SafeTensors};
 use syn::LitStr;
 
@@ -50,7 +50,7 @@ pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
     let Some(file) = file.to_str() else {
         return Err(syn::Error::new(path.span(), format!("the weight file's path {} is not UTF-8", file.display())));
     };
-    Ok(emit(net, file, &image))
+    Ok(emit(net, path.span(), file, &image))
 }
 
 /// Every one of `problems` as one error at the attribute's string.
@@ -176,8 +176,9 @@ fn append_transposed(image: &mut Vec<u8>, data: &[u8], rows: usize, cols: usize)
     }
 }
 
-/// `Name::FROZEN`, a rebuild trigger on the file, and a guard against big-endian targets.
-fn emit(net: &Network, file: &str, image: &[u8]) -> TokenStream {
+/// `Name::FROZEN`, a rebuild trigger on the file, and a guard against big-endian targets
+/// whose error points at the attribute (`span`).
+fn emit(net: &Network, span: Span, file: &str, image: &[u8]) -> TokenStream {
     let name = &net.name;
     let frozen = format_ident!("{}Frozen", name);
     let len = Literal::usize_unsuffixed(image.len());
@@ -185,12 +186,15 @@ fn emit(net: &Network, file: &str, image: &[u8]) -> TokenStream {
     let endian =
         format!("`{name}::FROZEN` is baked as little-endian bytes: it cannot be built for a big-endian target");
     let doc = format!("The weights of `{file}`, baked in at compile time, in read-only memory.");
+    let endian_guard = quote_spanned! {span=>
+        #[cfg(target_endian = "big")]
+        ::core::compile_error!(#endian);
+    };
     quote! {
         // Recompiles this crate when the weight file changes.
         const _: &[u8] = ::core::include_bytes!(#file);
 
-        #[cfg(target_endian = "big")]
-        ::core::compile_error!(#endian);
+        #endian_guard
 
         impl #name<f32> {
             #[doc = #doc]
