@@ -2,7 +2,11 @@
 //! `kernel`×`kernel` every `stride`, no padding, PyTorch's floor output size
 //! `⌊(H − kernel) / stride⌋ + 1`.
 //!
-//! Every plane is pooled by the frozen kernels' own loops ([`crate::frozen`]).
+//! Inference and average pooling run the frozen kernels' plane loops ([`crate::frozen`]).
+//! Training max pooling has its own plane kernel, which also records where in its window
+//! each maximum is (one byte per output for windows up to 16×16), without a branch on
+//! the data; the 2×2 window every 2 is compiled on its own so that it vectorises. Its
+//! values equal the frozen kernel's bit for bit (a maximum is one of the inputs).
 
 use ndarray::{Array4, ArrayView4};
 
@@ -12,11 +16,67 @@ use crate::Float;
 /// What [`max_pool2d_backward`] needs of a training forward: where each maximum came from.
 #[derive(Debug, Clone)]
 pub struct MaxPoolIndices {
-    /// For every output, the flat index `h·W + w` of its maximum in its input plane
-    /// (PyTorch's `return_indices`); shaped as the output.
-    pub indices: Array4<usize>,
+    /// For every output (in the output's row-major order), the tap `ki·kernel + kj` of
+    /// its maximum within its window.
+    taps: Taps,
+    /// The output's `[batch, C, OH, OW]`.
+    output_dim: (usize, usize, usize, usize),
     /// The input's `(H, W)`.
-    pub input_hw: (usize, usize),
+    input_hw: (usize, usize),
+    kernel: usize,
+    stride: usize,
+}
+
+/// Window taps, stored as small as the window allows.
+#[derive(Debug, Clone)]
+enum Taps {
+    /// Windows of at most 256 elements.
+    Byte(Vec<u8>),
+    /// Larger windows.
+    Word(Vec<u32>),
+}
+
+impl Taps {
+    /// The `i`-th tap.
+    fn get(&self, i: usize) -> usize {
+        match self {
+            Taps::Byte(taps) => taps[i].into(),
+            Taps::Word(taps) => taps[i] as usize,
+        }
+    }
+}
+
+/// A tap `ki·kernel + kj` as a [`Taps`] element.
+trait Tap: Copy + Default {
+    /// Stores `tap`, which is less than the window's size (that the type was chosen to fit).
+    fn new(tap: usize) -> Self;
+}
+
+impl Tap for u8 {
+    fn new(tap: usize) -> Self {
+        tap as u8
+    }
+}
+
+impl Tap for u32 {
+    fn new(tap: usize) -> Self {
+        tap as u32
+    }
+}
+
+impl MaxPoolIndices {
+    /// PyTorch's `return_indices`: for every output, the flat index `h·W + w` of its
+    /// maximum in its input plane; shaped as the output.
+    pub fn indices(&self) -> Array4<usize> {
+        let (_, _, oh, ow) = self.output_dim;
+        let (kernel, stride, width) = (self.kernel, self.stride, self.input_hw.1);
+        let mut i = 0;
+        Array4::from_shape_simple_fn(self.output_dim, || {
+            let (oy, ox, tap) = (i / ow % oh, i % ow, self.taps.get(i));
+            i += 1;
+            (oy * stride + tap / kernel) * width + ox * stride + tap % kernel
+        })
+    }
 }
 
 /// Max pooling for inference.
@@ -36,33 +96,52 @@ pub fn max_pool2d_train<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize
     let x = x.as_standard_layout();
     let planes = Planes::new(x.dim(), kernel, stride);
     let mut y = Array4::zeros(planes.output_dim());
-    let mut indices = Array4::zeros(planes.output_dim());
-    let index_planes = indices.as_slice_mut().expect("fresh array").chunks_exact_mut(planes.oh * planes.ow);
-    let value_planes = planes.split(x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array"));
-    for ((plane, out), argmax) in value_planes.zip(index_planes) {
-        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride, Some(argmax));
-    }
-    (y, MaxPoolIndices { indices, input_hw: (planes.h, planes.w) })
+    let outputs = y.len();
+    let (x_flat, y_flat) = (x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array"));
+    let taps = if kernel * kernel <= 1 << u8::BITS {
+        let mut taps = vec![0; outputs];
+        planes.max_pool(x_flat, y_flat, &mut taps, kernel, stride);
+        Taps::Byte(taps)
+    } else {
+        let mut taps = vec![0; outputs];
+        planes.max_pool(x_flat, y_flat, &mut taps, kernel, stride);
+        Taps::Word(taps)
+    };
+    let indices =
+        MaxPoolIndices { taps, output_dim: planes.output_dim(), input_hw: (planes.h, planes.w), kernel, stride };
+    (y, indices)
 }
 
 /// d loss / d x of max pooling: each output's gradient goes to the input it was the
 /// maximum of (summed where overlapping windows share a maximum).
 pub fn max_pool2d_backward<F: Float>(indices: &MaxPoolIndices, grad_out: ArrayView4<F>) -> Array4<F> {
-    assert_eq!(grad_out.shape(), indices.indices.shape(), "max_pool2d grad_out must be shaped as the output");
-    let (batch, channels, oh, ow) = grad_out.dim();
+    assert_eq!(grad_out.dim(), indices.output_dim, "max_pool2d grad_out must be shaped as the output");
+    let (batch, channels, _, _) = grad_out.dim();
     let (h, w) = indices.input_hw;
     let grad_out = grad_out.as_standard_layout();
     let mut grad_in = Array4::zeros((batch, channels, h, w));
-    let outputs = grad_out.as_slice().expect("standard layout").chunks_exact(oh * ow);
-    let argmax = indices.indices.as_slice().expect("fresh array").chunks_exact(oh * ow);
-    for ((grad_plane, g), argmax) in
-        grad_in.as_slice_mut().expect("fresh array").chunks_exact_mut(h * w).zip(outputs).zip(argmax)
-    {
-        for (&g, &i) in g.iter().zip(argmax) {
-            grad_plane[i] += g;
-        }
+    let (g, dx) = (grad_out.as_slice().expect("standard layout"), grad_in.as_slice_mut().expect("fresh array"));
+    match &indices.taps {
+        Taps::Byte(taps) => scatter_to_taps(indices, g, taps.iter().map(|&t| t.into()), dx),
+        Taps::Word(taps) => scatter_to_taps(indices, g, taps.iter().map(|&t| t as usize), dx),
     }
     grad_in
+}
+
+/// Adds each output gradient of `g` onto the input `dx` at its window's tap, the next of `taps`.
+fn scatter_to_taps<F: Float>(indices: &MaxPoolIndices, g: &[F], mut taps: impl Iterator<Item = usize>, dx: &mut [F]) {
+    let (_, _, oh, ow) = indices.output_dim;
+    let (kernel, stride, (h, w)) = (indices.kernel, indices.stride, indices.input_hw);
+    // Where each tap lies relative to its window's first element.
+    let offsets: Vec<usize> = (0..kernel * kernel).map(|tap| tap / kernel * w + tap % kernel).collect();
+    for (g, dx) in g.chunks_exact(oh * ow).zip(dx.chunks_exact_mut(h * w)) {
+        for (oy, g) in g.chunks_exact(ow).enumerate() {
+            let row = oy * stride * w;
+            for (ox, (&g, tap)) in g.iter().zip(&mut taps).enumerate() {
+                dx[row + ox * stride + offsets[tap]] += g;
+            }
+        }
+    }
 }
 
 /// Average pooling, for inference and training alike (its backward needs no tape).
@@ -135,6 +214,56 @@ impl Planes {
     fn split<'a, F>(&self, x: &'a [F], y: &'a mut [F]) -> impl Iterator<Item = (&'a [F], &'a mut [F])> {
         x.chunks_exact(self.h * self.w).zip(y.chunks_exact_mut(self.oh * self.ow))
     }
+
+    /// Max pooling of every plane of `x` into `y`, with each maximum's tap in `taps`
+    /// (shaped as `y`). The 2×2 window every 2 is a separate, vectorised instance.
+    fn max_pool<F: Float, T: Tap>(&self, x: &[F], y: &mut [F], taps: &mut [T], kernel: usize, stride: usize) {
+        let planes = self.split(x, y).zip(taps.chunks_exact_mut(self.oh * self.ow));
+        for ((x, y), taps) in planes {
+            match (kernel, stride) {
+                (2, 2) => max_pool_plane_taps(x, self.w, y, taps, self.ow, 2, 2),
+                _ => max_pool_plane_taps(x, self.w, y, taps, self.ow, kernel, stride),
+            }
+        }
+    }
+}
+
+/// Max pooling of one row-major plane `x` of width `width` into `y` (rows of
+/// `out_width`), windows `kernel`×`kernel` every `stride`; `taps` (shaped as `y`)
+/// receives each maximum's tap `ki·kernel + kj`.
+///
+/// PyTorch's rule: each window starts from its first value and is read row by row; a
+/// value replaces the maximum when it is greater, or NaN — so ties keep the first
+/// maximum, and a NaN wins (the last NaN, for the tap). Every choice is a select on
+/// values in registers, never a branch: a branch on data mispredicts half the time.
+#[inline(always)]
+fn max_pool_plane_taps<F: Float, T: Tap>(
+    x: &[F],
+    width: usize,
+    y: &mut [F],
+    taps: &mut [T],
+    out_width: usize,
+    kernel: usize,
+    stride: usize,
+) {
+    for (oy, (out_row, tap_row)) in y.chunks_exact_mut(out_width).zip(taps.chunks_exact_mut(out_width)).enumerate() {
+        for (ox, (out, tap)) in out_row.iter_mut().zip(tap_row).enumerate() {
+            let start = oy * stride * width + ox * stride;
+            let (mut max, mut arg, mut nan) = (x[start], T::default(), x[start].is_nan());
+            for ki in 0..kernel {
+                for (kj, &v) in x[start + ki * width..][..kernel].iter().enumerate() {
+                    // `max` is the greatest number so far; once a NaN is seen only another
+                    // NaN moves the tap, and the output is NaN.
+                    let greater = v > max;
+                    arg = if (greater & !nan) | v.is_nan() { T::new(ki * kernel + kj) } else { arg };
+                    nan |= v.is_nan();
+                    max = if greater { v } else { max };
+                }
+            }
+            *out = if nan { F::nan() } else { max };
+            *tap = arg;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +287,7 @@ mod tests {
         ]]];
         let (max, indices) = max_pool2d_train(x.view(), 2, 2);
         assert_eq!(max, array![[[[7.0, 3.0], [-2.0, 1.0]]]]);
-        assert_eq!(indices.indices, array![[[[1, 3], [11, 12]]]]);
+        assert_eq!(indices.indices(), array![[[[1, 3], [11, 12]]]]);
         assert_eq!(max_pool2d(x.view(), 2, 2), max);
         // Window means: (1+7+7+0)/4, (2+3+3-1)/4, (-4-2-3-5)/4, (1+1+1+1)/4.
         assert_eq!(avg_pool2d(x.view(), 2, 2), array![[[[3.75, 1.75], [-3.5, 1.0]]]]);
@@ -174,9 +303,24 @@ mod tests {
         ]]];
         let (y, indices) = max_pool2d_train(x.view(), 2, 2);
         assert!(y[[0, 0, 0, 0]].is_nan());
-        assert_eq!(indices.indices, array![[[[1, 2]]]]);
+        assert_eq!(indices.indices(), array![[[[1, 2]]]]);
         assert_eq!(y[[0, 0, 0, 1]], f64::NEG_INFINITY);
         assert!(max_pool2d(x.view(), 2, 2)[[0, 0, 0, 0]].is_nan());
+    }
+
+    /// A 17×17 window (289 taps) does not fit the one-byte taps: its maximum is found
+    /// at the last tap of one plane and the first of the other, and gets the gradient.
+    #[test]
+    fn windows_of_more_than_256_taps() {
+        let x = Array::from_shape_fn(
+            (1, 2, 17, 17),
+            |(_, c, i, j)| if c == 0 { (i * j) as f64 } else { -((i + j) as f64) },
+        );
+        let (y, indices) = max_pool2d_train(x.view(), 17, 17);
+        assert_eq!(y, array![[[[256.0]], [[0.0]]]]);
+        assert_eq!(indices.indices(), array![[[[16 * 17 + 16]], [[0]]]]);
+        let grad = max_pool2d_backward(&indices, array![[[[1.0]], [[2.0]]]].view());
+        assert_eq!((grad[[0, 0, 16, 16]], grad[[0, 1, 0, 0]], grad.sum()), (1.0, 2.0, 3.0));
     }
 
     /// loss = Σ y ⊙ r for a fixed random `r`, so d loss / d y = r.
