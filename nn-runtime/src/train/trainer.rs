@@ -20,7 +20,7 @@ const EVAL_BATCH: usize = 1024;
 /// Trains a classifier: a model, an optimiser and a loss over class labels, run for
 /// a number of epochs over shuffled batches.
 ///
-/// ```ignore
+/// ```text
 /// let mut trainer = Trainer::new(model, Adam::new(1e-3), CrossEntropyLoss::new())
 ///     .epochs(15)
 ///     .batch_size(64)
