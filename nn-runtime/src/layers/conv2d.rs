@@ -1,12 +1,24 @@
 //! `Conv2d(in_c, out_c, kernel)`: PyTorch's 2-d convolution over `[batch, C, H, W]`
-//! batches, computed as im2col + one GEMM per sample.
+//! batches, computed as im2col + GEMM over a few images at a time.
 //!
-//! Per-sample GEMMs write straight into the NCHW output and keep the im2col buffer small
-//! enough for the cache. Folding the batch into one GEMM's N dimension needs a buffer
-//! `batch` times larger and a transposing copy of the output, and measured no faster on
-//! LeNet-5's shapes at batch 64.
+//! Each matrix product is one GEMM call per chunk of images whose im2col matrix fits in
+//! `COLUMN_BYTES` (so it stays in L2): the chunk's output pixels, side by side, are the
+//! GEMM's long dimension. How one image's pixels are laid out along it:
+//! - stride 1, "wide" columns: output row `oy` starts at column `oy·Wp` (`Wp` the padded
+//!   input width), so that each row of the im2col matrix is one contiguous slice of the
+//!   padded image, and col2im one contiguous add, rather than a copy per output row. The
+//!   `Wp − OW` columns after each output row are gaps: the GEMM computes them and they
+//!   are dropped (forward) or meet zero gradients (backward). Where data or weights are
+//!   not finite the gaps are zeroed, so that no `0·∞` reaches a gradient.
+//! - larger strides: the `OH·OW` pixels, im2col and col2im by runs of one input row.
+//!
+//! Outputs and input gradients are written once, in order, without zero-filling first;
+//! the other buffers are kept per thread between calls.
 
-use ndarray::{Array1, Array2, Array4, ArrayView, ArrayView2, ArrayView4, ArrayViewMut2, Dimension};
+use std::any::Any;
+use std::cell::RefCell;
+
+use ndarray::{s, Array1, Array4, ArrayView, ArrayView2, ArrayView4, ArrayViewMut2, Dimension};
 use rand::Rng;
 
 use super::weight_bias;
@@ -14,6 +26,10 @@ use crate::frozen::{output_len, valid_outputs};
 use crate::gemm::matmul;
 use crate::params::{Entry, EntryMut};
 use crate::Float;
+
+/// The most bytes an im2col matrix of one chunk of images takes (a chunk has at least
+/// one image): a share of L2 that leaves room for the GEMM's packed operands.
+const COLUMN_BYTES: usize = 256 * 1024;
 
 /// A 2-d convolution with square kernels, its parameters and their gradients.
 #[derive(Debug, Clone)]
@@ -96,50 +112,64 @@ impl<F: Float> Conv2d<F> {
         let geometry = self.geometry(in_c, h, w);
         let weight = self.weight.as_standard_layout();
         let weight = matrix(weight.view(), geometry.out_c);
-        let mut y = Array4::zeros((batch, geometry.out_c, geometry.oh, geometry.ow));
-        let mut cols = Array2::zeros(geometry.cols_shape());
-        for (x_n, y_n) in x.outer_iter().zip(y.outer_iter_mut()) {
-            geometry.im2col(x_n.as_slice().expect("standard layout"), &mut cols);
-            let mut y_n = y_n.into_shape_with_order((geometry.out_c, geometry.oh * geometry.ow)).expect("fresh array");
-            if let Some(bias) = &self.bias {
-                for (mut row, &b) in y_n.rows_mut().into_iter().zip(bias) {
-                    row.fill(b);
+        let x = x.as_slice().expect("standard layout");
+        let row_len = geometry.row_len::<F>(batch);
+        let mut y = Vec::with_capacity(batch * geometry.output_len());
+        let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
+        with_scratch(lens, |[cols, padded, out]| {
+            let mut lowering = Lowering::new(&geometry, row_len, cols, padded);
+            let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
+            for (first, n) in geometry.chunks::<F>(batch) {
+                let cols = lowering.im2col(&geometry, &x[geometry.images(first, n)]);
+                matmul(F::one(), &weight, &cols, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
+                let out = out.as_slice().expect("scratch is contiguous");
+                for i in 0..n {
+                    geometry.append_output(out, row_len, i, self.bias.as_ref(), &mut y);
                 }
             }
-            matmul(F::one(), &weight, &cols.view(), F::one(), &mut y_n);
-        }
-        y
+        });
+        Array4::from_shape_vec((batch, geometry.out_c, geometry.oh, geometry.ow), y).expect("one value per output")
     }
 
     /// Accumulates d loss / d weight and d loss / d bias for the batch `x` that produced
-    /// `grad_out`: per sample, `dW += g · colsᵀ` and `db += Σ g`.
+    /// `grad_out`: `dW += g · colsᵀ` and `db += Σ g`.
     pub fn backward(&mut self, x: ArrayView4<F>, grad_out: ArrayView4<F>) {
         let x = x.as_standard_layout();
         let (batch, in_c, h, w) = x.dim();
         let geometry = self.geometry(in_c, h, w);
         geometry.check_grad_out(batch, grad_out.dim());
         let grad_out = grad_out.as_standard_layout();
-        let mut weight_grad: ArrayViewMut2<F> = self
+        let (x, grad_out) = (x.as_slice().expect("standard layout"), grad_out.as_slice().expect("standard layout"));
+        let row_len = geometry.row_len::<F>(batch);
+        let mut weight_grad = self
             .weight_grad
             .view_mut()
             .into_shape_with_order(geometry.weight_shape())
             .expect("weight_grad is in standard layout");
-        let mut cols = Array2::zeros(geometry.cols_shape());
-        for (x_n, g_n) in x.outer_iter().zip(grad_out.outer_iter()) {
-            geometry.im2col(x_n.as_slice().expect("standard layout"), &mut cols);
-            let g_n = matrix(g_n, geometry.out_c);
-            matmul(F::one(), &g_n, &cols.t(), F::one(), &mut weight_grad);
-            if let Some(bias_grad) = &mut self.bias_grad {
-                for (b, row) in bias_grad.iter_mut().zip(g_n.rows()) {
-                    *b += row.sum();
-                }
+        let mut bias_grad = self.bias_grad.as_mut();
+        let (taps, out_c) = (geometry.taps(), geometry.out_c);
+        let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
+        with_scratch(lens, |[cols, padded, grads, weight_grad_t]| {
+            let mut lowering = Lowering::new(&geometry, row_len, cols, padded);
+            let mut grads = geometry.grads_matrix(row_len, grads);
+            // dWᵀ, `[in_c·kernel², out_c]`: with the output channels along its rows, the
+            // GEMM streams the im2col matrix as it is instead of repacking it (twice as
+            // fast on LeNet's second convolution).
+            weight_grad_t.fill(F::zero());
+            let mut weight_grad_t = ArrayViewMut2::from_shape((taps, out_c), weight_grad_t).expect("scratch length");
+            for (first, n) in geometry.chunks::<F>(batch) {
+                geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, bias_grad.as_deref_mut());
+                let cols = lowering.im2col(&geometry, &x[geometry.images(first, n)]);
+                let grads = grads.slice(s![.., ..n * geometry.span]);
+                matmul(F::one(), &cols, &grads.t(), F::one(), &mut weight_grad_t);
             }
-        }
+            weight_grad += &weight_grad_t.t();
+        });
     }
 
     /// d loss / d x of shape `[batch, in_c, H, W]` for an input of spatial size
     /// `input_hw = (H, W)` (which the output size alone does not fix when `stride > 1`):
-    /// per sample `Wᵀ g`, scattered back onto the image (col2im).
+    /// `Wᵀ g`, scattered back onto the image (col2im).
     pub fn input_grad(&self, grad_out: ArrayView4<F>, input_hw: (usize, usize)) -> Array4<F> {
         let (h, w) = input_hw;
         let in_c = self.weight.dim().1;
@@ -147,16 +177,30 @@ impl<F: Float> Conv2d<F> {
         let batch = grad_out.dim().0;
         geometry.check_grad_out(batch, grad_out.dim());
         let grad_out = grad_out.as_standard_layout();
+        let grad_out = grad_out.as_slice().expect("standard layout");
         let weight = self.weight.as_standard_layout();
         let weight = matrix(weight.view(), geometry.out_c);
-        let mut grad_in = Array4::zeros((batch, in_c, h, w));
-        let mut cols = Array2::zeros(geometry.cols_shape());
-        for (g_n, mut dx_n) in grad_out.outer_iter().zip(grad_in.outer_iter_mut()) {
-            let g_n = matrix(g_n, geometry.out_c);
-            matmul(F::one(), &weight.t(), &g_n, F::zero(), &mut cols.view_mut());
-            geometry.col2im(&cols, dx_n.as_slice_mut().expect("fresh array"));
-        }
-        grad_in
+        let finite_weight = weight.iter().all(|w| w.is_finite());
+        let row_len = geometry.row_len::<F>(batch);
+        let mut grad_in = Vec::with_capacity(batch * geometry.image_len());
+        let lens = [geometry.out_c * row_len, geometry.taps() * row_len, geometry.scratch_len()];
+        with_scratch(lens, |[grads, cols, image]| {
+            let mut grads = geometry.grads_matrix(row_len, grads);
+            let mut cols = ArrayViewMut2::from_shape((geometry.taps(), row_len), cols).expect("scratch length");
+            for (first, n) in geometry.chunks::<F>(batch) {
+                geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, None);
+                let grads = grads.slice(s![.., ..n * geometry.span]);
+                matmul(F::one(), &weight.t(), &grads, F::zero(), &mut cols.slice_mut(s![.., ..n * geometry.span]));
+                let cols = cols.as_slice_mut().expect("scratch is contiguous");
+                if !finite_weight {
+                    geometry.zero_gaps(cols, row_len, n);
+                }
+                for i in 0..n {
+                    geometry.col2im(cols, row_len, i, image, &mut grad_in);
+                }
+            }
+        });
+        Array4::from_shape_vec((batch, in_c, h, w), grad_in).expect("one value per input")
     }
 
     /// Visits `weight` then `bias` under their state-dict keys (`"0.weight"`, `"0.bias"`).
@@ -182,7 +226,13 @@ impl<F: Float> Conv2d<F> {
         assert_eq!(in_c, weight_in_c, "Conv2d expects {weight_in_c} input channels, got {in_c}");
         let (stride, padding) = (self.stride, self.padding);
         let (oh, ow) = (output_len(h, kernel, stride, padding), output_len(w, kernel, stride, padding));
-        Geometry { in_c, h, w, out_c, kernel, stride, padding, oh, ow }
+        let (pitch, span) = if stride == 1 {
+            let padded_w = w + 2 * padding;
+            (padded_w, (oh - 1) * padded_w + ow)
+        } else {
+            (ow, oh * ow)
+        };
+        Geometry { in_c, h, w, out_c, kernel, stride, padding, oh, ow, pitch, span }
     }
 }
 
@@ -192,7 +242,75 @@ fn matrix<F, D: Dimension>(a: ArrayView<F, D>, rows: usize) -> ArrayView2<F> {
     a.into_shape_with_order((rows, rest)).expect("standard layout")
 }
 
-/// The sizes of one convolution of one image, shared by im2col and col2im.
+thread_local! {
+    /// Each thread's scratch for the convolutions, one `Vec<F>` per scalar type: the
+    /// buffers of a call are the next call's, not freed and allocated again (which, at a
+    /// few hundred kB a call, let the allocator return and re-fault its pages: on LeNet-5
+    /// that cost more than the arithmetic).
+    static SCRATCH: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with this thread's scratch for `F` cut into slices of the lengths `lens`;
+/// their contents are whatever the previous call left.
+fn with_scratch<F: Float, const N: usize, R>(lens: [usize; N], f: impl FnOnce([&mut [F]; N]) -> R) -> R {
+    SCRATCH.with_borrow_mut(|buffers| {
+        let index = match buffers.iter().position(|buffer| buffer.is::<Vec<F>>()) {
+            Some(index) => index,
+            None => {
+                buffers.push(Box::new(Vec::<F>::new()));
+                buffers.len() - 1
+            }
+        };
+        let buffer = buffers[index].downcast_mut::<Vec<F>>().expect("found by its type");
+        let total = lens.iter().sum();
+        if buffer.len() < total {
+            buffer.resize(total, F::zero());
+        }
+        let mut rest = &mut buffer[..];
+        f(lens.map(|len| {
+            let (slice, tail) = core::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            slice
+        }))
+    })
+}
+
+/// The im2col matrix of a chunk of images, `[in_c·kernel², row_len]`, and the padded
+/// image it is read through.
+struct Lowering<'s, F> {
+    cols: &'s mut [F],
+    padded: &'s mut [F],
+    row_len: usize,
+}
+
+impl<'s, F: Float> Lowering<'s, F> {
+    /// Readies scratch `cols` and `padded` (of [`Geometry::scratch_len`]): zero where
+    /// nothing is copied, the padding.
+    fn new(geometry: &Geometry, row_len: usize, cols: &'s mut [F], padded: &'s mut [F]) -> Self {
+        padded.fill(F::zero());
+        if geometry.stride != 1 {
+            cols.fill(F::zero());
+        }
+        Lowering { cols, padded, row_len }
+    }
+
+    /// The im2col matrix `[in_c·kernel², n·span]` of the `n` images `x`.
+    fn im2col(&mut self, geometry: &Geometry, x: &[F]) -> ArrayView2<'_, F> {
+        let n = x.len() / geometry.image_len().max(1);
+        for i in 0..n {
+            geometry.im2col(&x[geometry.images(i, 1)], self.padded, self.cols, self.row_len, i);
+        }
+        // The gaps hold image values, which meet zero gradients: harmless unless infinite or NaN.
+        if !x.iter().all(|v| v.is_finite()) {
+            geometry.zero_gaps(self.cols, self.row_len, n);
+        }
+        let cols = ArrayView2::from_shape((geometry.taps(), self.row_len), &*self.cols).expect("scratch length");
+        cols.slice_move(s![.., ..n * geometry.span])
+    }
+}
+
+/// The sizes of one convolution of one image, and how its output pixels are laid out
+/// along the GEMM's columns.
 struct Geometry {
     in_c: usize,
     h: usize,
@@ -203,17 +321,79 @@ struct Geometry {
     padding: usize,
     oh: usize,
     ow: usize,
+    /// Columns from one output row of an image to the next: the padded input width for
+    /// stride 1 (the last `pitch − ow` are gaps), `ow` otherwise.
+    pitch: usize,
+    /// Columns of one image: `(oh − 1)·pitch + ow`.
+    span: usize,
 }
 
 impl Geometry {
-    /// `[in_c·kernel², OH·OW]`: one row per kernel tap, one column per output pixel.
-    fn cols_shape(&self) -> (usize, usize) {
-        (self.in_c * self.kernel * self.kernel, self.oh * self.ow)
+    /// Rows of the im2col matrix: one per kernel tap `(c, ki, kj)`.
+    fn taps(&self) -> usize {
+        self.in_c * self.kernel * self.kernel
+    }
+
+    fn image_len(&self) -> usize {
+        self.in_c * self.h * self.w
+    }
+
+    fn output_len(&self) -> usize {
+        self.out_c * self.oh * self.ow
     }
 
     /// The weight seen as `[out_c, in_c·kernel²]`.
     fn weight_shape(&self) -> (usize, usize) {
-        (self.out_c, self.in_c * self.kernel * self.kernel)
+        (self.out_c, self.taps())
+    }
+
+    fn padded_hw(&self) -> (usize, usize) {
+        (self.h + 2 * self.padding, self.w + 2 * self.padding)
+    }
+
+    /// Length of the one-image scratch: the padded image for stride 1, else the image.
+    fn scratch_len(&self) -> usize {
+        let (padded_h, padded_w) = self.padded_hw();
+        if self.stride == 1 {
+            self.in_c * padded_h * padded_w
+        } else {
+            self.image_len()
+        }
+    }
+
+    /// Images per GEMM: as many as keep the im2col matrix within [`COLUMN_BYTES`], at
+    /// least one, at most the batch.
+    fn chunk<F>(&self, batch: usize) -> usize {
+        let per_image = self.taps() * self.span * core::mem::size_of::<F>();
+        (COLUMN_BYTES / per_image.max(1)).clamp(1, batch.max(1))
+    }
+
+    /// Columns of a chunk's matrices: `chunk·span`.
+    fn row_len<F>(&self, batch: usize) -> usize {
+        self.chunk::<F>(batch) * self.span
+    }
+
+    /// Scratch `grads` as the gathered output gradients, `[out_c, row_len]`, zeroed so
+    /// that the gaps stay zero.
+    fn grads_matrix<'s, F: Float>(&self, row_len: usize, grads: &'s mut [F]) -> ArrayViewMut2<'s, F> {
+        grads.fill(F::zero());
+        ArrayViewMut2::from_shape((self.out_c, row_len), grads).expect("scratch length")
+    }
+
+    /// `(first image, images)` of every chunk of the batch.
+    fn chunks<F>(&self, batch: usize) -> impl Iterator<Item = (usize, usize)> {
+        let chunk = self.chunk::<F>(batch);
+        (0..batch).step_by(chunk).map(move |first| (first, chunk.min(batch - first)))
+    }
+
+    /// Where `n` images from `first` lie in a row-major batch of inputs.
+    fn images(&self, first: usize, n: usize) -> core::ops::Range<usize> {
+        first * self.image_len()..(first + n) * self.image_len()
+    }
+
+    /// Where `n` images from `first` lie in a row-major batch of outputs.
+    fn outputs(&self, first: usize, n: usize) -> core::ops::Range<usize> {
+        first * self.output_len()..(first + n) * self.output_len()
     }
 
     fn check_grad_out(&self, batch: usize, grad_out: (usize, usize, usize, usize)) {
@@ -221,10 +401,22 @@ impl Geometry {
         assert_eq!(grad_out, want, "Conv2d grad_out has shape {grad_out:?}, expected {want:?}");
     }
 
-    /// Calls `visit(col, pixel, len)` for every run of im2col entries read from one input
-    /// row: `cols[col + i]` holds `x[pixel + i·stride]` for `i < len`. Entries outside
-    /// every run read the zero padding, and are the same for every image.
-    fn for_each_run(&self, mut visit: impl FnMut(usize, usize, usize)) {
+    /// For stride 1: every tap with the offset in the padded image `[in_c, Hp, Wp]` of the
+    /// first pixel it reads; its im2col row is the `span` pixels from there.
+    fn wide_taps(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (padded_h, padded_w) = self.padded_hw();
+        let k = self.kernel;
+        (0..self.taps()).map(move |tap| {
+            let (c, ki, kj) = (tap / (k * k), tap / k % k, tap % k);
+            (tap, (c * padded_h + ki) * padded_w + kj)
+        })
+    }
+
+    /// For strides above 1: calls `visit(tap, col, pixel, len)` for every run of im2col
+    /// entries read from one input row, `cols[tap][col + i]` holding `x[pixel + i·stride]`
+    /// for `i < len`. Entries outside every run read the zero padding, and are the same
+    /// for every image.
+    fn for_each_run(&self, mut visit: impl FnMut(usize, usize, usize, usize)) {
         let (kernel, stride, padding) = (self.kernel, self.stride, self.padding);
         for c in 0..self.in_c {
             for ki in 0..kernel {
@@ -236,50 +428,120 @@ impl Geometry {
                     }
                     let tap = (c * kernel + ki) * kernel + kj;
                     for oy in rows.clone() {
-                        let col = tap * self.oh * self.ow + oy * self.ow + cols.start;
+                        let col = oy * self.pitch + cols.start;
                         let pixel =
                             (c * self.h + oy * stride + ki - padding) * self.w + cols.start * stride + kj - padding;
-                        visit(col, pixel, cols.len());
+                        visit(tap, col, pixel, cols.len());
                     }
                 }
             }
         }
     }
 
-    /// Fills `cols` (`[in_c·kernel², OH·OW]`, zero where it reads padding) from the image
-    /// `x` (`[in_c, h, w]`, row-major).
-    fn im2col<F: Float>(&self, x: &[F], cols: &mut Array2<F>) {
-        let cols = cols.as_slice_mut().expect("fresh array");
-        let stride = self.stride;
-        self.for_each_run(|col, pixel, len| {
-            let run = &mut cols[col..col + len];
-            if stride == 1 {
-                run.copy_from_slice(&x[pixel..pixel + len]);
+    /// Fills image `i`'s columns of the chunk's im2col matrix `cols` (rows of `row_len`)
+    /// from the image `x` (`[in_c, h, w]`, row-major), through `padded` (zero borders)
+    /// when stride 1 needs padding.
+    fn im2col<F: Float>(&self, x: &[F], padded: &mut [F], cols: &mut [F], row_len: usize, i: usize) {
+        let first = i * self.span;
+        if self.stride == 1 {
+            let image = if self.padding == 0 {
+                x
             } else {
-                for (c, &v) in run.iter_mut().zip(x[pixel..].iter().step_by(stride)) {
+                let (padded_h, padded_w) = self.padded_hw();
+                for row in 0..self.in_c * self.h {
+                    let (c, y) = (row / self.h, row % self.h);
+                    let start = (c * padded_h + y + self.padding) * padded_w + self.padding;
+                    padded[start..start + self.w].copy_from_slice(&x[row * self.w..][..self.w]);
+                }
+                &*padded
+            };
+            for (tap, offset) in self.wide_taps() {
+                cols[tap * row_len + first..][..self.span].copy_from_slice(&image[offset..offset + self.span]);
+            }
+        } else {
+            self.for_each_run(|tap, col, pixel, len| {
+                let run = &mut cols[tap * row_len + first + col..][..len];
+                for (c, &v) in run.iter_mut().zip(x[pixel..].iter().step_by(self.stride)) {
                     *c = v;
                 }
-            }
-        });
+            });
+        }
     }
 
-    /// Adds every entry of `cols` onto the image pixel it was read from (the adjoint of
-    /// [`Geometry::im2col`]); `x` is `[in_c, h, w]`, row-major.
-    fn col2im<F: Float>(&self, cols: &Array2<F>, x: &mut [F]) {
-        let cols = cols.as_slice().expect("fresh array");
-        let stride = self.stride;
-        self.for_each_run(|col, pixel, len| {
-            let run = &cols[col..col + len];
-            if stride == 1 {
-                for (v, &c) in x[pixel..pixel + len].iter_mut().zip(run) {
-                    *v += c;
-                }
-            } else {
-                for (v, &c) in x[pixel..].iter_mut().step_by(stride).zip(run) {
+    /// Adds image `i`'s columns of `cols` (rows of `row_len`) onto the pixels they were
+    /// read from (the adjoint of [`Geometry::im2col`]) in the zeroed `scratch`, and
+    /// appends the resulting `[in_c, h, w]` gradient to `grad_in`.
+    fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut Vec<F>) {
+        let first = i * self.span;
+        scratch.fill(F::zero());
+        if self.stride == 1 {
+            for (tap, offset) in self.wide_taps() {
+                let run = &cols[tap * row_len + first..][..self.span];
+                for (v, &c) in scratch[offset..offset + self.span].iter_mut().zip(run) {
                     *v += c;
                 }
             }
-        });
+            let (padded_h, padded_w) = self.padded_hw();
+            for row in 0..self.in_c * self.h {
+                let (c, y) = (row / self.h, row % self.h);
+                let start = (c * padded_h + y + self.padding) * padded_w + self.padding;
+                grad_in.extend_from_slice(&scratch[start..start + self.w]);
+            }
+        } else {
+            self.for_each_run(|tap, col, pixel, len| {
+                let run = &cols[tap * row_len + first + col..][..len];
+                for (v, &c) in scratch[pixel..].iter_mut().step_by(self.stride).zip(run) {
+                    *v += c;
+                }
+            });
+            grad_in.extend_from_slice(scratch);
+        }
+    }
+
+    /// Appends image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
+    /// result `out` (rows of `row_len`) plus the bias.
+    fn append_output<F: Float>(&self, out: &[F], row_len: usize, i: usize, bias: Option<&Array1<F>>, y: &mut Vec<F>) {
+        for (o, channel) in out.chunks_exact(row_len).enumerate() {
+            let channel = &channel[i * self.span..][..self.span];
+            for oy in 0..self.oh {
+                let row = &channel[oy * self.pitch..][..self.ow];
+                match bias {
+                    Some(bias) => y.extend(row.iter().map(|&v| v + bias[o])),
+                    None => y.extend_from_slice(row),
+                }
+            }
+        }
+    }
+
+    /// Copies the output gradients `g` of a chunk of images (`[n, out_c, oh, ow]`,
+    /// row-major) into their columns of `grads` (`[out_c, chunk·span]`, gaps left zero),
+    /// adding each channel's sum to `bias_grad` if given.
+    fn gather_grads<F: Float>(&self, g: &[F], grads: &mut ArrayViewMut2<F>, mut bias_grad: Option<&mut Array1<F>>) {
+        let row_len = grads.ncols();
+        let grads = grads.as_slice_mut().expect("scratch is contiguous");
+        for (i, image) in g.chunks_exact(self.output_len()).enumerate() {
+            for (o, plane) in image.chunks_exact(self.oh * self.ow).enumerate() {
+                let channel = &mut grads[o * row_len + i * self.span..][..self.span];
+                for (oy, row) in plane.chunks_exact(self.ow).enumerate() {
+                    channel[oy * self.pitch..][..self.ow].copy_from_slice(row);
+                }
+                if let Some(bias_grad) = bias_grad.as_deref_mut() {
+                    bias_grad[o] += ndarray::aview1(plane).sum();
+                }
+            }
+        }
+    }
+
+    /// Zeroes the gaps of the first `n` images' columns in every row of `buffer` (rows of
+    /// `row_len`).
+    fn zero_gaps<F: Float>(&self, buffer: &mut [F], row_len: usize, n: usize) {
+        for row in buffer.chunks_exact_mut(row_len) {
+            for i in 0..n {
+                for oy in 0..self.oh - 1 {
+                    row[i * self.span + oy * self.pitch + self.ow..][..self.pitch - self.ow].fill(F::zero());
+                }
+            }
+        }
     }
 }
 
@@ -322,6 +584,74 @@ mod tests {
         ];
         assert_eq!(y.shape(), [2, 2, 2, 3]);
         assert_eq!(y.iter().copied().collect::<Vec<_>>(), want);
+    }
+
+    /// PyTorch's definitions over the zero-padded input `x_pad`, one scalar at a time: the
+    /// output, and for the loss `Σ y ⊙ r` the gradients of the weight and of the input.
+    fn reference(layer: &Conv2d<f64>, x: &Array4<f64>, r: &Array4<f64>) -> [Array4<f64>; 3] {
+        let (s, p) = (layer.stride as isize, layer.padding as isize);
+        let (out_c, in_c, k, _) = layer.weight.dim();
+        let (batch, _, h, w) = x.dim();
+        let (oh, ow) = (r.dim().2, r.dim().3);
+        let mut y = Array4::zeros(r.raw_dim());
+        let mut weight_grad = Array4::zeros(layer.weight.raw_dim());
+        let mut input_grad = Array4::zeros(x.raw_dim());
+        for (n, o, oy, ox) in ndarray::indices((batch, out_c, oh, ow)) {
+            y[[n, o, oy, ox]] = layer.bias.as_ref().map_or(0.0, |b| b[o]);
+            for (c, ki, kj) in ndarray::indices((in_c, k, k)) {
+                let (i, j) = (oy as isize * s + ki as isize - p, ox as isize * s + kj as isize - p);
+                let inside = (0..h as isize).contains(&i) && (0..w as isize).contains(&j);
+                let x_pad = if inside { x[[n, c, i as usize, j as usize]] } else { 0.0 };
+                y[[n, o, oy, ox]] += layer.weight[[o, c, ki, kj]] * x_pad;
+                weight_grad[[o, c, ki, kj]] += r[[n, o, oy, ox]] * x_pad;
+                if inside {
+                    input_grad[[n, c, i as usize, j as usize]] += layer.weight[[o, c, ki, kj]] * r[[n, o, oy, ox]];
+                }
+            }
+        }
+        [y, weight_grad, input_grad]
+    }
+
+    /// Equal where the reference is finite (up to rounding), not finite where it is not.
+    fn assert_matches(got: &Array4<f64>, want: &Array4<f64>) {
+        assert_eq!(got.shape(), want.shape());
+        for ((at, &g), &w) in got.indexed_iter().zip(want) {
+            if w.is_finite() {
+                assert!((g - w).abs() <= 1e-9 * (1.0 + w.abs()), "{at:?}: {g} vs {w}");
+            } else {
+                assert!(!g.is_finite(), "{at:?}: {g} vs {w}");
+            }
+        }
+    }
+
+    /// Batches of several GEMM chunks, the last one short, with wide (stride 1) and dense
+    /// (stride 2) columns; and infinite inputs and weights, which the gaps of the wide
+    /// columns must not spread to gradients PyTorch keeps finite.
+    #[test]
+    fn chunked_batches_and_infinities_match_the_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for (in_c, hw, stride, batch) in [(2, 24, 1, 5), (3, 80, 2, 3), (2, 9, 1, 3)] {
+            let mut layer = Conv2d::<f64>::init(in_c, 3, 3, stride, 1, true, &mut rng);
+            let geometry = layer.geometry(in_c, hw, hw);
+            assert!(geometry.chunk::<f64>(batch) < batch || hw == 9, "{hw}: more than one chunk");
+            let mut x = Array4::from_shape_simple_fn((batch, in_c, hw, hw), || rng.random_range(-1.0..1.0));
+            if hw == 9 {
+                // Read by the gaps of the taps kj = 0 only, whose gradients stay finite;
+                // the tap (0, 0) of the weight adds gaps onto input column 8, which it never reads.
+                x[[1, 0, 4, 8]] = f64::INFINITY;
+                layer.weight[[2, 1, 0, 0]] = f64::NEG_INFINITY;
+            }
+            let y = layer.forward(x.view());
+            let r = Array4::from_shape_simple_fn(y.raw_dim(), || rng.random_range(-1.0..1.0));
+            let [want_y, want_weight_grad, want_input_grad] = reference(&layer, &x, &r);
+            layer.backward(x.view(), r.view());
+            assert_matches(&y, &want_y);
+            assert_matches(&layer.weight_grad, &want_weight_grad);
+            assert_matches(&layer.input_grad(r.view(), (hw, hw)), &want_input_grad);
+            let want_bias_grad = r.sum_axis(ndarray::Axis(0)).sum_axis(ndarray::Axis(1)).sum_axis(ndarray::Axis(1));
+            let bias_grad = layer.bias_grad.as_ref().unwrap();
+            assert!(bias_grad.iter().zip(&want_bias_grad).all(|(g, w)| (g - w).abs() < 1e-9));
+        }
     }
 
     #[test]
