@@ -216,15 +216,31 @@ impl Planes {
     }
 
     /// Max pooling of every plane of `x` into `y`, with each maximum's tap in `taps`
-    /// (shaped as `y`). The 2×2 window every 2 is a separate, vectorised instance.
+    /// (shaped as `y`).
     fn max_pool<F: Float, T: Tap>(&self, x: &[F], y: &mut [F], taps: &mut [T], kernel: usize, stride: usize) {
         let planes = self.split(x, y).zip(taps.chunks_exact_mut(self.oh * self.ow));
         for ((x, y), taps) in planes {
-            match (kernel, stride) {
-                (2, 2) => max_pool_plane_taps(x, self.w, y, taps, self.ow, 2, 2),
-                _ => max_pool_plane_taps(x, self.w, y, taps, self.ow, kernel, stride),
-            }
+            max_pool_plane_taps(x, self.w, y, taps, self.ow, kernel, stride);
         }
+    }
+}
+
+/// [`max_pool_plane_body`], with the 2×2 window every 2 compiled on its own. Not
+/// inlined, so that its slices are known apart and the loops vectorise (inlined into the
+/// loop over planes they did not, and took twice as long).
+#[inline(never)]
+fn max_pool_plane_taps<F: Float, T: Tap>(
+    x: &[F],
+    width: usize,
+    y: &mut [F],
+    taps: &mut [T],
+    out_width: usize,
+    kernel: usize,
+    stride: usize,
+) {
+    match (kernel, stride) {
+        (2, 2) => max_pool_plane_body(x, width, y, taps, out_width, 2, 2),
+        _ => max_pool_plane_body(x, width, y, taps, out_width, kernel, stride),
     }
 }
 
@@ -237,7 +253,7 @@ impl Planes {
 /// maximum, and a NaN wins (the last NaN, for the tap). Every choice is a select on
 /// values in registers, never a branch: a branch on data mispredicts half the time.
 #[inline(always)]
-fn max_pool_plane_taps<F: Float, T: Tap>(
+fn max_pool_plane_body<F: Float, T: Tap>(
     x: &[F],
     width: usize,
     y: &mut [F],
