@@ -120,7 +120,8 @@ impl<F: Float> Conv2d<F> {
             let mut lowering = Lowering::new(&geometry, row_len, cols, padded);
             let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
             for (first, n) in geometry.chunks::<F>(batch) {
-                let cols = lowering.im2col(&geometry, &x[geometry.images(first, n)]);
+                // The gaps' outputs are dropped, whatever they hold.
+                let cols = lowering.im2col(&geometry, &x[geometry.images(first, n)], false);
                 matmul(F::one(), &weight, &cols, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
                 let out = out.as_slice().expect("scratch is contiguous");
                 for i in 0..n {
@@ -140,6 +141,7 @@ impl<F: Float> Conv2d<F> {
         geometry.check_grad_out(batch, grad_out.dim());
         let grad_out = grad_out.as_standard_layout();
         let (x, grad_out) = (x.as_slice().expect("standard layout"), grad_out.as_slice().expect("standard layout"));
+        let finite_x = all_finite(x);
         let row_len = geometry.row_len::<F>(batch);
         let mut weight_grad = self
             .weight_grad
@@ -159,7 +161,8 @@ impl<F: Float> Conv2d<F> {
             let mut weight_grad_t = ArrayViewMut2::from_shape((taps, out_c), weight_grad_t).expect("scratch length");
             for (first, n) in geometry.chunks::<F>(batch) {
                 geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, bias_grad.as_deref_mut());
-                let cols = lowering.im2col(&geometry, &x[geometry.images(first, n)]);
+                // The gaps meet zero gradients: harmless unless they hold infinities or NaN.
+                let cols = lowering.im2col(&geometry, &x[geometry.images(first, n)], !finite_x);
                 let grads = grads.slice(s![.., ..n * geometry.span]);
                 matmul(F::one(), &cols, &grads.t(), F::one(), &mut weight_grad_t);
             }
@@ -180,7 +183,7 @@ impl<F: Float> Conv2d<F> {
         let grad_out = grad_out.as_slice().expect("standard layout");
         let weight = self.weight.as_standard_layout();
         let weight = matrix(weight.view(), geometry.out_c);
-        let finite_weight = weight.iter().all(|w| w.is_finite());
+        let finite_weight = all_finite(weight.as_slice().expect("standard layout"));
         let row_len = geometry.row_len::<F>(batch);
         let mut grad_in = Vec::with_capacity(batch * geometry.image_len());
         let lens = [geometry.out_c * row_len, geometry.taps() * row_len, geometry.scratch_len()];
@@ -234,6 +237,11 @@ impl<F: Float> Conv2d<F> {
         };
         Geometry { in_c, h, w, out_c, kernel, stride, padding, oh, ow, pitch, span }
     }
+}
+
+/// Whether no value is infinite or NaN (without stopping early, so that it vectorises).
+fn all_finite<F: Float>(values: &[F]) -> bool {
+    values.iter().fold(true, |all, v| all & v.is_finite())
 }
 
 /// `a` (standard layout) seen as a `[rows, rest]` matrix.
@@ -294,14 +302,14 @@ impl<'s, F: Float> Lowering<'s, F> {
         Lowering { cols, padded, row_len }
     }
 
-    /// The im2col matrix `[in_c·kernel², n·span]` of the `n` images `x`.
-    fn im2col(&mut self, geometry: &Geometry, x: &[F]) -> ArrayView2<'_, F> {
+    /// The im2col matrix `[in_c·kernel², n·span]` of the `n` images `x`, with its gaps
+    /// zeroed if `zero_gaps` (they hold image values).
+    fn im2col(&mut self, geometry: &Geometry, x: &[F], zero_gaps: bool) -> ArrayView2<'_, F> {
         let n = x.len() / geometry.image_len().max(1);
         for i in 0..n {
             geometry.im2col(&x[geometry.images(i, 1)], self.padded, self.cols, self.row_len, i);
         }
-        // The gaps hold image values, which meet zero gradients: harmless unless infinite or NaN.
-        if !x.iter().all(|v| v.is_finite()) {
+        if zero_gaps {
             geometry.zero_gaps(self.cols, self.row_len, n);
         }
         let cols = ArrayView2::from_shape((geometry.taps(), self.row_len), &*self.cols).expect("scratch length");
@@ -401,15 +409,31 @@ impl Geometry {
         assert_eq!(grad_out, want, "Conv2d grad_out has shape {grad_out:?}, expected {want:?}");
     }
 
-    /// For stride 1: every tap with the offset in the padded image `[in_c, Hp, Wp]` of the
-    /// first pixel it reads; its im2col row is the `span` pixels from there.
-    fn wide_taps(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+    /// For stride 1: calls `visit(tap, offset)` for every tap, `offset` being where in the
+    /// padded image `[in_c, Hp, Wp]` the first pixel it reads lies; its im2col row is the
+    /// `span` pixels from there.
+    fn for_each_wide_tap(&self, mut visit: impl FnMut(usize, usize)) {
         let (padded_h, padded_w) = self.padded_hw();
-        let k = self.kernel;
-        (0..self.taps()).map(move |tap| {
-            let (c, ki, kj) = (tap / (k * k), tap / k % k, tap % k);
-            (tap, (c * padded_h + ki) * padded_w + kj)
-        })
+        let mut tap = 0;
+        for c in 0..self.in_c {
+            for ki in 0..self.kernel {
+                for kj in 0..self.kernel {
+                    visit(tap, (c * padded_h + ki) * padded_w + kj);
+                    tap += 1;
+                }
+            }
+        }
+    }
+
+    /// For stride 1: calls `visit(row, start)` for every row of the image `[in_c, h, w]`,
+    /// `start` being where it lies in the padded image `[in_c, Hp, Wp]`.
+    fn for_each_padded_row(&self, mut visit: impl FnMut(usize, usize)) {
+        let (padded_h, padded_w) = self.padded_hw();
+        for c in 0..self.in_c {
+            for y in 0..self.h {
+                visit(c * self.h + y, (c * padded_h + y + self.padding) * padded_w + self.padding);
+            }
+        }
     }
 
     /// For strides above 1: calls `visit(tap, col, pixel, len)` for every run of im2col
@@ -447,17 +471,14 @@ impl Geometry {
             let image = if self.padding == 0 {
                 x
             } else {
-                let (padded_h, padded_w) = self.padded_hw();
-                for row in 0..self.in_c * self.h {
-                    let (c, y) = (row / self.h, row % self.h);
-                    let start = (c * padded_h + y + self.padding) * padded_w + self.padding;
+                self.for_each_padded_row(|row, start| {
                     padded[start..start + self.w].copy_from_slice(&x[row * self.w..][..self.w]);
-                }
+                });
                 &*padded
             };
-            for (tap, offset) in self.wide_taps() {
+            self.for_each_wide_tap(|tap, offset| {
                 cols[tap * row_len + first..][..self.span].copy_from_slice(&image[offset..offset + self.span]);
-            }
+            });
         } else {
             self.for_each_run(|tap, col, pixel, len| {
                 let run = &mut cols[tap * row_len + first + col..][..len];
@@ -475,18 +496,13 @@ impl Geometry {
         let first = i * self.span;
         scratch.fill(F::zero());
         if self.stride == 1 {
-            for (tap, offset) in self.wide_taps() {
+            self.for_each_wide_tap(|tap, offset| {
                 let run = &cols[tap * row_len + first..][..self.span];
                 for (v, &c) in scratch[offset..offset + self.span].iter_mut().zip(run) {
                     *v += c;
                 }
-            }
-            let (padded_h, padded_w) = self.padded_hw();
-            for row in 0..self.in_c * self.h {
-                let (c, y) = (row / self.h, row % self.h);
-                let start = (c * padded_h + y + self.padding) * padded_w + self.padding;
-                grad_in.extend_from_slice(&scratch[start..start + self.w]);
-            }
+            });
+            self.for_each_padded_row(|_, start| grad_in.extend_from_slice(&scratch[start..start + self.w]));
         } else {
             self.for_each_run(|tap, col, pixel, len| {
                 let run = &cols[tap * row_len + first + col..][..len];
