@@ -7,7 +7,10 @@
 //!   samples — the estimate criterion prints — divided one by the other;
 //! - paired: the two routines run again in alternating blocks of about 5 ms
 //!   (`A B B A A B …`), one ratio per round; the median and quartiles over the rounds.
-//!   A load that changes during the run moves both sides of each round together.
+//!   A load that changes during the run moves both sides of each round together;
+//! - best: the fastest block of each routine in the paired run, one over the other.
+//!   Other processes only ever add time, so on a shared machine this is the ratio least
+//!   disturbed by them (it needs one undisturbed block of each).
 
 use std::time::{Duration, Instant};
 
@@ -27,7 +30,7 @@ pub fn matrixmultiply(alpha: f32, a: &ArrayView2<f32>, b: &ArrayView2<f32>, beta
 /// Samples per case: few enough that the whole bench stays short.
 pub const SAMPLE_SIZE: usize = 30;
 /// Rounds of the paired measurement.
-const PAIRED_ROUNDS: usize = 41;
+const PAIRED_ROUNDS: usize = 61;
 /// Target length of one timed block of the paired measurement.
 const PAIRED_BLOCK: Duration = Duration::from_millis(5);
 
@@ -115,11 +118,13 @@ impl<'a> Suite<'a> {
         xy / xx
     }
 
-    /// Quartiles `[q1, median, q3]` of the per-round ratios of case `a` over case `b`,
-    /// each round timing both back to back in blocks of about `PAIRED_BLOCK`.
-    fn paired(&mut self, a: usize, b: usize) -> [f64; 3] {
+    /// Case `a` over case `b`, timed back to back in blocks of about `PAIRED_BLOCK`:
+    /// the quartiles `[q1, median, q3]` of the per-round ratios, and the ratio of the
+    /// fastest blocks.
+    fn paired(&mut self, a: usize, b: usize) -> ([f64; 3], f64) {
         let iters = |ns: f64| (PAIRED_BLOCK.as_nanos() as f64 / ns).ceil().max(1.0) as u64;
         let (iters_a, iters_b) = (iters(self.slope_ns(a)), iters(self.slope_ns(b)));
+        let (mut best_a, mut best_b) = (f64::INFINITY, f64::INFINITY);
         let mut ratios: Vec<f64> = (0..PAIRED_ROUNDS)
             .map(|round| {
                 let (time_a, time_b) = if round % 2 == 0 {
@@ -129,28 +134,30 @@ impl<'a> Suite<'a> {
                     let time_b = self.cases[b].time(iters_b);
                     (self.cases[a].time(iters_a), time_b)
                 };
-                (time_a.as_secs_f64() / iters_a as f64) / (time_b.as_secs_f64() / iters_b as f64)
+                let (per_a, per_b) = (time_a.as_secs_f64() / iters_a as f64, time_b.as_secs_f64() / iters_b as f64);
+                (best_a, best_b) = (best_a.min(per_a), best_b.min(per_b));
+                per_a / per_b
             })
             .collect();
         ratios.sort_by(f64::total_cmp);
         let quantile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-        [quantile(0.25), quantile(0.5), quantile(0.75)]
+        ([quantile(0.25), quantile(0.5), quantile(0.75)], best_a / best_b)
     }
 
     /// Prints one row per `(case, reference)` pair that criterion ran: both times, the
-    /// ratio of criterion's estimates and the paired ratio.
+    /// ratio of criterion's estimates, the paired ratio and the ratio of the best blocks.
     pub fn print_table(&mut self, title: &str, rows: &[(&str, &str)]) {
         let mut table = vec![
             format!("\n{title}"),
-            "| case | time | reference | reference time | ratio | paired ratio: median [q1, q3] |".to_owned(),
-            "|---|---:|---|---:|---:|---:|".to_owned(),
+            "| case | time | reference | reference time | ratio | paired: median [q1, q3] | best |".to_owned(),
+            "|---|---:|---|---:|---:|---:|---:|".to_owned(),
         ];
         for &(case, reference) in rows {
             let (Some(a), Some(b)) = (self.measured(case), self.measured(reference)) else { continue };
             let (time_a, time_b) = (self.slope_ns(a), self.slope_ns(b));
-            let [q1, median, q3] = self.paired(a, b);
+            let ([q1, median, q3], best) = self.paired(a, b);
             table.push(format!(
-                "| {case} | {} | {reference} | {} | {:.2}x | {median:.2}x [{q1:.2}, {q3:.2}] |",
+                "| {case} | {} | {reference} | {} | {:.2}x | {median:.2}x [{q1:.2}, {q3:.2}] | {best:.2}x |",
                 human(time_a),
                 human(time_b),
                 time_a / time_b
