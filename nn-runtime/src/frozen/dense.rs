@@ -3,9 +3,15 @@
 use crate::Float;
 
 /// Outputs computed together: their accumulators stay in registers while the kernel
-/// streams the weights once. The block size changes speed only, never results: every
-/// output is summed as `bias + w[0]x[0] + w[1]x[1] + ...` in that order on every target.
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+/// streams the weights once, so a block is half the vector register file (AVX-512:
+/// 16 of 32 zmm registers; AVX2 and SSE2: 8 of 16 ymm or xmm; NEON: 8 of 32 q
+/// registers). The block size changes speed only, never results: every output is
+/// summed as `bias + w[0]x[0] + w[1]x[1] + ...` in that order on every target.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+const BLOCK: usize = 256;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2", not(target_feature = "avx512f")))]
+const BLOCK: usize = 64;
+#[cfg(any(all(target_arch = "x86_64", not(target_feature = "avx2")), target_arch = "aarch64"))]
 const BLOCK: usize = 32;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 const BLOCK: usize = 16;
@@ -22,6 +28,11 @@ pub fn dense<F: Float, const IN: usize, const OUT: usize>(
         Some(bias) => *bias,
         None => [F::zero(); OUT],
     };
+    if OUT <= BLOCK {
+        // A layer narrower than a block is one block of exactly its width.
+        accumulate_block::<F, OUT>(weight, x, 0, &mut y);
+        return y;
+    }
     let mut start = 0;
     while start + BLOCK <= OUT {
         accumulate_block::<F, BLOCK>(weight, x, start, &mut y[start..start + BLOCK]);
