@@ -4,6 +4,7 @@
 use ndarray::Zip;
 
 use super::{flush_subnormal, Optimizer, OptimizerState, ParamBuffers};
+use crate::simd::{dispatch, Kernel};
 use crate::{Error, Float, Params};
 
 /// How the weight decay enters the update.
@@ -91,17 +92,25 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             WeightDecay::L2 => (F::of(self.weight_decay), F::one()),
             WeightDecay::Decoupled => (F::zero(), F::of(1.0 - self.lr * self.weight_decay)),
         };
-        let (one_minus_beta1, beta2, one_minus_beta2) = (F::of(1.0 - beta1), F::of(beta2), F::of(1.0 - beta2));
-        let eps = F::of(self.eps);
+        let update = Update {
+            l2,
+            keep,
+            one_minus_beta1: F::of(1.0 - beta1),
+            beta2: F::of(beta2),
+            one_minus_beta2: F::of(1.0 - beta2),
+            step_size,
+            bias_correction2_sqrt,
+            eps: F::of(self.eps),
+        };
         self.moments.for_each(model, |mut value, grad, [exp_avg, exp_avg_sq], _| {
-            Zip::from(&mut value).and(&grad).and(exp_avg).and(exp_avg_sq).for_each(|p, &g, m, v| {
-                let g = g + l2 * *p;
-                *p *= keep;
-                *m = flush_subnormal(*m + one_minus_beta1 * (g - *m));
-                *v = flush_subnormal(*v * beta2 + one_minus_beta2 * g * g);
-                // PyTorch's addcdiv: p + (-step_size · m) / denom.
-                *p -= step_size * *m / (v.sqrt() / bias_correction2_sqrt + eps);
-            });
+            match (value.as_slice_mut(), grad.as_slice(), exp_avg.as_slice_mut(), exp_avg_sq.as_slice_mut()) {
+                (Some(p), Some(g), Some(m), Some(v)) => dispatch(SliceUpdate { update, p, g, m, v }),
+                _ => Zip::from(&mut value)
+                    .and(&grad)
+                    .and(exp_avg)
+                    .and(exp_avg_sq)
+                    .for_each(|p, &g, m, v| update.apply(p, g, m, v)),
+            }
         });
     }
 
@@ -121,6 +130,52 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         self.moments.load(state.step, state.tensors)?;
         self.step = state.step;
         Ok(())
+    }
+}
+
+/// One step's coefficients of the Adam update, applied to one element by [`Update::apply`].
+#[derive(Debug, Clone, Copy)]
+struct Update<F> {
+    l2: F,
+    keep: F,
+    one_minus_beta1: F,
+    beta2: F,
+    one_minus_beta2: F,
+    step_size: F,
+    bias_correction2_sqrt: F,
+    eps: F,
+}
+
+impl<F: Float> Update<F> {
+    /// Updates parameter `p` with gradient `g` and its moments `m` and `v`.
+    #[inline(always)]
+    fn apply(&self, p: &mut F, g: F, m: &mut F, v: &mut F) {
+        let g = g + self.l2 * *p;
+        *p *= self.keep;
+        *m = flush_subnormal(*m + self.one_minus_beta1 * (g - *m));
+        *v = flush_subnormal(*v * self.beta2 + self.one_minus_beta2 * g * g);
+        // PyTorch's addcdiv: p + (-step_size · m) / denom.
+        *p -= self.step_size * *m / (v.sqrt() / self.bias_correction2_sqrt + self.eps);
+    }
+}
+
+/// [`Update`] over a parameter, its gradient and moments as contiguous slices: the loop
+/// [`dispatch`] compiles for the CPU's widest vectors.
+struct SliceUpdate<'a, F> {
+    update: Update<F>,
+    p: &'a mut [F],
+    g: &'a [F],
+    m: &'a mut [F],
+    v: &'a mut [F],
+}
+
+impl<F: Float> Kernel for SliceUpdate<'_, F> {
+    #[inline(always)]
+    fn run(self) {
+        let SliceUpdate { update, p, g, m, v } = self;
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+            update.apply(p, g, m, v);
+        }
     }
 }
 
@@ -171,6 +226,28 @@ mod tests {
         let mut opt = Adam::new(0.1);
         opt.step(&mut toy);
         assert_close(&toy.values(), &[0.900000002, -1.900000001, 0.4000000005], 1e-7);
+    }
+
+    #[test]
+    fn strided_parameters_update_as_contiguous_ones() {
+        // A column-major parameter has no standard-order slice: it takes the `Zip` path,
+        // a contiguous one the dispatched vector loop. Both give the same bits.
+        let contiguous = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32 * 0.37 - 2.0);
+        let column_major = {
+            let mut t = ndarray::Array2::zeros((4, 3)).reversed_axes();
+            t.assign(&contiguous);
+            t
+        };
+        assert!(column_major.as_slice().is_none());
+        let grad = contiguous.mapv(|x| (x * 1.7).sin());
+        let models = [contiguous, column_major].map(|value| {
+            let value = value.into_dyn();
+            let mut toy = Toy(vec![("0.weight", value, grad.clone().into_dyn())]);
+            let mut opt = Adam::new(0.01).weight_decay(0.1);
+            (0..3).for_each(|_| opt.step(&mut toy));
+            toy.values()
+        });
+        assert_eq!(models[0], models[1]);
     }
 
     #[test]
