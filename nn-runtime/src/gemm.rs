@@ -1,4 +1,4 @@
-//! Matrix products: every one goes through [`matmul`], one call of the `gemm` crate
+//! Matrix products: every one goes through [`matmul`], one call of the `gemm` crate per thread
 //! (AVX-512/AVX2/NEON kernels, packing buffers kept per thread, so repeated products
 //! allocate nothing). [`set_num_threads`] (or `NN_NUM_THREADS`) lets it use more cores.
 
@@ -6,9 +6,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use gemm::Parallelism;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use crate::Float;
+
+/// The fewest multiply-accumulates a product needs before it is split across threads:
+/// below it, handing the pieces to other threads costs more than it saves (LeNet's
+/// per-chunk convolution products, of 0.4M to 3M, ran slower on 2 threads than on 1).
+const PARALLEL_MIN_MACS: usize = 1 << 22;
+
+/// Bands of a split product are a multiple of this many rows or columns, a multiple of
+/// the GEMM kernels' register tiles.
+const BAND_MULTIPLE: usize = 16;
 
 /// Threads set by [`set_num_threads`]; 0 means "not set, read `NN_NUM_THREADS`".
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -41,15 +50,34 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
     if m == 0 || n == 0 {
         return;
     }
-    let parallelism = match num_threads() {
-        1 => Parallelism::None,
-        threads => Parallelism::Rayon(threads),
-    };
+    let threads = num_threads();
+    if threads == 1 || m * n * k < PARALLEL_MIN_MACS {
+        return matmul_serial(alpha, a, b, beta, c);
+    }
+    // One product per thread, each on its own band of the longer side of `c`.
+    let rows = m >= n;
+    let band = (if rows { m } else { n }).div_ceil(threads).next_multiple_of(BAND_MULTIPLE);
+    rayon::scope(|scope| {
+        if rows {
+            for (a, mut c) in a.axis_chunks_iter(Axis(0), band).zip(c.axis_chunks_iter_mut(Axis(0), band)) {
+                scope.spawn(move |_| matmul_serial(alpha, &a, b, beta, &mut c));
+            }
+        } else {
+            for (b, mut c) in b.axis_chunks_iter(Axis(1), band).zip(c.axis_chunks_iter_mut(Axis(1), band)) {
+                scope.spawn(move |_| matmul_serial(alpha, a, &b, beta, &mut c));
+            }
+        }
+    });
+}
+
+/// [`matmul`] on the calling thread: one call of the `gemm` crate.
+fn matmul_serial<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F, c: &mut ArrayViewMut2<F>) {
+    let ((m, k), n) = (a.dim(), b.ncols());
     let ([a_rs, a_cs], [b_rs, b_cs], [c_rs, c_cs]) =
         ([a.strides()[0], a.strides()[1]], [b.strides()[0], b.strides()[1]], [c.strides()[0], c.strides()[1]]);
-    // SAFETY: the pointers and strides describe the three views, whose shapes were
-    // checked above; `c` is borrowed mutably, so it aliases neither `a` nor `b`. The
-    // `gemm` crate computes `dst = alpha·dst + beta·lhs·rhs`: its alpha is our beta.
+    // SAFETY: the pointers and strides describe the three views, whose shapes chain
+    // (checked by `matmul`); `c` is borrowed mutably, so it aliases neither `a` nor `b`.
+    // The `gemm` crate computes `dst = alpha·dst + beta·lhs·rhs`: its alpha is our beta.
     unsafe {
         gemm::gemm(
             m,
@@ -70,7 +98,7 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
             false,
             false,
             false,
-            parallelism,
+            Parallelism::None,
         );
     }
 }
@@ -95,6 +123,22 @@ mod tests {
         let mut ct_view = Array2::<f64>::zeros((2, 2));
         matmul(1.0, &a.view(), &b.view(), 0.0, &mut ct_view.view_mut().reversed_axes());
         assert_eq!(ct_view.t(), array![[-1.0, 7.5], [-1.0, 18.0]], "a transposed destination");
+    }
+
+    #[test]
+    fn products_split_across_threads_equal_the_serial_product() {
+        // Above `PARALLEL_MIN_MACS`: split by rows when `m >= n`, by columns otherwise.
+        for (m, k, n) in [(256, 128, 160), (96, 160, 512)] {
+            assert!(m * n * k >= PARALLEL_MIN_MACS);
+            let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+            let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.25);
+            let mut c = Array2::from_elem((m, n), 1.0);
+            set_num_threads(3);
+            matmul(2.0, &a.view(), &b.view(), 0.5, &mut c.view_mut());
+            set_num_threads(1);
+            // Small integers and quarters: every sum is exact, in any order.
+            assert_eq!(c, a.dot(&b) * 2.0 + 0.5, "[{m}, {k}] by [{k}, {n}]");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use ndarray::Zip;
 
 use super::{flush_subnormal, Optimizer, OptimizerState, ParamBuffers};
+use crate::gemm::num_threads;
 use crate::simd::{dispatch, Kernel};
 use crate::{Error, Float, Params};
 
@@ -104,7 +105,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         };
         self.moments.for_each(model, |mut value, grad, [exp_avg, exp_avg_sq], _| {
             match (value.as_slice_mut(), grad.as_slice(), exp_avg.as_slice_mut(), exp_avg_sq.as_slice_mut()) {
-                (Some(p), Some(g), Some(m), Some(v)) => dispatch(SliceUpdate { update, p, g, m, v }),
+                (Some(p), Some(g), Some(m), Some(v)) => update.run_on_slices(p, g, m, v),
                 _ => Zip::from(&mut value)
                     .and(&grad)
                     .and(exp_avg)
@@ -158,6 +159,27 @@ impl<F: Float> Update<F> {
         *p -= self.step_size * *m / (v.sqrt() / self.bias_correction2_sqrt + self.eps);
     }
 }
+
+impl<F: Float> Update<F> {
+    /// Updates contiguous slices, split across [`num_threads`] threads when they are
+    /// long enough for the split to pay.
+    fn run_on_slices(self, p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]) {
+        let threads = if p.len() >= PARALLEL_MIN_ELEMENTS { num_threads() } else { 1 };
+        if threads == 1 {
+            return dispatch(SliceUpdate { update: self, p, g, m, v });
+        }
+        let chunk = p.len().div_ceil(threads);
+        rayon::scope(|scope| {
+            let parts = p.chunks_mut(chunk).zip(g.chunks(chunk)).zip(m.chunks_mut(chunk)).zip(v.chunks_mut(chunk));
+            for (((p, g), m), v) in parts {
+                scope.spawn(move |_| dispatch(SliceUpdate { update: self, p, g, m, v }));
+            }
+        });
+    }
+}
+
+/// The fewest elements of a parameter whose update is split across threads.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 
 /// [`Update`] over a parameter, its gradient and moments as contiguous slices: the loop
 /// [`dispatch`] compiles for the CPU's widest vectors.
