@@ -4,7 +4,7 @@
 //! `forward`, `forward_with` and `infer`. In the same run, their
 //! references: the two products of W2 at batch 256 alone (the floor, through
 //! `nn::gemm::matmul` with the alpha and beta `Linear::forward_into` uses, and through
-//! matrixmultiply to compare), and hand-written input-major axpy loops over fixed-size
+//! matrixmultiply and the `gemm` crate to compare), and hand-written input-major axpy loops over fixed-size
 //! arrays for the batch-1 cases (the baselines). After criterion's run it prints each
 //! case's ratio.
 
@@ -184,6 +184,7 @@ fn main() {
         suite.case(&format!("w2_b256_floor_{threads}t"), w2_floor(w2, x2_batch, matmul::<f32>, threads));
     }
     suite.case("w2_b256_floor_matrixmultiply_1t", w2_floor(w2, x2_batch, common::matrixmultiply, 1));
+    suite.case("w2_b256_floor_gemm_crate_1t", w2_floor(w2, x2_batch, common::gemm_crate, 1));
     suite.case("w3_b1_forward", || {
         set_num_threads(1);
         black_box(w3.forward(black_box(x3_batch1.view())));
@@ -214,6 +215,7 @@ fn main() {
             ("w2_b256_forward_with_2t", "w2_b256_floor_2t"),
             ("w2_b256_forward_2t", "w2_b256_forward_1t"),
             ("w2_b256_floor_matrixmultiply_1t", "w2_b256_floor_1t"),
+            ("w2_b256_floor_gemm_crate_1t", "w2_b256_floor_1t"),
             ("w3_b1_forward", "w3_b1_baseline"),
             ("w3_b1_forward_with", "w3_b1_baseline"),
             ("w3_b1_infer", "w3_b1_baseline"),

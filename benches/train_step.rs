@@ -7,8 +7,8 @@
 //! In the same run, each step's GEMM floor: the matrix products the step needs, alone,
 //! on preallocated buffers with the same shapes, strides, alpha and beta, through
 //! `nn::gemm::matmul`, and once more through matrixmultiply (ndarray's
-//! `general_mat_mul`) to compare the two libraries. After criterion's run it prints
-//! each step's ratio to its floor.
+//! `general_mat_mul`) and the `gemm` crate, to compare nn's GEMM with both libraries.
+//! After criterion's run it prints each step's ratio to its floor.
 //!
 //! The data are seeded random pixels with labels cycled through `LABEL_SETS` random
 //! sets, so the loss stays near ln 10 and the gradients stay those of early training
@@ -24,7 +24,7 @@ use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
 
-use common::{matrixmultiply, Product};
+use common::{gemm_crate, matrixmultiply, Product};
 
 network! {
     /// W1: the seed model of issue 3, MNIST's multilayer perceptron.
@@ -222,6 +222,7 @@ fn main() {
         suite.case(&format!("w1_floor_{threads}t"), w1_floor(matmul::<f32>, threads, &mut rng));
     }
     suite.case("w1_floor_matrixmultiply_1t", w1_floor(matrixmultiply, 1, &mut rng));
+    suite.case("w1_floor_gemm_crate_1t", w1_floor(gemm_crate, 1, &mut rng));
     for threads in [1, 2] {
         suite.case(&format!("lenet_workspace_{threads}t"), workspace_step::<LeNet>(images.view(), &labels, threads));
         suite.case(&format!("lenet_floor_{threads}t"), lenet_floor(matmul::<f32>, threads, &mut rng));
@@ -240,6 +241,8 @@ fn main() {
             ("w1_workspace_2t", "w1_workspace_1t"),
             ("w1_floor_2t", "w1_floor_1t"),
             ("w1_floor_matrixmultiply_1t", "w1_floor_1t"),
+            ("w1_floor_gemm_crate_1t", "w1_floor_1t"),
+            ("w1_workspace_1t", "w1_floor_gemm_crate_1t"),
             ("lenet_workspace_1t", "lenet_floor_1t"),
             ("lenet_workspace_1t", "lenet_floor_conv_matrixmultiply_1t"),
             ("lenet_workspace_2t", "lenet_floor_2t"),

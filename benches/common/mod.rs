@@ -19,12 +19,46 @@ use nn::ndarray::linalg::general_mat_mul;
 use nn::ndarray::{ArrayView2, ArrayViewMut2};
 
 /// `c = alpha · a b + beta · c` for views of any strides: what a GEMM floor runs on,
-/// `nn::gemm::matmul` or [`matrixmultiply`].
+/// `nn::gemm::matmul`, [`matrixmultiply`] or [`gemm_crate`].
 pub type Product = fn(f32, &ArrayView2<f32>, &ArrayView2<f32>, f32, &mut ArrayViewMut2<f32>);
 
 /// [`Product`] through matrixmultiply (ndarray's `general_mat_mul`), to compare with `gemm`.
 pub fn matrixmultiply(alpha: f32, a: &ArrayView2<f32>, b: &ArrayView2<f32>, beta: f32, c: &mut ArrayViewMut2<f32>) {
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// [`Product`] through the `gemm` crate, one thread, as `nn::gemm` called it before it
+/// had its own packed kernels: the library to compare with.
+pub fn gemm_crate(alpha: f32, a: &ArrayView2<f32>, b: &ArrayView2<f32>, beta: f32, c: &mut ArrayViewMut2<f32>) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    assert!(b.nrows() == k && c.dim() == (m, n), "shapes do not chain");
+    let (a_s, b_s, c_s) = (a.strides().to_vec(), b.strides().to_vec(), c.strides().to_vec());
+    // SAFETY: the pointers and strides describe the three views, whose shapes chain
+    // (checked above); `c` is borrowed mutably, so it aliases neither `a` nor `b`. The
+    // crate computes `dst = alpha·dst + beta·lhs·rhs`: its alpha is our beta.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_s[1],
+            c_s[0],
+            beta != 0.0,
+            a.as_ptr(),
+            a_s[1],
+            a_s[0],
+            b.as_ptr(),
+            b_s[1],
+            b_s[0],
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 /// Samples per case: few enough that the whole bench stays short.

@@ -42,6 +42,8 @@ pub mod optim;
 #[cfg(feature = "std")]
 mod params;
 #[cfg(feature = "std")]
+mod scratch;
+#[cfg(feature = "std")]
 mod simd;
 #[cfg(feature = "std")]
 pub mod train;

@@ -15,7 +15,6 @@
 //! Outputs and input gradients are written once, in order, without zero-filling first;
 //! the other buffers are kept per thread between calls.
 
-use std::any::Any;
 use std::cell::RefCell;
 
 use ndarray::{s, Array1, Array4, ArrayView, ArrayView2, ArrayView4, ArrayViewMut2, Dimension};
@@ -25,6 +24,7 @@ use super::weight_bias;
 use crate::frozen::{output_len, valid_outputs};
 use crate::gemm::matmul;
 use crate::params::{Entry, EntryMut};
+use crate::scratch::{with_scratch, Scratch};
 use crate::Float;
 
 /// The most bytes an im2col matrix of one chunk of images takes (a chunk has at least
@@ -116,7 +116,7 @@ impl<F: Float> Conv2d<F> {
         let row_len = geometry.row_len::<F>(batch);
         let mut y = Vec::with_capacity(batch * geometry.output_len());
         let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
-        with_scratch(lens, |[cols, padded, out]| {
+        with_scratch(&SCRATCH, lens, |[cols, padded, out]| {
             let mut lowering = Lowering::new(&geometry, row_len, cols, padded);
             let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
             for (first, n) in geometry.chunks::<F>(batch) {
@@ -151,7 +151,7 @@ impl<F: Float> Conv2d<F> {
         let mut bias_grad = self.bias_grad.as_mut();
         let (taps, out_c) = (geometry.taps(), geometry.out_c);
         let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
-        with_scratch(lens, |[cols, padded, grads, weight_grad_t]| {
+        with_scratch(&SCRATCH, lens, |[cols, padded, grads, weight_grad_t]| {
             let mut lowering = Lowering::new(&geometry, row_len, cols, padded);
             let mut grads = geometry.grads_matrix(row_len, grads);
             // dWᵀ, `[in_c·kernel², out_c]`: with the output channels along its rows, the
@@ -187,7 +187,7 @@ impl<F: Float> Conv2d<F> {
         let row_len = geometry.row_len::<F>(batch);
         let mut grad_in = Vec::with_capacity(batch * geometry.image_len());
         let lens = [geometry.out_c * row_len, geometry.taps() * row_len, geometry.scratch_len()];
-        with_scratch(lens, |[grads, cols, image]| {
+        with_scratch(&SCRATCH, lens, |[grads, cols, image]| {
             let mut grads = geometry.grads_matrix(row_len, grads);
             let mut cols = ArrayViewMut2::from_shape((geometry.taps(), row_len), cols).expect("scratch length");
             for (first, n) in geometry.chunks::<F>(batch) {
@@ -251,36 +251,11 @@ fn matrix<F, D: Dimension>(a: ArrayView<F, D>, rows: usize) -> ArrayView2<F> {
 }
 
 thread_local! {
-    /// Each thread's scratch for the convolutions, one `Vec<F>` per scalar type: the
-    /// buffers of a call are the next call's, not freed and allocated again (which, at a
-    /// few hundred kB a call, let the allocator return and re-fault its pages: on LeNet-5
-    /// that cost more than the arithmetic).
-    static SCRATCH: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Calls `f` with this thread's scratch for `F` cut into slices of the lengths `lens`;
-/// their contents are whatever the previous call left.
-fn with_scratch<F: Float, const N: usize, R>(lens: [usize; N], f: impl FnOnce([&mut [F]; N]) -> R) -> R {
-    SCRATCH.with_borrow_mut(|buffers| {
-        let index = match buffers.iter().position(|buffer| buffer.is::<Vec<F>>()) {
-            Some(index) => index,
-            None => {
-                buffers.push(Box::new(Vec::<F>::new()));
-                buffers.len() - 1
-            }
-        };
-        let buffer = buffers[index].downcast_mut::<Vec<F>>().expect("found by its type");
-        let total = lens.iter().sum();
-        if buffer.len() < total {
-            buffer.resize(total, F::zero());
-        }
-        let mut rest = &mut buffer[..];
-        f(lens.map(|len| {
-            let (slice, tail) = core::mem::take(&mut rest).split_at_mut(len);
-            rest = tail;
-            slice
-        }))
-    })
+    /// Each thread's scratch for the convolutions: the buffers of a call are the next
+    /// call's, not freed and allocated again (which, at a few hundred kB a call, let the
+    /// allocator return and re-fault its pages: on LeNet-5 that cost more than the
+    /// arithmetic).
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Vec::new()) };
 }
 
 /// The im2col matrix of a chunk of images, `[in_c·kernel², row_len]`, and the padded

@@ -1,14 +1,19 @@
-//! Matrix products: every one goes through [`matmul`], one call of the `gemm` crate per thread
-//! (AVX-512/AVX2/NEON kernels, packing buffers kept per thread, so repeated products
-//! allocate nothing). [`set_num_threads`] (or `NN_NUM_THREADS`) lets it use more cores.
+//! Matrix products: every one goes through [`matmul`], a blocked product with
+//! register-tiled micro-kernels (AVX-512 and AVX2 + FMA for f32, chosen at run time;
+//! portable code otherwise) whose packing buffers are kept per thread, so repeated
+//! products allocate nothing (the `gemm` and matrixmultiply crates allocate inside every
+//! call, and offer no way to pass buffers in). [`set_num_threads`] (or `NN_NUM_THREADS`)
+//! splits large products across threads.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use gemm::Parallelism;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use crate::Float;
+use packed::matmul_packed;
+
+mod packed;
 
 /// The fewest multiply-accumulates a product needs before it is split across threads:
 /// below it, handing the pieces to other threads costs more than it saves (LeNet's
@@ -52,7 +57,7 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
     }
     let threads = num_threads();
     if threads == 1 || m * n * k < PARALLEL_MIN_MACS {
-        return matmul_serial(alpha, a, b, beta, c);
+        return matmul_packed(alpha, a, b, beta, c);
     }
     // One product per thread, each on its own band of the longer side of `c`.
     let rows = m >= n;
@@ -60,47 +65,14 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
     rayon::scope(|scope| {
         if rows {
             for (a, mut c) in a.axis_chunks_iter(Axis(0), band).zip(c.axis_chunks_iter_mut(Axis(0), band)) {
-                scope.spawn(move |_| matmul_serial(alpha, &a, b, beta, &mut c));
+                scope.spawn(move |_| matmul_packed(alpha, &a, b, beta, &mut c));
             }
         } else {
             for (b, mut c) in b.axis_chunks_iter(Axis(1), band).zip(c.axis_chunks_iter_mut(Axis(1), band)) {
-                scope.spawn(move |_| matmul_serial(alpha, a, &b, beta, &mut c));
+                scope.spawn(move |_| matmul_packed(alpha, a, &b, beta, &mut c));
             }
         }
     });
-}
-
-/// [`matmul`] on the calling thread: one call of the `gemm` crate.
-fn matmul_serial<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F, c: &mut ArrayViewMut2<F>) {
-    let ((m, k), n) = (a.dim(), b.ncols());
-    let ([a_rs, a_cs], [b_rs, b_cs], [c_rs, c_cs]) =
-        ([a.strides()[0], a.strides()[1]], [b.strides()[0], b.strides()[1]], [c.strides()[0], c.strides()[1]]);
-    // SAFETY: the pointers and strides describe the three views, whose shapes chain
-    // (checked by `matmul`); `c` is borrowed mutably, so it aliases neither `a` nor `b`.
-    // The `gemm` crate computes `dst = alpha·dst + beta·lhs·rhs`: its alpha is our beta.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            c_cs,
-            c_rs,
-            beta != F::zero(),
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            beta,
-            alpha,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
 }
 
 #[cfg(test)]
