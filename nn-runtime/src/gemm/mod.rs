@@ -12,8 +12,10 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use crate::Float;
 use packed::matmul_packed;
+use vector::vector_matrix;
 
 mod packed;
+mod vector;
 
 /// The fewest multiply-accumulates a product needs before it is split across threads:
 /// below it, handing the pieces to other threads costs more than it saves (LeNet's
@@ -54,6 +56,13 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
     assert!(k == k2 && c.dim() == (m, n), "matmul of [{m}, {k}] by [{k2}, {n}] into {:?}", c.dim());
     if m == 0 || n == 0 {
         return;
+    }
+    // One row or one column of `c`: dot products or axpys (`cᵀ = bᵀ aᵀ` for a column).
+    if m == 1 {
+        return vector_matrix(alpha, a.row(0), b.view(), beta, c.row_mut(0));
+    }
+    if n == 1 {
+        return vector_matrix(alpha, b.column(0), a.t(), beta, c.column_mut(0));
     }
     let threads = num_threads();
     if threads == 1 || m * n * k < PARALLEL_MIN_MACS {
@@ -110,6 +119,28 @@ mod tests {
             set_num_threads(1);
             // Small integers and quarters: every sum is exact, in any order.
             assert_eq!(c, a.dot(&b) * 2.0 + 0.5, "[{m}, {k}] by [{k}, {n}]");
+        }
+    }
+
+    #[test]
+    fn products_with_one_row_or_one_column_match_the_definition() {
+        let value = |i: usize, j: usize| ((i * 13 + j * 7) % 17) as f64 / 4.0 - 2.0;
+        for (m, k, n) in [(1, 37, 70), (1, 100, 1), (45, 66, 1), (1, 1, 5)] {
+            for transposed in [false, true] {
+                let a = Array2::from_shape_fn((m, k), |(i, p)| value(i, p));
+                let b = if transposed {
+                    Array2::from_shape_fn((n, k), |(j, p)| value(p, j + 3)).reversed_axes()
+                } else {
+                    Array2::from_shape_fn((k, n), |(p, j)| value(p, j + 3))
+                };
+                for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0)] {
+                    let mut c = Array2::from_elem((m, n), if beta == 0.0 { f64::NAN } else { 1.5 });
+                    let want = a.dot(&b) * alpha + if beta == 0.0 { 0.0 } else { beta * 1.5 };
+                    matmul(alpha, &a.view(), &b.view(), beta, &mut c.view_mut());
+                    // Quarters and small integers: every sum is exact, in any order.
+                    assert_eq!(c, want, "[{m}, {k}] x [{k}, {n}], b transposed: {transposed}, beta {beta}");
+                }
+            }
         }
     }
 
