@@ -269,7 +269,8 @@ unsafe fn portable_4x8<F: Float>(
     }
 }
 
-/// The f32 micro-kernels for x86-64's vector extensions.
+/// The f32 micro-kernels for x86-64's vector extensions: one kernel body over a
+/// [`x86::Vector`] of each extension, compiled with that extension enabled.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
@@ -288,38 +289,10 @@ mod x86 {
         b: *const f32,
         b_rs: isize,
         out: Tile<f32>,
-        [alpha, beta]: [f32; 2],
+        scale: [f32; 2],
     ) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; 8];
-        for p in 0..kc as isize {
-            // SAFETY: `p < kc`, `i < 8`: within the slivers the caller passes.
-            unsafe {
-                let b = b.offset(p * b_rs);
-                let (b0, b1) = (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)));
-                let a_p = a.ptr.offset(p * a.cs);
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let a = _mm512_set1_ps(*a_p.offset(i as isize * a.rs));
-                    row[0] = _mm512_fmadd_ps(a, b0, row[0]);
-                    row[1] = _mm512_fmadd_ps(a, b1, row[1]);
-                }
-            }
-        }
-        let (alpha, beta_v) = (_mm512_set1_ps(alpha), _mm512_set1_ps(beta));
-        for (i, row) in acc.iter().enumerate().take(out.rows) {
-            for (half, &t) in row.iter().enumerate() {
-                let lanes = out.cols.saturating_sub(half * 16).min(16);
-                let mask = (((1u32 << lanes) - 1) & 0xFFFF) as __mmask16;
-                // SAFETY: the masked lanes are columns `< out.cols` of row `i < out.rows`.
-                unsafe {
-                    let out = out.ptr.offset(i as isize * out.rs).add(half * 16);
-                    let mut value = _mm512_mul_ps(alpha, t);
-                    if beta != 0.0 {
-                        value = _mm512_add_ps(value, _mm512_mul_ps(beta_v, _mm512_maskz_loadu_ps(mask, out)));
-                    }
-                    _mm512_mask_storeu_ps(out, mask, value);
-                }
-            }
-        }
+        // SAFETY: as this function's.
+        unsafe { kernel::<Avx512, 8>(kc, a, b, b_rs, out, scale) }
     }
 
     /// `6 × 16` with AVX2 and FMA: twelve accumulator registers, two loads of `b` and six
@@ -334,35 +307,149 @@ mod x86 {
         b: *const f32,
         b_rs: isize,
         out: Tile<f32>,
+        scale: [f32; 2],
+    ) {
+        // SAFETY: as this function's.
+        unsafe { kernel::<Avx2, 6>(kc, a, b, b_rs, out, scale) }
+    }
+
+    /// One register of f32 lanes and the operations the kernel needs on it. Every method
+    /// is inlined into a function compiled with the extension, and only called there.
+    pub(super) trait Vector: Copy {
+        /// Lanes per register.
+        const LANES: usize;
+        /// All lanes zero.
+        unsafe fn zero() -> Self;
+        /// Every lane `x`.
+        unsafe fn splat(x: f32) -> Self;
+        /// `LANES` values from `ptr`.
+        unsafe fn load(ptr: *const f32) -> Self;
+        /// `a · b + c`, fused.
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+        /// `a · b`.
+        unsafe fn mul(a: Self, b: Self) -> Self;
+        /// `a + b`.
+        unsafe fn add(a: Self, b: Self) -> Self;
+        /// The first `lanes` values from `ptr`, the rest zero; nothing else is read.
+        unsafe fn load_first(ptr: *const f32, lanes: usize) -> Self;
+        /// Writes the first `lanes` lanes to `ptr`; nothing else is written.
+        unsafe fn store_first(ptr: *mut f32, lanes: usize, value: Self);
+    }
+
+    /// AVX-512F: 16 lanes, masked loads and stores.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx512(__m512);
+
+    /// AVX2 with FMA: 8 lanes, masked loads and stores through lane masks.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(__m256);
+
+    /// The AVX-512 mask of the first `lanes` lanes.
+    #[inline(always)]
+    fn first_lanes_16(lanes: usize) -> __mmask16 {
+        ((1u32 << lanes.min(16)) - 1) as __mmask16
+    }
+
+    /// The AVX2 mask of the first `lanes` lanes.
+    #[inline(always)]
+    unsafe fn first_lanes_8(lanes: usize) -> __m256i {
+        // SAFETY: the caller runs with AVX2.
+        unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes.min(8) as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
+    }
+
+    /// Implements [`Vector`] for a register wrapper from its extension's intrinsics.
+    macro_rules! vector {
+        ($vector:ident, $lanes:literal, $zero:ident, $splat:ident, $load:ident, $mul_add:ident, $mul:ident, $add:ident,
+         load_first: |$lp:ident, $ll:ident| $load_first:expr,
+         store_first: |$sp:ident, $sl:ident, $sv:ident| $store_first:expr) => {
+            // SAFETY (every method): called only from functions compiled with the
+            // extension, on pointers the kernel's caller vouches for.
+            impl Vector for $vector {
+                const LANES: usize = $lanes;
+                #[inline(always)]
+                unsafe fn zero() -> Self {
+                    $vector(unsafe { $zero() })
+                }
+                #[inline(always)]
+                unsafe fn splat(x: f32) -> Self {
+                    $vector(unsafe { $splat(x) })
+                }
+                #[inline(always)]
+                unsafe fn load(ptr: *const f32) -> Self {
+                    $vector(unsafe { $load(ptr) })
+                }
+                #[inline(always)]
+                unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+                    $vector(unsafe { $mul_add(a.0, b.0, c.0) })
+                }
+                #[inline(always)]
+                unsafe fn mul(a: Self, b: Self) -> Self {
+                    $vector(unsafe { $mul(a.0, b.0) })
+                }
+                #[inline(always)]
+                unsafe fn add(a: Self, b: Self) -> Self {
+                    $vector(unsafe { $add(a.0, b.0) })
+                }
+                #[inline(always)]
+                unsafe fn load_first($lp: *const f32, $ll: usize) -> Self {
+                    $vector(unsafe { $load_first })
+                }
+                #[inline(always)]
+                unsafe fn store_first($sp: *mut f32, $sl: usize, $sv: Self) {
+                    unsafe { $store_first }
+                }
+            }
+        };
+    }
+
+    vector!(Avx512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,
+        load_first: |ptr, lanes| _mm512_maskz_loadu_ps(first_lanes_16(lanes), ptr),
+        store_first: |ptr, lanes, value| _mm512_mask_storeu_ps(ptr, first_lanes_16(lanes), value.0));
+    vector!(Avx2, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps,
+        load_first: |ptr, lanes| _mm256_maskload_ps(ptr, first_lanes_8(lanes)),
+        store_first: |ptr, lanes, value| _mm256_maskstore_ps(ptr, first_lanes_8(lanes), value.0));
+
+    /// The `MR × 2·LANES` micro-kernel over registers `V`: `MR` rows of two accumulator
+    /// registers, fed per step by two loads of `b` and `MR` broadcasts of `a`.
+    ///
+    /// # Safety
+    /// As [`super::MicroKernel::run`], inlined into a function compiled with `V`'s extension.
+    #[inline(always)]
+    unsafe fn kernel<V: Vector, const MR: usize>(
+        kc: usize,
+        a: Strided<f32>,
+        b: *const f32,
+        b_rs: isize,
+        out: Tile<f32>,
         [alpha, beta]: [f32; 2],
     ) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+        // SAFETY (every block): the slivers and the tile are the caller's, and the
+        // kernel runs where `V`'s extension is enabled.
+        let mut acc = [[unsafe { V::zero() }; 2]; MR];
         for p in 0..kc as isize {
-            // SAFETY: `p < kc`, `i < 6`: within the slivers the caller passes.
             unsafe {
                 let b = b.offset(p * b_rs);
-                let (b0, b1) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
+                let (b0, b1) = (V::load(b), V::load(b.add(V::LANES)));
                 let a_p = a.ptr.offset(p * a.cs);
                 for (i, row) in acc.iter_mut().enumerate() {
-                    let a = _mm256_set1_ps(*a_p.offset(i as isize * a.rs));
-                    row[0] = _mm256_fmadd_ps(a, b0, row[0]);
-                    row[1] = _mm256_fmadd_ps(a, b1, row[1]);
+                    let a = V::splat(*a_p.offset(i as isize * a.rs));
+                    row[0] = V::mul_add(a, b0, row[0]);
+                    row[1] = V::mul_add(a, b1, row[1]);
                 }
             }
         }
-        let (alpha, beta_v) = (_mm256_set1_ps(alpha), _mm256_set1_ps(beta));
+        let (alpha, beta_v) = unsafe { (V::splat(alpha), V::splat(beta)) };
         for (i, row) in acc.iter().enumerate().take(out.rows) {
             for (half, &t) in row.iter().enumerate() {
-                let lanes = out.cols.saturating_sub(half * 8).min(8) as i32;
-                let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                // SAFETY: the masked lanes are columns `< out.cols` of row `i < out.rows`.
+                let lanes = out.cols.saturating_sub(half * V::LANES).min(V::LANES);
+                // Only the first `lanes` lanes, columns `< out.cols` of row `i < out.rows`.
                 unsafe {
-                    let out = out.ptr.offset(i as isize * out.rs).add(half * 8);
-                    let mut value = _mm256_mul_ps(alpha, t);
+                    let out = out.ptr.offset(i as isize * out.rs).add(half * V::LANES);
+                    let mut value = V::mul(alpha, t);
                     if beta != 0.0 {
-                        value = _mm256_add_ps(value, _mm256_mul_ps(beta_v, _mm256_maskload_ps(out, mask)));
+                        value = V::add(value, V::mul(beta_v, V::load_first(out, lanes)));
                     }
-                    _mm256_maskstore_ps(out, mask, value);
+                    V::store_first(out, lanes, value);
                 }
             }
         }
