@@ -87,7 +87,7 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{array, Array2};
+    use ndarray::{array, s, Array2};
 
     #[test]
     fn multiplies_views_of_any_strides_and_accumulates() {
@@ -142,6 +142,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn views_with_negative_strides_multiply_like_their_copies() {
+        let value = |i: usize, j: usize| ((i * 5 + j * 3) % 7) as f64 - 3.0;
+        let a = Array2::from_shape_fn((19, 40), |(i, p)| value(i, p));
+        let b = Array2::from_shape_fn((40, 45), |(p, j)| value(p + 1, j));
+        let (a_rev, b_rev) = (a.slice(s![..;-1, ..]), b.slice(s![.., ..;-1]));
+        let mut c = Array2::zeros((19, 45));
+        matmul(1.0, &a_rev, &b_rev, 0.0, &mut c.slice_mut(s![..;-1, ..]));
+        assert_eq!(c.slice(s![..;-1, ..]), a_rev.to_owned().dot(&b_rev.to_owned()));
     }
 
     #[test]
