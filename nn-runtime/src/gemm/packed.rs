@@ -70,7 +70,7 @@ struct Strided<F> {
 ///
 /// The micro-kernel reads `a` where it lies, at any strides, and `b` where its rows are
 /// contiguous; otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the
-/// orientation that packs nothing, or less, is computed.
+/// orientation of the lower estimated cost is computed.
 pub(super) fn matmul_packed<F: Float>(
     alpha: F,
     a: &ArrayView2<F>,
@@ -82,8 +82,19 @@ pub(super) fn matmul_packed<F: Float>(
     if k == 0 {
         return c.map_inplace(|c| *c = if beta == F::zero() { F::zero() } else { beta * *c });
     }
-    let transpose = b.strides()[1] != 1 && (a.strides()[0] == 1 || m < n);
     let kernel = micro_kernel::<F>();
+    // Cycles, roughly, of `rows × cols` by `k` in one orientation: the tiles' fused
+    // multiply-adds (padded to `mr × nr`, two vector registers a cycle), a cycle per value
+    // copied into a packed sliver, and two per value stored where `c`'s rows are strided.
+    let cost = |rows: usize, cols: usize, packs: bool, strided_c: bool| {
+        let tiles = rows.next_multiple_of(kernel.mr) * cols.next_multiple_of(kernel.nr) * k / kernel.nr;
+        let packing = if packs { k * cols } else { 0 };
+        let storing = if strided_c { 2 * rows * cols * k.div_ceil(KC) } else { 0 };
+        tiles + packing + storing
+    };
+    let (a_rs, b_cs) = (a.strides()[0], b.strides()[1]);
+    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
+    let transpose = cost(n, m, a_rs != 1, c_rs != 1) < cost(m, n, b_cs != 1, c_cs != 1);
     if transpose {
         blocked(kernel, alpha, &b.t(), &a.t(), beta, &mut c.view_mut().reversed_axes());
     } else {
