@@ -57,6 +57,9 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
     if m == 0 || n == 0 {
         return;
     }
+    if k == 0 {
+        return c.map_inplace(|c| *c = if beta == F::zero() { F::zero() } else { beta * *c });
+    }
     // One row or one column of `c`: dot products or axpys (`cᵀ = bᵀ aᵀ` for a column).
     if m == 1 {
         return vector_matrix(alpha, a.row(0), b.view(), beta, c.row_mut(0));
@@ -157,9 +160,11 @@ mod tests {
 
     #[test]
     fn empty_inner_dimension_scales_the_destination() {
-        let (a, b) = (Array2::<f32>::zeros((2, 0)), Array2::<f32>::zeros((0, 3)));
-        let mut c = Array2::from_elem((2, 3), 2.0);
-        matmul(1.0, &a.view(), &b.view(), 0.5, &mut c.view_mut());
-        assert_eq!(c, Array2::from_elem((2, 3), 1.0));
+        for (m, n) in [(2, 3), (1, 3), (2, 1)] {
+            let (a, b) = (Array2::<f32>::zeros((m, 0)), Array2::<f32>::zeros((0, n)));
+            let mut c = Array2::from_elem((m, n), 2.0);
+            matmul(1.0, &a.view(), &b.view(), 0.5, &mut c.view_mut());
+            assert_eq!(c, Array2::from_elem((m, n), 1.0), "[{m}, 0] x [0, {n}]");
+        }
     }
 }

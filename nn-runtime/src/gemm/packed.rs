@@ -1,9 +1,11 @@
-//! One thread's matrix product, blocked and packed as in BLIS (Goto's algorithm): a
-//! `KC × NC` block of `b` and an `MC × KC` block of `a` are copied into contiguous
-//! slivers, and a register-tiled micro-kernel multiplies one `MR`-row sliver of `a` by
-//! one `NR`-column sliver of `b`. The packing buffers are this thread's, kept from one
-//! product to the next, so a product allocates nothing once they have grown (the `gemm`
-//! and matrixmultiply crates allocate their packing buffers inside every call).
+//! One thread's matrix product, blocked as in BLIS (Goto's algorithm): a register-tiled
+//! micro-kernel multiplies an `MR`-row sliver of `a` by an `NR`-column sliver of `b` over
+//! a depth of `KC`, in `MC × NC` blocks of the output. The kernel reads `a` where it
+//! lies and `b` where its rows are contiguous; what it cannot read in place (a `b` of
+//! strided rows, the partial slivers at the edges) is copied, zero-padded, into packing
+//! buffers that are this thread's, kept from one product to the next, so a product
+//! allocates nothing once they have grown (the `gemm` and matrixmultiply crates
+//! allocate their packing buffers inside every call).
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -39,7 +41,7 @@ struct MicroKernel<F> {
     mr: usize,
     nr: usize,
     /// # Safety
-    /// Every address above is readable (writable for `tile`), and the CPU has the
+    /// Every address above is readable (and writable for `out`), and the CPU has the
     /// instructions the kernel was compiled for.
     run: KernelFn<F>,
 }
@@ -65,8 +67,8 @@ struct Strided<F> {
     cs: isize,
 }
 
-/// `c = alpha · a b + beta · c` on this thread (shapes checked by the caller); with
-/// `beta = 0`, `c` is only written.
+/// `c = alpha · a b + beta · c` on this thread (shapes checked by the caller, `k > 0`);
+/// with `beta = 0`, `c` is only written.
 ///
 /// The micro-kernel reads `a` where it lies, at any strides, and `b` where its rows are
 /// contiguous; otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the
@@ -79,9 +81,6 @@ pub(super) fn matmul_packed<F: Float>(
     c: &mut ArrayViewMut2<F>,
 ) {
     let ((m, k), n) = (a.dim(), b.ncols());
-    if k == 0 {
-        return c.map_inplace(|c| *c = if beta == F::zero() { F::zero() } else { beta * *c });
-    }
     let kernel = micro_kernel::<F>();
     // Cycles, roughly, of `rows × cols` by `k` in one orientation: the tiles' fused
     // multiply-adds (padded to `mr × nr`, two vector registers a cycle), a cycle per value

@@ -11,7 +11,7 @@ use crate::Float;
 /// Interleaved partial sums of a portable dot product: two AVX-512 registers of f32.
 const LANES: usize = 32;
 
-/// `c = alpha · a b + beta · c` for a row vector `a` (`[k]`) and `b` (`[k, n]`), on this
+/// `c = alpha · a b + beta · c` for a row vector `a` (`[k]`, `k > 0`) and `b` (`[k, n]`), on this
 /// thread; with `beta = 0`, `c` is only written.
 pub(super) fn vector_matrix<'v, F: Float>(
     alpha: F,
@@ -42,7 +42,7 @@ impl<F: Float> Kernel for VectorMatrix<'_, F> {
         if let (Some(a), Some(columns)) = (a.as_slice(), b.t().to_slice()) {
             // `b` is a transposed matrix (columns contiguous, one after the other): one dot
             // product per element of `c`.
-            for (c, column) in c.iter_mut().zip(columns.chunks_exact(k.max(1))) {
+            for (c, column) in c.iter_mut().zip(columns.chunks_exact(k)) {
                 *c = alpha * dot(a, column) + scaled(*c);
             }
             return;
