@@ -58,7 +58,7 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
         return;
     }
     if k == 0 {
-        return c.map_inplace(|c| *c = if beta == F::zero() { F::zero() } else { beta * *c });
+        return c.map_inplace(|c| *c = beta_times(beta, *c));
     }
     // One row or one column of `c`: dot products or axpys (`cᵀ = bᵀ aᵀ` for a column).
     if m == 1 {
@@ -85,6 +85,17 @@ pub fn matmul<F: Float>(alpha: F, a: &ArrayView2<F>, b: &ArrayView2<F>, beta: F,
             }
         }
     });
+}
+
+/// `beta · c`, or zero where `beta` is zero without reading `c` (as BLAS does: with
+/// `beta = 0` the destination's old contents, NaN included, never reach the result).
+#[inline(always)]
+fn beta_times<F: Float>(beta: F, c: F) -> F {
+    if beta == F::zero() {
+        F::zero()
+    } else {
+        beta * c
+    }
 }
 
 #[cfg(test)]

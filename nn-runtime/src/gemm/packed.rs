@@ -12,6 +12,7 @@ use std::cell::RefCell;
 
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
+use super::beta_times;
 use crate::scratch::{with_scratch, Scratch};
 use crate::Float;
 
@@ -180,7 +181,7 @@ fn blocked<F: Float>(
                                 for (j, &t) in tile_row[..cols].iter().enumerate() {
                                     // SAFETY: `i < rows` and `j < cols`: an element of `c`.
                                     let c = unsafe { &mut *corner.offset(i as isize * c_rs + j as isize * c_cs) };
-                                    *c = if beta == F::zero() { alpha * t } else { alpha * t + beta * *c };
+                                    *c = alpha * t + beta_times(beta, *c);
                                 }
                             }
                         }
@@ -274,7 +275,7 @@ unsafe fn portable_4x8<F: Float>(
         // SAFETY: row `i < out.rows` of `out` holds `out.cols` values.
         let out_row = unsafe { std::slice::from_raw_parts_mut(out.ptr.offset(i as isize * out.rs), out.cols) };
         for (out, &t) in out_row.iter_mut().zip(row) {
-            *out = if beta == F::zero() { alpha * t } else { alpha * t + beta * *out };
+            *out = alpha * t + beta_times(beta, *out);
         }
     }
 }

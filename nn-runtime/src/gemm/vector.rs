@@ -5,6 +5,7 @@ use std::any::TypeId;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 
+use super::beta_times;
 use crate::simd::{dispatch, Kernel};
 use crate::Float;
 
@@ -37,18 +38,17 @@ impl<F: Float> Kernel for VectorMatrix<'_, F> {
     #[inline(always)]
     fn run(self) {
         let VectorMatrix { alpha, a, b, beta, mut c } = self;
-        let scaled = |c: F| if beta == F::zero() { F::zero() } else { beta * c };
         let k = a.len();
         if let (Some(a), Some(columns)) = (a.as_slice(), b.t().to_slice()) {
             // `b` is a transposed matrix (columns contiguous, one after the other): one dot
             // product per element of `c`.
             for (c, column) in c.iter_mut().zip(columns.chunks_exact(k)) {
-                *c = alpha * dot(a, column) + scaled(*c);
+                *c = alpha * dot(a, column) + beta_times(beta, *c);
             }
             return;
         }
         // Otherwise `c` gathers `alpha · a[p] · b[p, ..]`, row by row.
-        c.map_inplace(|c| *c = scaled(*c));
+        c.map_inplace(|c| *c = beta_times(beta, *c));
         for (&a, row) in a.iter().zip(b.rows()) {
             let a = alpha * a;
             match (c.as_slice_mut(), row.to_slice()) {

@@ -158,9 +158,7 @@ impl<F: Float> Update<F> {
         // PyTorch's addcdiv: p + (-step_size · m) / denom.
         *p -= self.step_size * *m / (v.sqrt() / self.bias_correction2_sqrt + self.eps);
     }
-}
 
-impl<F: Float> Update<F> {
     /// Updates contiguous slices, split across [`num_threads`] threads when they are
     /// long enough for the split to pay.
     fn run_on_slices(self, p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]) {
