@@ -2,7 +2,8 @@
 //! cross-entropy and Adam (lr 1e-3), batch 64, f32; and LeNet-5 at batch 64. Each step
 //! runs through the workspace path (`train_step` + `step`) and W1 also through the taped
 //! path (`zero_grad`, `forward_train`, `loss_and_grad`, `backward`, `step`), at 1 and 2
-//! threads (`nn::gemm::set_num_threads`, set inside every routine).
+//! threads (`nn::gemm::set_num_threads`, set inside every routine). W1's Adam step is
+//! also timed alone, its share of the step.
 //!
 //! In the same run, each step's GEMM floor: the matrix products the step needs, alone,
 //! on preallocated buffers with the same shapes, strides, alpha and beta, through
@@ -80,6 +81,21 @@ fn workspace_step<'a, M: Model<f32> + 'a>(
         let labels = labels.next().expect("a cycle never ends");
         black_box(model.train_step(&mut ws, x.view(), labels.view(), &criterion));
         adam.step(&mut model);
+    }
+}
+
+/// Adam's step alone on W1, one thread, on the gradients of one workspace step: the
+/// update's share of a step (it streams the weights, gradients and both moment buffers,
+/// and divides twice and takes a square root per weight).
+fn adam_alone<'a>(x: ArrayView<'a, f32, Ix2>, labels: &'a [Array1<usize>]) -> impl FnMut() + 'a {
+    let mut model = Seed::init(&mut StdRng::seed_from_u64(1));
+    let mut ws = SeedWorkspace::default();
+    model.train_step(&mut ws, x, labels[0].view(), &CrossEntropyLoss::new());
+    let mut adam = Adam::new(1e-3);
+    move || {
+        set_num_threads(1);
+        adam.step(&mut model);
+        black_box(&model);
     }
 }
 
@@ -221,6 +237,7 @@ fn main() {
         suite.case(&format!("w1_taped_{threads}t"), taped_step::<Seed>(x.view(), &labels, threads));
         suite.case(&format!("w1_floor_{threads}t"), w1_floor(matmul::<f32>, threads, &mut rng));
     }
+    suite.case("w1_adam_1t", adam_alone(x.view(), &labels));
     suite.case("w1_floor_matrixmultiply_1t", w1_floor(matrixmultiply, 1, &mut rng));
     suite.case("w1_floor_gemm_crate_1t", w1_floor(gemm_crate, 1, &mut rng));
     for threads in [1, 2] {
@@ -240,6 +257,7 @@ fn main() {
             ("w1_taped_2t", "w1_floor_2t"),
             ("w1_workspace_2t", "w1_workspace_1t"),
             ("w1_floor_2t", "w1_floor_1t"),
+            ("w1_adam_1t", "w1_floor_1t"),
             ("w1_floor_matrixmultiply_1t", "w1_floor_1t"),
             ("w1_floor_gemm_crate_1t", "w1_floor_1t"),
             ("w1_workspace_1t", "w1_floor_gemm_crate_1t"),
