@@ -161,8 +161,9 @@
 //! ```text
 //! pub struct Mlp<F: nn::Float = f32> { pub fc1: nn::layers::Linear<F>, .. }   one field per layer with parameters
 //! pub struct MlpTape<'a, F = f32> { .. }           what backward needs; may borrow the batch
-//! pub struct MlpWorkspace<F = f32> { .. }          train_step's buffers (a nn::TapedWorkspace<F> alias for
-//!                                                  networks with Conv2d, pooling, BatchNorm, Residual or nested networks)
+//! pub struct MlpWorkspace<F = f32> { .. }          train_step's buffers, for a network of Linear, activations,
+//!                                                  Softmax, Dropout and Flatten; other networks get
+//!                                                  `pub type MlpWorkspace<F = f32> = nn::TapedWorkspace<F>`
 //! #[repr(C)] pub struct MlpFrozen<F = f32> { .. }  fixed-size arrays, no heap, no_std
 //!
 //! impl<F: nn::Float> Mlp<F> {
@@ -219,7 +220,7 @@
 //!   (Linear, activations, Softmax, Dropout, Flatten) nothing is allocated after the
 //!   first step at a batch size. It returns the loss; `ws.output()` holds the output.
 //!   Follow it with the optimiser's `step`. **`forward_with`** is `forward` into the same
-//!   buffers.
+//!   buffers; it returns the output as `[batch, OUTPUT]` (an image output flattened).
 //! - **`save`** writes safetensors with PyTorch's keys (atomically: a temporary file,
 //!   then a rename); **`load`** is strict: a missing, unexpected, mis-shaped or non-float
 //!   tensor is an [`Error`] that names it.
