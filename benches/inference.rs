@@ -1,4 +1,4 @@
-//! Inference (issue 7): W2, the 784-256-10 seed model, at batch 1 through `forward`,
+//! Inference: W2, the 784-256-10 seed model, at batch 1 through `forward`,
 //! `forward_with` (into a workspace) and the frozen `infer`, and at batch 256 through
 //! `forward` and `forward_with` (1 and 2 threads); W3, 16-32-32-4, at batch 1 through
 //! `forward`, `forward_with` and `infer`. In the same run, their

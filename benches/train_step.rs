@@ -1,4 +1,4 @@
-//! Training steps (issue 3 item 9, issue 7): W1, the seed model 784-256-10 with ReLU,
+//! Training steps: W1, the seed model 784-256-10 with ReLU,
 //! cross-entropy and Adam (lr 1e-3), batch 64, f32; and LeNet-5 at batch 64. Each step
 //! runs through the workspace path (`train_step` + `step`) and W1 also through the taped
 //! path (`zero_grad`, `forward_train`, `loss_and_grad`, `backward`, `step`), at 1 and 2
@@ -28,7 +28,7 @@ use nn::rand::{Rng, SeedableRng};
 use common::{gemm_crate, matrixmultiply, Product};
 
 network! {
-    /// W1: the seed model of issue 3, MNIST's multilayer perceptron.
+    /// W1: the seed model, MNIST's multilayer perceptron.
     pub struct Seed {
         Linear(784, 256) -> ReLU -> Linear(256, 10)
     }

@@ -1,4 +1,4 @@
-//! Weights baked at compile time (`#[weights = "..."]`, DESIGN §7): the compiler's copy
+//! Weights baked at compile time (`#[weights = "..."]`): the compiler's copy
 //! in `Name::FROZEN` equals, bit for bit, what loading the same file and freezing it gives
 //! at run time, for dense, named, convolutional and the firmware's seed networks; and the
 //! associated constants a firmware asserts on are right.

@@ -1,4 +1,4 @@
-//! PyTorch interop (DESIGN §4): state_dicts PyTorch saved load into `network!` models
+//! PyTorch interop: state_dicts PyTorch saved load into `network!` models
 //! and give PyTorch's outputs, and the files nn saves load into PyTorch.
 //!
 //! One folder per case under `tests/pytorch/`: `make_fixture.py` wrote the committed

@@ -1,4 +1,4 @@
-//! Weight files (DESIGN §4, §8): every bad file is a typed `nn::Error` that names the
+//! Weight files: every bad file is a typed `nn::Error` that names the
 //! file and, where there is one, the tensor; saving replaces a file atomically; f32 and
 //! f64 models read each other's files, as PyTorch's `load_state_dict` casts.
 

@@ -2,9 +2,11 @@
 //!
 //! Without the `std` feature this crate is `#![no_std]` and needs no allocator: it
 //! holds the [`Float`] trait, the [`Network`] shape trait and the [`frozen`]
-//! inference kernels. With `std` (the default) it adds ndarray training kernels
-//! ([`layers`]), losses ([`loss`]), optimisers ([`optim`]), weight files ([`io`]),
-//! data loading ([`data`]) and the training loop ([`train`]).
+//! inference kernels. With `std` it adds ndarray training kernels ([`layers`]),
+//! losses ([`loss`]), optimisers ([`optim`]), weight files ([`io`]) and data loading
+//! ([`data`]): all that `network!`-generated code calls. The `train` feature adds the
+//! training loop (`train`: trainer, checkpoints, progress bar, plot) and with it the
+//! indicatif and plotters dependencies. Both are on by default.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
@@ -45,7 +47,7 @@ mod params;
 mod scratch;
 #[cfg(feature = "std")]
 mod simd;
-#[cfg(feature = "std")]
+#[cfg(feature = "train")]
 pub mod train;
 
 #[cfg(feature = "std")]

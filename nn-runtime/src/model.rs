@@ -10,8 +10,8 @@ use crate::{Error, Float, Params};
 /// A trainable network: forward, taped forward, backward, and its weight files.
 ///
 /// `network!` implements it by delegating to the struct's inherent methods of the
-/// same names (DESIGN §4); generic code such as [`crate::train`] and [`crate::Chain`]
-/// goes through this trait.
+/// same names; generic code such as the trainer (`nn::train`, with the `train`
+/// feature) and [`crate::Chain`] goes through this trait.
 pub trait Model<F: Float>: Params<F> + Sized {
     /// The batch dimension of inputs: `Ix2` ([batch, features]) or `Ix4` ([batch, C, H, W]).
     type InputDim: Dimension;

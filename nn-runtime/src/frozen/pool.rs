@@ -7,8 +7,7 @@ use crate::frozen::output_len;
 use crate::Float;
 
 /// Max pooling of one row-major plane `x` of width `width` into `y` (rows of
-/// `out_width`), windows `kernel`×`kernel` every `stride`; `argmax`, if given and shaped
-/// as `y`, receives the flat index in `x` of each maximum.
+/// `out_width`), windows `kernel`×`kernel` every `stride`.
 ///
 /// Each window starts from its first value and is read row by row; a value replaces the
 /// maximum only when it is greater, or NaN — so NaN propagates and ties keep the first
@@ -21,37 +20,26 @@ pub(crate) fn max_pool_plane<F: Float>(
     out_width: usize,
     kernel: usize,
     stride: usize,
-    argmax: Option<&mut [usize]>,
 ) {
-    let window = |oy: usize, ox: usize| window_max(x, width, kernel, oy * stride * width + ox * stride);
-    match argmax {
-        None => {
-            for (i, out) in y.iter_mut().enumerate() {
-                *out = window(i / out_width, i % out_width).0;
-            }
-        }
-        Some(argmax) => {
-            for (i, (out, arg)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-                (*out, *arg) = window(i / out_width, i % out_width);
-            }
-        }
+    for (i, out) in y.iter_mut().enumerate() {
+        let (oy, ox) = (i / out_width, i % out_width);
+        *out = window_max(x, width, kernel, oy * stride * width + ox * stride);
     }
 }
 
-/// The maximum of the `kernel`×`kernel` window of `x` starting at flat index `start`,
-/// and its flat index.
+/// The maximum of the `kernel`×`kernel` window of `x` starting at flat index `start`.
 #[inline(always)]
-fn window_max<F: Float>(x: &[F], width: usize, kernel: usize, start: usize) -> (F, usize) {
-    let (mut max, mut arg) = (x[start], start);
+fn window_max<F: Float>(x: &[F], width: usize, kernel: usize, start: usize) -> F {
+    let mut max = x[start];
     for row in 0..kernel {
         let first = start + row * width;
-        for (at, &v) in x[first..first + kernel].iter().enumerate() {
-            let take = v > max || v.is_nan();
-            max = if take { v } else { max };
-            arg = if take { first + at } else { arg };
+        for &v in &x[first..first + kernel] {
+            if v > max || v.is_nan() {
+                max = v;
+            }
         }
     }
-    (max, arg)
+    max
 }
 
 /// Average pooling of one row-major plane, shaped as in [`max_pool_plane`]: each
@@ -95,7 +83,7 @@ pub fn max_pool2d<F: Float, const C: usize, const H: usize, const W: usize, cons
     check_output::<H, W, OH, OW>(kernel, stride);
     let mut y = [[[F::zero(); OW]; OH]; C];
     for (plane, out) in x.iter().zip(&mut y) {
-        max_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride, None);
+        max_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride);
     }
     y
 }

@@ -203,11 +203,6 @@ impl<F: Float> BatchNorm<F> {
         visitor(keys[4], EntryMut::Count(&mut self.num_batches_tracked));
     }
 
-    /// Number of trainable scalars (γ and β).
-    pub fn num_params(&self) -> usize {
-        self.weight.len() + self.bias.len()
-    }
-
     /// A batch's shape seen as `(batch, channels, positions per channel)`.
     fn split(&self, shape: &[usize]) -> (usize, usize, usize) {
         assert!(shape.len() >= 2, "BatchNorm expects [batch, C, ...], got {shape:?}");
@@ -322,7 +317,6 @@ mod tests {
             }
         });
         assert_eq!(layer.num_batches_tracked, 7);
-        assert_eq!(layer.num_params(), 6);
     }
 
     #[test]

@@ -218,11 +218,6 @@ impl<F: Float> Conv2d<F> {
         weight_bias::visit_mut(keys, (&mut self.weight, &mut self.weight_grad), bias, visitor);
     }
 
-    /// Number of trainable scalars.
-    pub fn num_params(&self) -> usize {
-        self.weight.len() + self.bias.as_ref().map_or(0, |b| b.len())
-    }
-
     /// The sizes of this layer applied to a `[in_c, h, w]` image.
     fn geometry(&self, in_c: usize, h: usize, w: usize) -> Geometry {
         let (out_c, weight_in_c, kernel, _) = self.weight.dim();
@@ -652,7 +647,6 @@ mod tests {
         let bound = 1.0 / 10.0;
         assert!(layer.weight.iter().chain(layer.bias.as_ref().unwrap()).all(|w| w.abs() < bound));
         assert!(layer.weight.iter().any(|w| w.abs() > 0.9 * bound), "uses the whole range");
-        assert_eq!(layer.num_params(), 8 * 4 * 25 + 8);
     }
 
     proptest! {

@@ -127,11 +127,6 @@ impl<F: Float> Linear<F> {
         }
         weight_bias::freeze_bias(self.bias.as_ref(), bias);
     }
-
-    /// Number of trainable scalars.
-    pub fn num_params(&self) -> usize {
-        self.weight.len() + self.bias.as_ref().map_or(0, |b| b.len())
-    }
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub fn max_pool2d<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize) -> A
     let planes = Planes::new(x.dim(), kernel, stride);
     let mut y = Array4::zeros(planes.output_dim());
     for (plane, out) in planes.split(x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array")) {
-        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride, None);
+        max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride);
     }
     y
 }

@@ -1,4 +1,5 @@
-//! The training loop of a classifier, step for step as the PyTorch loop of DESIGN §5.
+//! The training loop of a classifier, step for step as the PyTorch loop
+//! (`zero_grad`, forward, loss, `backward`, optimiser `step`).
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -238,11 +239,6 @@ where
     /// Every completed epoch's record.
     pub fn history(&self) -> &History {
         &self.history
-    }
-
-    /// The trained model.
-    pub fn into_model(self) -> M {
-        self.model
     }
 }
 

@@ -1,4 +1,4 @@
-//! PyTorch → nn for batch norm (issue 5): from the state_dict `make_fixture.py` saved
+//! PyTorch → nn for batch norm: from the state_dict `make_fixture.py` saved
 //! before training, three steps of `Sgd::new(0.1)` on `CrossEntropyLoss` over the
 //! script's batches give PyTorch's losses, and afterwards PyTorch's state_dict —
 //! weights, biases, `running_mean`, `running_var` and `num_batches_tracked` — and

@@ -1,4 +1,4 @@
-//! PyTorch → nn for convolutions (issue 5): the LeNet-5 state_dict `make_fixture.py`
+//! PyTorch → nn for convolutions: the LeNet-5 state_dict `make_fixture.py`
 //! saved loads strictly into the same declaration, and `forward` and the frozen `infer`
 //! give PyTorch's logits on the script's four images.
 //!
