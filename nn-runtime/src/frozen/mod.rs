@@ -9,7 +9,7 @@ mod dense;
 mod pool;
 
 pub use batch_norm::{batch_norm1d, batch_norm2d, batch_norm_scale_shift};
-pub use conv2d::conv2d;
+pub use conv2d::{conv2d, window_output};
 pub use dense::dense;
 pub use pool::{avg_pool2d, max_pool2d};
 
