@@ -5,8 +5,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::pool::window_assertion;
-use super::{bias_suffix, param, usize_lit, ArgType, Bake, Default, FrozenField, KindSpec, LayerKind, Params};
-use super::{Resolve, ShapeSite, State, StatesInput, Tensor};
+use super::{bias_arg, bias_suffix, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec, LayerKind, Params};
+use super::{Resolve, ShapeSite, State, StatesInput};
 use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::shape::{padded, window_output, Shape, MAX_SCALARS_TEXT};
@@ -46,17 +46,6 @@ struct Conv2d {
     stride: usize,
     padding: usize,
     bias: bool,
-}
-
-impl Conv2d {
-    fn bias_ref(&self, layer: &CheckedLayer, by: TokenStream) -> TokenStream {
-        let bias = layer.frozen_field("bias");
-        if self.bias {
-            quote!(Some(#by #bias))
-        } else {
-            quote!(None)
-        }
-    }
 }
 
 impl LayerKind for Conv2d {
@@ -103,23 +92,9 @@ impl LayerKind for Conv2d {
         let (c, o, k) = (usize_lit(in_channels), usize_lit(out_channels), usize_lit(kernel));
         let (field, weight) = (&layer.field, layer.frozen_field("weight"));
         let weight_shape = vec![out_channels, in_channels, kernel, kernel];
-        let mut tensors = vec![Tensor { name: "weight", shape: weight_shape.clone(), trainable: true }];
-        let mut frozen = vec![FrozenField {
-            name: weight.clone(),
-            ty: quote!([[[[F; #k]; #k]; #c]; #o]),
-            doc: layer.frozen_doc("weight"),
-            bake: Bake::Tensor { key: layer.tensor_key("weight"), shape: weight_shape, transposed: false },
-        }];
-        if bias {
-            tensors.push(Tensor { name: "bias", shape: vec![out_channels], trainable: true });
-            frozen.push(FrozenField {
-                name: layer.frozen_field("bias"),
-                ty: quote!([F; #o]),
-                doc: layer.frozen_doc("bias"),
-                bake: Bake::Tensor { key: layer.tensor_key("bias"), shape: vec![out_channels], transposed: false },
-            });
-        }
-        let bias_out = self.bias_ref(layer, quote!(&mut frozen.));
+        let weight_ty = quote!([[[[F; #k]; #k]; #c]; #o]);
+        let (tensors, frozen) = weight_and_bias(layer, (weight_ty, weight_shape, false, "weight"), bias, out_channels);
+        let bias_out = bias_arg(layer, self.bias, quote!(&mut frozen.));
         Some(Params {
             ty: quote!(::nn::layers::Conv2d<F>),
             init: quote!(::nn::layers::Conv2d::init(#(#args,)* #bias, rng)),
@@ -158,7 +133,7 @@ impl LayerKind for Conv2d {
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { layer, by_ref, typed, .. } = site;
-        let (weight, bias) = (layer.frozen_field("weight"), self.bias_ref(layer, quote!(&self.)));
+        let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
         let (s, p) = (usize_lit(self.stride), usize_lit(self.padding));
         quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, #s, #p);)
     }

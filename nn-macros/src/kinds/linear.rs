@@ -3,8 +3,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{bias_suffix, param, usize_lit, ArgType, Bake, Default, FrozenField, KindSpec, LayerKind, Params};
-use super::{ShapeSite, State, StatesInput, Tensor};
+use super::{bias_arg, bias_suffix, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec, LayerKind, Params};
+use super::{ShapeSite, State, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::shape::Shape;
@@ -29,17 +29,6 @@ struct Linear {
     inputs: usize,
     outputs: usize,
     bias: bool,
-}
-
-impl Linear {
-    fn bias_ref(&self, layer: &CheckedLayer, by: TokenStream) -> TokenStream {
-        let bias = layer.frozen_field("bias");
-        if self.bias {
-            quote!(Some(#by #bias))
-        } else {
-            quote!(None)
-        }
-    }
 }
 
 impl LayerKind for Linear {
@@ -74,23 +63,11 @@ impl LayerKind for Linear {
     fn params(&self, layer: &CheckedLayer) -> Option<Params> {
         let (i, o, bias) = (usize_lit(self.inputs), usize_lit(self.outputs), self.bias);
         let (field, weight) = (&layer.field, layer.frozen_field("weight"));
-        let mut tensors = vec![Tensor { name: "weight", shape: vec![self.outputs, self.inputs], trainable: true }];
-        let mut frozen = vec![FrozenField {
-            name: weight.clone(),
-            ty: quote!([[F; #o]; #i]),
-            doc: layer.frozen_doc("weight, input-major `[in][out]`"),
-            bake: Bake::Tensor { key: layer.tensor_key("weight"), shape: tensors[0].shape.clone(), transposed: true },
-        }];
-        if bias {
-            tensors.push(Tensor { name: "bias", shape: vec![self.outputs], trainable: true });
-            frozen.push(FrozenField {
-                name: layer.frozen_field("bias"),
-                ty: quote!([F; #o]),
-                doc: layer.frozen_doc("bias"),
-                bake: Bake::Tensor { key: layer.tensor_key("bias"), shape: vec![self.outputs], transposed: false },
-            });
-        }
-        let bias_out = self.bias_ref(layer, quote!(&mut frozen.));
+        let weight_shape = vec![self.outputs, self.inputs];
+        let weight_doc = "weight, input-major `[in][out]`";
+        let (tensors, frozen) =
+            weight_and_bias(layer, (quote!([[F; #o]; #i]), weight_shape, true, weight_doc), bias, self.outputs);
+        let bias_out = bias_arg(layer, self.bias, quote!(&mut frozen.));
         Some(Params {
             ty: quote!(::nn::layers::Linear<F>),
             init: quote!(::nn::layers::Linear::init(#i, #o, #bias, rng)),
@@ -134,7 +111,7 @@ impl LayerKind for Linear {
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { layer, by_ref, typed, .. } = site;
-        let (weight, bias) = (layer.frozen_field("weight"), self.bias_ref(layer, quote!(&self.)));
+        let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
         quote!(let #typed = ::nn::frozen::dense(&self.#weight, #bias, #by_ref);)
     }
 

@@ -17,12 +17,13 @@ mod nested;
 mod pool;
 mod residual;
 mod softmax;
+mod zero_pad;
 
 use std::collections::HashMap;
 use std::fmt;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::format_ident;
+use quote::{format_ident, quote};
 
 use crate::chain::{Backward, FrozenSite, Site, Tape, WsSite, WsStep};
 use crate::check::{CheckedLayer, Errors};
@@ -44,6 +45,7 @@ pub const KINDS: &[KindSpec] = &[
     conv2d::CONV2D,
     pool::MAX_POOL2D,
     pool::AVG_POOL2D,
+    zero_pad::ZERO_PAD2D,
     batch_norm::BATCH_NORM1D,
     batch_norm::BATCH_NORM2D,
     flatten::FLATTEN,
@@ -380,6 +382,46 @@ pub fn usize_lit(n: usize) -> Literal {
 /// `x` as an `f64` literal.
 pub fn f64_lit(x: f64) -> Literal {
     Literal::f64_suffixed(x)
+}
+
+/// The state-dict tensors and frozen fields of a layer with a weight and, when `bias`
+/// holds, a bias of `outputs` values: `weight` is the weight's frozen type, PyTorch
+/// shape, whether it is stored transposed, and what its doc says.
+pub fn weight_and_bias(
+    layer: &CheckedLayer,
+    weight: (TokenStream, Vec<usize>, bool, &str),
+    bias: bool,
+    outputs: usize,
+) -> (Vec<Tensor>, Vec<FrozenField>) {
+    let (ty, shape, transposed, doc) = weight;
+    let o = usize_lit(outputs);
+    let mut tensors = vec![Tensor { name: "weight", shape: shape.clone(), trainable: true }];
+    let mut frozen = vec![FrozenField {
+        name: layer.frozen_field("weight"),
+        ty,
+        doc: layer.frozen_doc(doc),
+        bake: Bake::Tensor { key: layer.tensor_key("weight"), shape, transposed },
+    }];
+    if bias {
+        tensors.push(Tensor { name: "bias", shape: vec![outputs], trainable: true });
+        frozen.push(FrozenField {
+            name: layer.frozen_field("bias"),
+            ty: quote!([F; #o]),
+            doc: layer.frozen_doc("bias"),
+            bake: Bake::Tensor { key: layer.tensor_key("bias"), shape: vec![outputs], transposed: false },
+        });
+    }
+    (tensors, frozen)
+}
+
+/// The optional bias a kernel takes: `Some(<by><field>_bias)` or `None`.
+pub fn bias_arg(layer: &CheckedLayer, bias: bool, by: TokenStream) -> TokenStream {
+    let field = layer.frozen_field("bias");
+    if bias {
+        quote!(Some(#by #field))
+    } else {
+        quote!(None)
+    }
 }
 
 /// `, bias = false` when there is no bias, for [`LayerKind::describe`].
