@@ -23,7 +23,7 @@ pub const CONV2D: KindSpec = KindSpec {
     ],
     chain: false,
     states_input: StatesInput::Nothing,
-    resolve: resolve,
+    resolve,
 };
 
 fn resolve(at: &mut Resolve<'_>) -> Option<Box<dyn LayerKind>> {
