@@ -602,3 +602,63 @@ pub fn frozen_fields(layers: &[CheckedLayer]) -> Vec<FrozenField> {
         .flat_map(|params| params.frozen)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Bake;
+
+    fn network(source: &str) -> Network {
+        crate::check::check(syn::parse_str(source).expect("parses")).expect("checks")
+    }
+
+    /// The generated code without whitespace, which token printing places freely.
+    fn generated(source: &str) -> String {
+        generate(&network(source), None).to_string().split_whitespace().collect()
+    }
+
+    fn has(code: &str, piece: &str) -> bool {
+        code.contains(&piece.split_whitespace().collect::<String>())
+    }
+
+    #[test]
+    fn backward_binds_a_gradient_mut_only_where_it_is_changed_in_place() {
+        let mlp = generated("struct Mlp { Linear(4, 3) -> ReLU -> Linear(3, 2) }");
+        assert!(has(&mlp, "let mut g = self . layer2 . input_grad (g . view ()) ;"), "{mlp}");
+        assert!(!has(&mlp, "let mut g = g ;"));
+        // The first layer returns its input gradient only when asked.
+        assert!(has(&mlp, "return input_grad . then (| | self . layer0 . input_grad (g . view ())) ;"));
+    }
+
+    #[test]
+    fn dense_chains_get_workspace_buffers_and_others_a_tape() {
+        let dense = generated("struct D { Linear(4, 3) -> Dropout(0.5) -> Linear(3, 2) }");
+        assert!(has(&dense, "mask1 : :: nn :: ndarray :: Array < F , :: nn :: ndarray :: Ix2 >"), "{dense}");
+        assert!(!has(&dense, "TapedWorkspace"));
+        let conv = generated("struct C { input: [1, 4, 4], Conv2d(1, 2, 3) -> Flatten -> Linear(8, 2) }");
+        assert!(has(&conv, "type CWorkspace < F = f32 > = :: nn :: TapedWorkspace < F > ;"), "{conv}");
+    }
+
+    #[test]
+    fn frozen_layout_comes_from_each_kind() {
+        let net = network("struct F { Linear(4, 3, bias = false) -> BatchNorm1d(3) -> Linear(3, 2) }");
+        let fields: Vec<String> = frozen_fields(&net.layers).iter().map(|f| f.name.to_string()).collect();
+        assert_eq!(fields, ["layer0_weight", "layer1_scale", "layer1_shift", "layer2_weight", "layer2_bias"]);
+        let baked: Vec<bool> =
+            frozen_fields(&net.layers).iter().map(|f| matches!(f.bake, Bake::Tensor { .. })).collect();
+        assert_eq!(baked, [true, false, false, true, true]);
+        // Trainable scalars: 12, then γ and β (3 + 3), then 6 + 2.
+        let counts: Vec<String> = net.layers.iter().map(|l| num_params(l).to_string()).collect();
+        assert_eq!(counts, ["12", "6", "8"]);
+    }
+
+    #[test]
+    fn activations_and_windows_are_checked_against_the_runtime() {
+        let net = generated("struct A { input: [1, 5, 5], MaxPool2d(2) -> LeakyReLU(0.1) -> Flatten }");
+        assert!(has(&net, "window_output (5 , 2 , 2 , 0) , :: core :: option :: Option :: Some (2)"), "{net}");
+        assert!(has(
+            &net,
+            "LeakyRelu < f32 > as :: nn :: activation :: Activation < f32 > > :: DF_FROM_OUTPUT == false"
+        ));
+    }
+}
