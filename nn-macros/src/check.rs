@@ -1,15 +1,16 @@
 //! Stage 2: the syntax tree → a checked network. Resolves every argument against the
-//! layer table, computes every layer's input and output shape once, and reports every
-//! problem as a spanned error saying what was expected and what was found.
+//! kind table, computes every layer's input and output shape once (in checked
+//! arithmetic, capped at [`MAX_SCALARS`]), and reports every problem as a spanned
+//! error saying what was expected and what was found.
 
 use std::collections::HashMap;
 
 use proc_macro2::{Ident, Span};
 use syn::{Attribute, LitStr, Visibility};
 
-use crate::layer::{Activation, ArgType, CheckedLayer, Default, Kind, Layer};
-use crate::parse::{error_spanning, Arg, LayerDecl, NetworkDecl};
-use crate::shape::{window_output, Shape};
+use crate::kinds::{ArgType, Default, KindSpec, LayerKind, Nested, ParamSpec, Resolve, ShapeSite, State, StatesInput};
+use crate::parse::{error_spanning, Arg, InputDecl, LayerDecl, NetworkDecl};
+use crate::shape::{exact_product, scalars, Shape, MAX_SCALARS, MAX_SCALARS_TEXT};
 
 /// A declaration every part of which has been checked: `generate` trusts it.
 pub struct Network {
@@ -22,21 +23,42 @@ pub struct Network {
 }
 
 impl Network {
+    /// The shape of one output sample.
     pub fn output(&self) -> Shape {
         self.layers.last().map_or(self.input, |layer| layer.output)
     }
 }
 
+/// A layer in place: its name, its state-dict key, its kind and its shapes.
+#[derive(Debug)]
+pub struct CheckedLayer {
+    /// The struct field (or local name) the generated code uses for this layer.
+    pub field: Ident,
+    /// The PyTorch `state_dict` prefix, e.g. `"0"`, `"fc1"`, `"3.0"`.
+    pub key: String,
+    pub kind: Box<dyn LayerKind>,
+    pub input: Shape,
+    pub output: Shape,
+    /// The layer's kind token, where the compiler's errors about it point.
+    pub span: Span,
+}
+
 /// Collects errors so that one expansion reports all of them.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, error: syn::Error) {
+    /// Adds an error.
+    pub fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
         }
+    }
+
+    /// Whether none was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
     }
 }
 
@@ -58,11 +80,11 @@ pub fn check(decl: NetworkDecl) -> syn::Result<Network> {
     }
 }
 
-fn declared_input(input: &crate::parse::InputDecl, errors: &mut Errors) -> Option<Shape> {
+fn declared_input(input: &InputDecl, errors: &mut Errors) -> Option<Shape> {
     let mut dims = Vec::new();
     for dim in &input.dims {
         match dim {
-            Arg::Int(v, _) if *v > 0 => dims.push(*v as usize),
+            Arg::Int(v, _) if *v > 0 => dims.push(usize::try_from(*v).unwrap_or(usize::MAX)),
             other => {
                 errors.push(syn::Error::new(
                     other.span(),
@@ -71,6 +93,17 @@ fn declared_input(input: &crate::parse::InputDecl, errors: &mut Errors) -> Optio
                 return None;
             }
         }
+    }
+    if scalars(&dims).is_none() {
+        errors.push(error_spanning(
+            input.start,
+            input.end,
+            format!(
+                "an input sample of {} scalars is too large: a network's values hold at most {MAX_SCALARS_TEXT}",
+                exact_product(&dims)
+            ),
+        ));
+        return None;
     }
     match dims[..] {
         [n] => Some(Shape::Flat(n)),
@@ -89,32 +122,33 @@ fn declared_input(input: &crate::parse::InputDecl, errors: &mut Errors) -> Optio
     }
 }
 
-/// The input shape when there is no `input:` line: only a `Linear` with a number fixes it.
+/// The input shape when there is no `input:` line: a first layer that states a flat
+/// input size (`Linear(784, ..)`) with a number fixes it.
 fn inferred_input(first: &LayerDecl, errors: &mut Errors) -> Option<Shape> {
-    let first_arg = first.args.as_ref().and_then(|args| args.positional.first());
-    match (Kind::from_name(&first.kind.to_string()), first_arg) {
-        (Some(Kind::Linear), Some(Arg::Int(n, _))) if *n > 0 => Some(Shape::Flat(*n as usize)),
-        (Some(Kind::Linear), Some(Arg::Infer(span))) => {
-            errors.push(syn::Error::new(
-                *span,
-                "`_` has nothing before it to infer from: the first layer needs a number, e.g. `Linear(784, 256)`",
-            ));
-            None
-        }
-        (Some(Kind::Linear), _) => None,
-        (kind, _) => {
-            let what = kind.map_or_else(|| format!("`{}`", first.kind), |kind| format!("`{}`", kind.name()));
-            errors.push(first.error(format!(
-                "the first layer {what} does not fix the input shape: declare it before the layers, \
-                 e.g. `input: [1, 28, 28],` or `input: [784],`"
-            )));
-            None
-        }
+    let kind = KindSpec::find(&first.kind.to_string());
+    if let Some(KindSpec { states_input: StatesInput::Flat(name), .. }) = kind {
+        return match first.stated(name) {
+            Some(Arg::Int(n, _)) if *n > 0 && *n as usize <= MAX_SCALARS => Some(Shape::Flat(*n as usize)),
+            Some(Arg::Infer(span)) => {
+                errors.push(syn::Error::new(
+                    *span,
+                    "`_` has nothing before it to infer from: the first layer needs a number, e.g. `Linear(784, 256)`",
+                ));
+                None
+            }
+            _ => None,
+        };
     }
+    let what = kind.map_or_else(|| format!("`{}`", first.kind), |kind| format!("`{}`", kind.name));
+    errors.push(first.error(format!(
+        "the first layer {what} does not fix the input shape: declare it before the layers, \
+         e.g. `input: [1, 28, 28],` or `input: [784],`"
+    )));
+    None
 }
 
-/// Checks `layers` fed by `input`; `key_prefix`/`field_prefix` name nested layers.
-fn check_chain(
+/// Checks `layers` fed by `input`; `key_prefix`/`field_prefix` name inner layers.
+pub fn check_chain(
     layers: &[LayerDecl],
     input: Option<Shape>,
     key_prefix: &str,
@@ -137,38 +171,89 @@ fn check_chain(
             errors.push(error);
         }
         let is_last = top_level && index + 1 == layers.len();
-        let Some(layer) = resolve(decl, shape, &key, &field, is_last, fields, errors) else {
+        let Some(kind) = resolve(decl, shape, &key, &field, is_last, fields, errors) else {
             shape = None;
             continue;
         };
-        let output = match &layer {
-            Layer::Network(network) => shape.and_then(|_| nested_output(network, &layers[index + 1..], errors)),
-            _ => output_shape(decl, &layer, shape, errors),
-        };
-        let (Some(input), Some(output)) = (shape, output) else {
-            shape = None;
+        let Some(input) = shape else {
             continue;
         };
+        let at = ShapeSite { decl, rest: &layers[index + 1..] };
+        let output = match kind.output(input, &at) {
+            Ok(output) if scalars(&output.dims()).is_some() => output,
+            Ok(output) => {
+                errors.push(decl.error(format!(
+                    "this layer's output {output} is too large: a network's values hold at most {MAX_SCALARS_TEXT} \
+                     scalars per sample"
+                )));
+                shape = None;
+                continue;
+            }
+            Err(error) => {
+                errors.push(error);
+                shape = None;
+                continue;
+            }
+        };
+        let layer = CheckedLayer { field, key, kind, input, output, span: decl.kind.span() };
+        if let Some(error) = oversized_tensor(&layer, decl) {
+            errors.push(error);
+        }
         shape = Some(output);
-        checked.push(CheckedLayer { field, key, layer, input, output });
+        checked.push(layer);
     }
     checked
 }
 
+/// An error if one of the layer's tensors holds more than [`MAX_SCALARS`].
+fn oversized_tensor(layer: &CheckedLayer, decl: &LayerDecl) -> Option<syn::Error> {
+    let Some(State::Tensors { tensors, .. }) = layer.kind.params(layer).map(|params| params.state) else {
+        return None;
+    };
+    let tensor = tensors.iter().find(|tensor| scalars(&tensor.shape).is_none())?;
+    Some(decl.error(format!(
+        "`{}` would hold {} scalars in `{}` {:?}: a tensor holds at most {MAX_SCALARS_TEXT}",
+        layer.kind.describe(),
+        exact_product(&tensor.shape),
+        layer.tensor_key(tensor.name),
+        tensor.shape
+    )))
+}
+
+/// Resolves one layer's arguments into its kind.
+fn resolve(
+    decl: &LayerDecl,
+    input: Option<Shape>,
+    key: &str,
+    field: &Ident,
+    is_last: bool,
+    fields: &mut HashMap<String, Span>,
+    errors: &mut Errors,
+) -> Option<Box<dyn LayerKind>> {
+    let Some(spec) = KindSpec::find(&decl.kind.to_string()) else {
+        return nested_network(decl, errors);
+    };
+    let values = resolve_args(decl, spec, errors)?;
+    (spec.resolve)(&mut Resolve { decl, values, input, key, field, is_last, fields, errors })
+}
+
 /// The value of each argument of `decl`, by parameter name, after defaults.
-fn resolve_args(decl: &LayerDecl, kind: Kind, errors: &mut Errors) -> Option<HashMap<&'static str, Arg>> {
-    let specs = kind.params();
+fn resolve_args(decl: &LayerDecl, kind: &KindSpec, errors: &mut Errors) -> Option<HashMap<&'static str, Arg>> {
+    let specs = kind.params;
     let Some(args) = &decl.args else {
         if specs.iter().any(|p| p.default == Default::Required) {
-            errors.push(decl.error(format!("`{}` needs arguments: expected `{}`", kind.name(), kind.usage())));
+            errors.push(decl.error(format!("`{}` needs arguments: expected `{}`", kind.name, kind.usage())));
             return None;
         }
         return Some(defaults(specs, HashMap::new()));
     };
-    if specs.is_empty() && kind != Kind::Residual {
+    if kind.chain {
+        return Some(HashMap::new());
+    }
+    if specs.is_empty() {
         errors.push(syn::Error::new(
             args.span,
-            format!("`{}` takes no arguments: write `{}` without parentheses", kind.name(), kind.name()),
+            format!("`{}` takes no arguments: write `{}` without parentheses", kind.name, kind.name),
         ));
         return None;
     }
@@ -178,7 +263,7 @@ fn resolve_args(decl: &LayerDecl, kind: Kind, errors: &mut Errors) -> Option<Has
             args.span,
             format!(
                 "`{}` expects {} argument{} ({}), found {}",
-                kind.name(),
+                kind.name,
                 if required == specs.len() { required.to_string() } else { format!("{required} to {}", specs.len()) },
                 if specs.len() == 1 { "" } else { "s" },
                 kind.usage(),
@@ -197,7 +282,7 @@ fn resolve_args(decl: &LayerDecl, kind: Kind, errors: &mut Errors) -> Option<Has
             let names: Vec<&str> = specs.iter().map(|p| p.name).collect();
             errors.push(syn::Error::new(
                 key.span(),
-                format!("unknown argument `{key}` for `{}`: expected one of {}", kind.name(), names.join(", ")),
+                format!("unknown argument `{key}` for `{}`: expected one of {}", kind.name, names.join(", ")),
             ));
             ok = false;
             continue;
@@ -211,21 +296,21 @@ fn resolve_args(decl: &LayerDecl, kind: Kind, errors: &mut Errors) -> Option<Has
         if !values.contains_key(spec.name) {
             errors.push(syn::Error::new(
                 args.span,
-                format!("`{}` is missing its `{}` argument: expected `{}`", kind.name(), spec.name, kind.usage()),
+                format!("`{}` is missing its `{}` argument: expected `{}`", kind.name, spec.name, kind.usage()),
             ));
             ok = false;
         }
     }
     for spec in specs {
         if let Some(arg) = values.get(spec.name) {
-            ok &= check_type(spec.name, spec.ty, arg, errors);
+            ok &= check_type(spec, arg, errors);
         }
     }
     ok.then(|| defaults(specs, values))
 }
 
 /// Fills in the defaults of the arguments not given.
-fn defaults(specs: &[crate::layer::ParamSpec], mut values: HashMap<&'static str, Arg>) -> HashMap<&'static str, Arg> {
+fn defaults(specs: &[ParamSpec], mut values: HashMap<&'static str, Arg>) -> HashMap<&'static str, Arg> {
     for spec in specs {
         if values.contains_key(spec.name) {
             continue;
@@ -243,8 +328,16 @@ fn defaults(specs: &[crate::layer::ParamSpec], mut values: HashMap<&'static str,
     values
 }
 
-fn check_type(name: &str, ty: ArgType, arg: &Arg, errors: &mut Errors) -> bool {
-    let expected = match (ty, arg) {
+fn check_type(spec: &ParamSpec, arg: &Arg, errors: &mut Errors) -> bool {
+    let name = spec.name;
+    let expected = match (spec.ty, arg) {
+        (ArgType::Dim | ArgType::DimOrInfer | ArgType::Count, Arg::Int(v, span)) if *v > MAX_SCALARS as u64 => {
+            errors.push(syn::Error::new(
+                *span,
+                format!("`{name}` = {v} is too large: a size or count is at most {MAX_SCALARS_TEXT}"),
+            ));
+            return false;
+        }
         (ArgType::Dim | ArgType::DimOrInfer, Arg::Int(v, _)) if *v > 0 => return true,
         (ArgType::DimOrInfer, Arg::Infer(_)) => return true,
         (ArgType::Count, Arg::Int(..)) => return true,
@@ -260,147 +353,13 @@ fn check_type(name: &str, ty: ArgType, arg: &Arg, errors: &mut Errors) -> bool {
     false
 }
 
-fn int(values: &HashMap<&str, Arg>, name: &str) -> Option<usize> {
-    match values.get(name) {
-        Some(Arg::Int(v, _)) => Some(*v as usize),
-        _ => None,
-    }
-}
-
-fn number(values: &HashMap<&str, Arg>, name: &str) -> f64 {
-    match values.get(name) {
-        Some(Arg::Int(v, _)) => *v as f64,
-        Some(Arg::Float(v, _)) => *v,
-        _ => unreachable!("checked by `check_type`"),
-    }
-}
-
-fn flag(values: &HashMap<&str, Arg>, name: &str) -> bool {
-    matches!(values.get(name), Some(Arg::Bool(true, _)))
-}
-
-/// A size argument that may be `_`: the value given, or the one the previous layer produces.
-fn size_or_inferred(
-    values: &HashMap<&str, Arg>,
-    name: &str,
-    previous: Option<usize>,
-    input: Option<Shape>,
-    errors: &mut Errors,
-) -> Option<usize> {
-    match (values.get(name), previous, input) {
-        (Some(Arg::Infer(_)), Some(n), _) => Some(n),
-        (Some(Arg::Infer(span)), None, Some(shape)) => {
-            errors.push(syn::Error::new(*span, format!("`_` cannot be inferred from the previous layer's {shape}")));
-            None
-        }
-        (Some(Arg::Infer(span)), None, None) => {
-            if errors.0.is_none() {
-                errors.push(syn::Error::new(*span, "`_` has nothing before it to infer from: write the number"));
-            }
-            None
-        }
-        _ => int(values, name),
-    }
-}
-
-/// Resolves one layer's arguments into a [`Layer`].
-fn resolve(
-    decl: &LayerDecl,
-    input: Option<Shape>,
-    key: &str,
-    field: &Ident,
-    is_last: bool,
-    fields: &mut HashMap<String, Span>,
-    errors: &mut Errors,
-) -> Option<Layer> {
-    let name = decl.kind.to_string();
-    let Some(kind) = Kind::from_name(&name) else {
-        return nested_network(decl, errors);
-    };
-    let values = resolve_args(decl, kind, errors)?;
-    let channels = |shape: Option<Shape>| match shape {
-        Some(Shape::Image { channels, .. }) => Some(channels),
-        _ => None,
-    };
-    let layer = match kind {
-        Kind::Linear => Layer::Linear {
-            inputs: size_or_inferred(&values, "in_features", input.map(Shape::len), input, errors)?,
-            outputs: int(&values, "out_features")?,
-            bias: flag(&values, "bias"),
-        },
-        Kind::ReLU => Layer::Activation(Activation::Relu),
-        Kind::Sigmoid => Layer::Activation(Activation::Sigmoid),
-        Kind::Tanh => Layer::Activation(Activation::Tanh),
-        Kind::GELU => Layer::Activation(Activation::Gelu),
-        Kind::LeakyReLU => Layer::Activation(Activation::LeakyRelu(number(&values, "negative_slope"))),
-        Kind::Softmax => {
-            if !is_last {
-                errors.push(decl.error(
-                    "`Softmax` must be the last layer: it turns the outputs into probabilities for inference; \
-                     for training, end with the logits and use `CrossEntropyLoss`, which applies log-softmax itself",
-                ));
-                return None;
-            }
-            Layer::Softmax
-        }
-        Kind::Dropout => {
-            let p = number(&values, "p");
-            if !(0.0..1.0).contains(&p) {
-                let span = values["p"].span();
-                errors.push(syn::Error::new(span, format!("dropout probability must be in [0, 1), found {p:?}")));
-                return None;
-            }
-            Layer::Dropout { p }
-        }
-        Kind::Conv2d => Layer::Conv2d {
-            in_channels: size_or_inferred(&values, "in_channels", channels(input), input, errors)?,
-            out_channels: int(&values, "out_channels")?,
-            kernel: int(&values, "kernel_size")?,
-            stride: int(&values, "stride")?,
-            padding: int(&values, "padding")?,
-            bias: flag(&values, "bias"),
-        },
-        Kind::MaxPool2d => Layer::MaxPool2d { kernel: int(&values, "kernel_size")?, stride: int(&values, "stride")? },
-        Kind::AvgPool2d => Layer::AvgPool2d { kernel: int(&values, "kernel_size")?, stride: int(&values, "stride")? },
-        Kind::BatchNorm1d | Kind::BatchNorm2d => {
-            let previous = if kind == Kind::BatchNorm1d { input.map(Shape::len) } else { channels(input) };
-            let eps = number(&values, "eps");
-            let momentum = number(&values, "momentum");
-            if eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
-                errors.push(decl.error(format!(
-                    "expected `eps > 0` and `momentum` in [0, 1], found eps = {eps:?}, momentum = {momentum:?}"
-                )));
-                return None;
-            }
-            Layer::BatchNorm {
-                features: size_or_inferred(&values, "num_features", previous, input, errors)?,
-                eps,
-                momentum,
-            }
-        }
-        Kind::Flatten => Layer::Flatten,
-        Kind::Residual => {
-            let Some(chain) = decl.args.as_ref().and_then(|args| args.chain.as_ref()) else {
-                errors.push(decl.error("`Residual` needs a chain of layers: `Residual(Linear(64, 64) -> ReLU)`"));
-                return None;
-            };
-            let inner = check_chain(chain, input, &format!("{key}."), &format!("{field}_"), false, fields, errors);
-            if inner.len() != chain.len() {
-                return None;
-            }
-            Layer::Residual(inner)
-        }
-    };
-    Some(layer)
-}
-
 /// An identifier that is not a layer kind: a typo (with a suggestion) or another network.
-fn nested_network(decl: &LayerDecl, errors: &mut Errors) -> Option<Layer> {
+fn nested_network(decl: &LayerDecl, errors: &mut Errors) -> Option<Box<dyn LayerKind>> {
     let name = decl.kind.to_string();
-    if let Some(kind) = Kind::nearest(&name) {
+    if let Some(kind) = KindSpec::nearest(&name) {
         errors.push(syn::Error::new(
             decl.kind.span(),
-            format!("unknown layer `{name}`: did you mean `{}`? (expected `{}`)", kind.name(), kind.usage()),
+            format!("unknown layer `{name}`: did you mean `{}`? (expected `{}`)", kind.name, kind.usage()),
         ));
         return None;
     }
@@ -411,143 +370,65 @@ fn nested_network(decl: &LayerDecl, errors: &mut Errors) -> Option<Layer> {
         ));
         return None;
     }
-    Some(Layer::Network(decl.kind.clone()))
+    Some(Box::new(Nested { network: decl.kind.clone() }))
 }
 
-/// The shape `layer` produces from `input`, or an error saying why it cannot take it.
-fn output_shape(decl: &LayerDecl, layer: &Layer, input: Option<Shape>, errors: &mut Errors) -> Option<Shape> {
-    let input = input?;
-    let kind = decl.kind.to_string();
-    let flat = |errors: &mut Errors| match input {
-        Shape::Flat(n) => Some(n),
-        Shape::Image { .. } => {
-            errors.push(decl.error(format!(
-                "`{kind}` expects a flat input [features], but the previous layer produces the image {input}: \
-                 insert `Flatten` before it"
-            )));
-            None
-        }
-    };
-    let image = |errors: &mut Errors| match input {
-        Shape::Image { channels, height, width } => Some((channels, height, width)),
-        Shape::Flat(_) => {
-            errors.push(decl.error(format!(
-                "`{kind}` expects an image [channels, height, width], but the previous layer produces {input}"
-            )));
-            None
-        }
-    };
-    let output = match layer {
-        Layer::Linear { inputs, outputs, .. } => {
-            let n = flat(errors)?;
-            if n != *inputs {
-                let span = decl.args.as_ref().map_or(decl.kind.span(), |args| args.positional[0].span());
-                errors.push(syn::Error::new(
-                    span,
-                    format!(
-                        "Linear({inputs}, {outputs}) expects {inputs} input features, but the previous layer produces {n}"
-                    ),
-                ));
-                return None;
-            }
-            Shape::Flat(*outputs)
-        }
-        Layer::Softmax => Shape::Flat(flat(errors)?),
-        Layer::Activation(_) | Layer::Dropout { .. } => input,
-        Layer::Conv2d { in_channels, out_channels, kernel, stride, padding, .. } => {
-            let (channels, height, width) = image(errors)?;
-            if channels != *in_channels {
-                errors.push(decl.error(format!(
-                    "Conv2d expects {in_channels} input channels, but the previous layer produces {channels} (shape {input})"
-                )));
-                return None;
-            }
-            let (Some(h), Some(w)) =
-                (window_output(height, *kernel, *stride, *padding), window_output(width, *kernel, *stride, *padding))
-            else {
-                errors.push(decl.error(format!(
-                    "Conv2d kernel {kernel}x{kernel} is larger than its padded input {}x{} (input {input}, padding {padding})",
-                    height + 2 * padding,
-                    width + 2 * padding
-                )));
-                return None;
-            };
-            Shape::Image { channels: *out_channels, height: h, width: w }
-        }
-        Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
-            let (channels, height, width) = image(errors)?;
-            let (Some(h), Some(w)) =
-                (window_output(height, *kernel, *stride, 0), window_output(width, *kernel, *stride, 0))
-            else {
-                errors.push(decl.error(format!(
-                    "{kind} window {kernel}x{kernel} is larger than its input {height}x{width} (shape {input})"
-                )));
-                return None;
-            };
-            Shape::Image { channels, height: h, width: w }
-        }
-        Layer::BatchNorm { features, .. } => {
-            let found = if kind == "BatchNorm1d" { flat(errors)? } else { image(errors)?.0 };
-            if found != *features {
-                let what = if kind == "BatchNorm1d" { "features" } else { "channels" };
-                errors.push(decl.error(format!(
-                    "{kind}({features}) expects {features} {what}, but the previous layer produces {found} (shape {input})"
-                )));
-                return None;
-            }
-            input
-        }
-        Layer::Flatten => Shape::Flat(input.len()),
-        Layer::Residual(inner) => {
-            let output = inner.last().map_or(input, |layer| layer.output);
-            if output != input {
-                errors.push(decl.error(format!(
-                    "a Residual chain must keep the shape (y = x + chain(x)), but it turns {input} into {output}"
-                )));
-                return None;
-            }
-            input
-        }
-        Layer::Network(_) => unreachable!("nested networks take `nested_output`"),
-    };
-    Some(output)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The output shape of a network used as a layer. Its declaration is expanded
-/// separately, so the size is read from the first later layer that states its input
-/// size (`Linear(32, 10)`), and the type system checks it against the network.
-fn nested_output(network: &Ident, rest: &[LayerDecl], errors: &mut Errors) -> Option<Shape> {
-    for decl in rest {
-        let stated = |name: &str| {
-            let args = decl.args.as_ref()?;
-            let keyword = args.keywords.iter().find(|(key, _)| key == name).map(|(_, arg)| arg);
-            match keyword.or(args.positional.first()) {
-                Some(Arg::Int(n, _)) if *n > 0 => Some(Shape::Flat(*n as usize)),
-                _ => None,
-            }
-        };
-        let found = match Kind::from_name(&decl.kind.to_string()) {
-            Some(
-                Kind::ReLU | Kind::Sigmoid | Kind::Tanh | Kind::GELU | Kind::LeakyReLU | Kind::Dropout | Kind::Softmax,
-            ) => continue,
-            Some(Kind::Linear) => stated("in_features"),
-            Some(Kind::BatchNorm1d) => stated("num_features"),
-            _ => None,
-        };
-        if found.is_none() {
-            errors.push(decl.error(format!(
-                "the output size of `{network}` (declared elsewhere) is not known here: \
-                 write this layer's input size as a number, e.g. `Linear(32, 10)` after `{network}`"
-            )));
-        }
-        return found;
+    fn checked(source: &str) -> syn::Result<Network> {
+        check(syn::parse_str(source)?)
     }
-    errors.push(syn::Error::new(
-        network.span(),
-        format!(
-            "the output size of `{network}` (declared elsewhere) is not known here: follow it with a layer \
-             that states its input size, e.g. `Linear(32, 10)`, or compose whole networks with `nn::Chain`"
-        ),
-    ));
-    None
+
+    fn message(source: &str) -> String {
+        checked(source).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn computes_every_shape_once() {
+        let net = checked(
+            "struct LeNet { input: [1, 28, 28], Conv2d(1, 6, 5, padding = 2) -> ReLU -> MaxPool2d(2) \
+             -> Flatten -> Linear(_, 10) }",
+        )
+        .unwrap();
+        let shapes: Vec<String> = net.layers.iter().map(|l| l.output.to_string()).collect();
+        assert_eq!(shapes, ["[6, 28, 28]", "[6, 28, 28]", "[6, 14, 14]", "[1176]", "[10]"]);
+        assert_eq!(net.layers[4].kind.describe(), "Linear(1176, 10)");
+    }
+
+    #[test]
+    fn names_keys_and_fields_of_inner_chains() {
+        let net = checked("struct R { fc: Linear(4, 4) -> Residual(Linear(4, 4) -> Tanh) }").unwrap();
+        let inner = net.layers[1].kind.inner();
+        assert_eq!((net.layers[1].key.as_str(), inner[0].key.as_str()), ("1", "1.0"));
+        assert_eq!(inner[1].field.to_string(), "layer1_1");
+    }
+
+    #[test]
+    fn keeps_batch_norm_1d_and_2d_apart() {
+        let net = checked("struct B { input: [2, 3, 3], BatchNorm2d(2) -> Flatten -> BatchNorm1d(18) }").unwrap();
+        assert_eq!(net.layers[0].kind.describe(), "BatchNorm2d(2, eps = 1e-5, momentum = 0.1)");
+        assert_eq!(net.layers[2].kind.describe(), "BatchNorm1d(18, eps = 1e-5, momentum = 0.1)");
+    }
+
+    #[test]
+    fn rejects_sizes_past_the_cap() {
+        assert!(message("struct L { Linear(1000000, 1000000) }").contains("would hold 1000000000000 scalars"));
+        assert!(message("struct I { input: [65536, 65536, 2], ReLU }").contains("too large"));
+        assert!(message("struct P { input: [1, 2, 2], Conv2d(1, 1, 1, padding = 1073741824) }").contains("too large"));
+        assert!(message("struct A { Linear(18446744073709551615, 2) }").contains("is too large"));
+    }
+
+    #[test]
+    fn reports_what_was_expected_and_found() {
+        assert_eq!(
+            message("struct M { Linear(4, 3) -> Linear(2, 1) }"),
+            "Linear(2, 1) expects 2 input features, but the previous layer produces 3"
+        );
+        assert_eq!(
+            message("struct S { Linear(4, 3) -> Softmax -> ReLU }").split(':').next(),
+            Some("`Softmax` must be the last layer")
+        );
+    }
 }

@@ -46,6 +46,15 @@ impl LayerDecl {
     }
 }
 
+impl LayerDecl {
+    /// The argument given for the kind's first parameter `name`: by keyword, or first.
+    pub fn stated(&self, name: &str) -> Option<&Arg> {
+        let args = self.args.as_ref()?;
+        let keyword = args.keywords.iter().find(|(key, _)| key == name).map(|(_, arg)| arg);
+        keyword.or(args.positional.first())
+    }
+}
+
 /// An error whose span runs from `start` to `end` (works on stable, unlike `Span::join`).
 pub fn error_spanning(start: Span, end: Span, message: impl std::fmt::Display) -> syn::Error {
     let mut tokens = quote::quote_spanned!(start=> start);
@@ -230,7 +239,7 @@ fn parse_args(input: ParseStream, kind: &Ident) -> syn::Result<Args> {
     let content;
     let paren = parenthesized!(content in input);
     let span = paren.span.join();
-    if kind == "Residual" {
+    if crate::kinds::KindSpec::find(&kind.to_string()).is_some_and(|spec| spec.chain) {
         let chain = parse_chain(&content, span)?;
         return Ok(Args { positional: Vec::new(), keywords: Vec::new(), chain: Some(chain), span });
     }

@@ -8,14 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use safetensors::tensor::{Dtype, SafeTensors};
 use syn::LitStr;
 
 use crate::check::Network;
-use crate::layer::{CheckedLayer, FrozenTensor, Layer};
-use crate::shape::Shape;
+use crate::generate::frozen_fields;
+use crate::kinds::Bake;
+use crate::shape::{scalars, MAX_SCALARS};
 
 /// Where relative weight paths start: the directory of the compiled crate's `Cargo.toml`.
 const MANIFEST_DIR: &str = "CARGO_MANIFEST_DIR";
@@ -27,11 +28,34 @@ const MANIFEST_DIR_OVERRIDE: &str = "NN_TEST_MANIFEST_DIR";
 /// Bytes per baked scalar: frozen weights are `f32`.
 const F32_BYTES: usize = 4;
 
+/// The most bytes `#[weights]` bakes: 2^28 (256 MiB). rustc holds the image as one
+/// literal, and a microcontroller's flash is far smaller.
+const MAX_BAKED_BYTES: usize = 1 << 28;
+
+/// One tensor of a frozen model, in the frozen struct's field order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrozenTensor {
+    /// The PyTorch `state_dict` key, e.g. `"0.weight"`.
+    pub key: String,
+    /// The PyTorch shape, e.g. `[out, in]` for a Linear weight.
+    pub shape: Vec<usize>,
+    /// Whether the frozen copy stores the 2-d tensor transposed (`[in][out]`).
+    pub transposed: bool,
+}
+
 /// The `FROZEN` constant with the file's weights, or a compile error at the attribute.
 pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
-    let unbakeable = unbakeable(&net.name, &net.layers);
-    if !unbakeable.is_empty() {
-        return Err(error_at(path, unbakeable));
+    let tensors = bakeable(net)?.map_err(|problems| error_at(path, problems))?;
+    let bytes: usize = tensors.iter().map(|t| scalars(&t.shape).unwrap_or(MAX_SCALARS) * F32_BYTES).sum();
+    if bytes > MAX_BAKED_BYTES {
+        return Err(syn::Error::new(
+            path.span(),
+            format!(
+                "`#[weights]` would bake {bytes} bytes of weights into `{}::FROZEN`: a baked model holds at most \
+                 2^28 bytes (256 MiB); build a larger one at run time with `{}::load(path)?.freeze()`",
+                net.name, net.name
+            ),
+        ));
     }
     let file = resolve(path)?;
     let bytes = std::fs::read(&file).map_err(|e| {
@@ -45,7 +69,6 @@ pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
             ),
         )
     })?;
-    let tensors: Vec<FrozenTensor> = net.layers.iter().flat_map(|layer| layer.frozen_tensors()).collect();
     let image = frozen_image(&tensors, &bytes).map_err(|problems| error_at(path, problems))?;
     let Some(file) = file.to_str() else {
         return Err(syn::Error::new(path.span(), format!("the weight file's path {} is not UTF-8", file.display())));
@@ -67,35 +90,25 @@ fn error_at(path: &LitStr, problems: Vec<String>) -> syn::Error {
         })
 }
 
-/// One message per layer of `layers` (residual chains included) whose frozen fields are
-/// not tensors of the weight file, so that no file can fill them: a batch norm freezes
-/// to a derived scale and shift, a nested network to its own frozen struct.
-fn unbakeable(name: &Ident, layers: &[CheckedLayer]) -> Vec<String> {
-    let instead = format!("build it at run time with `{name}::load(path)?.freeze()` instead");
-    layers
-        .iter()
-        .flat_map(|layer| match &layer.layer {
-            Layer::BatchNorm { features, .. } => {
-                let kind = match layer.input {
-                    Shape::Flat(_) => "BatchNorm1d",
-                    Shape::Image { .. } => "BatchNorm2d",
-                };
-                let key = &layer.key;
-                vec![format!(
-                    "`#[weights]` cannot bake `{kind}({features})` (layer `{key}`) yet: its frozen copy holds a \
-                     scale and shift derived from `{key}.weight`, `{key}.bias`, `{key}.running_mean` and \
-                     `{key}.running_var`, not the tensors themselves; {instead}"
-                )]
+/// The tensors of the weight file the frozen struct's fields are, in order; or one
+/// message per layer whose frozen fields no file can fill (a batch norm freezes to a
+/// derived scale and shift, a nested network to its own frozen struct).
+fn bakeable(net: &Network) -> syn::Result<Result<Vec<FrozenTensor>, Vec<String>>> {
+    let instead = format!("build it at run time with `{}::load(path)?.freeze()` instead", net.name);
+    let mut tensors = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for field in frozen_fields(&net.layers) {
+        match field.bake {
+            Bake::Tensor { key, shape, transposed } => tensors.push(FrozenTensor { key, shape, transposed }),
+            Bake::Cannot(why) => {
+                let problem = format!("`#[weights]` cannot bake {why}; {instead}");
+                if problems.last() != Some(&problem) {
+                    problems.push(problem);
+                }
             }
-            Layer::Network(network) => vec![format!(
-                "`#[weights]` cannot bake the nested network `{network}` (layer `{}`) yet: its frozen copy is a \
-                 `{network}Frozen`, not tensors of the file; {instead}",
-                layer.key
-            )],
-            Layer::Residual(inner) => unbakeable(name, inner),
-            _ => Vec::new(),
-        })
-        .collect()
+        }
+    }
+    Ok(if problems.is_empty() { Ok(tensors) } else { Err(problems) })
 }
 
 /// The absolute path of the file `path` names.

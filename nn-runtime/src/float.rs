@@ -16,12 +16,22 @@ pub trait HostScalar {}
 #[cfg(not(feature = "std"))]
 impl<T> HostScalar for T {}
 
-/// A floating-point scalar a network computes in: implemented for `f32` and `f64`.
+/// Only `f32` and `f64` may implement [`Float`]: a frozen model is built from all-zero
+/// bytes (`freeze` allocates it zeroed), which must be a valid value of the scalar.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point scalar a network computes in: implemented for `f32` and `f64`, and
+/// sealed, since `freeze` relies on all-zero bytes being a valid value (`0.0`).
 ///
 /// The transcendental functions go through `libm`, so the host and a `no_std`
 /// firmware compute bit-identical results from the same code.
 pub trait Float:
-    num_traits::Float
+    sealed::Sealed
+    + num_traits::Float
     + num_traits::FromPrimitive
     + HostScalar
     + Copy

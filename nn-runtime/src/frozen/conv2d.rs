@@ -5,15 +5,31 @@ use core::ops::Range;
 
 use crate::Float;
 
-/// PyTorch's output length along one axis: `⌊(in + 2·padding − kernel) / stride⌋ + 1`.
+/// PyTorch's output length along one axis, `⌊(in + 2·padding − kernel) / stride⌋ + 1`,
+/// or `None` when the padded input is shorter than the kernel (or its length overflows).
+///
+/// `network!` computes every convolution and pooling shape by this rule and checks, at
+/// compile time, that this function agrees with it.
+pub const fn window_output(in_len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let Some(padded) = padding.checked_mul(2) else {
+        return None;
+    };
+    match in_len.checked_add(padded) {
+        Some(padded) if padded >= kernel && stride > 0 => Some((padded - kernel) / stride + 1),
+        _ => None,
+    }
+}
+
+/// [`window_output`] of a window that fits.
 ///
 /// # Panics
 /// If the padded input is shorter than the kernel.
 #[inline]
 pub(crate) fn output_len(in_len: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    let padded = in_len + 2 * padding;
-    assert!(padded >= kernel, "a kernel of {kernel} does not fit an input of {in_len} padded by {padding}");
-    (padded - kernel) / stride + 1
+    match window_output(in_len, kernel, stride, padding) {
+        Some(len) => len,
+        None => panic!("a kernel of {kernel} does not fit an input of {in_len} padded by {padding}"),
+    }
 }
 
 /// The outputs `o` whose input index `o·stride + offset − padding` falls inside `0..in_len`,

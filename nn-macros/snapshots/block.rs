@@ -1,0 +1,492 @@
+pub struct Block<F: ::nn::Float = f32> {
+    ///`Linear(16, 16)` (state-dict key `0`).
+    pub layer0: ::nn::layers::Linear<F>,
+    ///`Linear(16, 16)` (state-dict key `1.0`).
+    pub layer1_0: ::nn::layers::Linear<F>,
+    ///`Encoder` (state-dict key `enc`).
+    pub enc: Encoder<F>,
+    ///`Linear(8, 4)` (state-dict key `3`).
+    pub layer3: ::nn::layers::Linear<F>,
+}
+///What [`Block::backward`] needs from [`Block::forward_train`]; it may borrow the batch.
+pub struct BlockTape<'a, F: ::nn::Float = f32> {
+    x0: ::nn::ndarray::CowArray<'a, F, ::nn::ndarray::Ix2>,
+    x3: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    r1_x0: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    r1_x1: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    net2: EncoderTape<'a, F>,
+    _batch: ::core::marker::PhantomData<&'a F>,
+}
+impl<F: ::nn::Float> Block<F> {
+    /// A freshly initialised network: PyTorch's default init for every layer.
+    pub fn init<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Block {
+            layer0: ::nn::layers::Linear::init(16, 16, true, rng),
+            layer1_0: ::nn::layers::Linear::init(16, 16, true, rng),
+            enc: Encoder::init(rng),
+            layer3: ::nn::layers::Linear::init(8, 4, true, rng),
+        }
+    }
+    /// A network with every parameter zero (what `load` fills in).
+    #[doc(hidden)]
+    pub fn zeroed() -> Self {
+        Block {
+            layer0: ::nn::layers::Linear::zeros(16, 16, true),
+            layer1_0: ::nn::layers::Linear::zeros(16, 16, true),
+            enc: Encoder::zeroed(),
+            layer3: ::nn::layers::Linear::zeros(8, 4, true),
+        }
+    }
+    /// Inference on a batch (`[batch, ..INPUT_SHAPE]`): dropout off, running statistics.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration; see `try_forward`.
+    pub fn forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix2> {
+        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+    }
+    /// Inference on a batch, with a wrong-shaped batch returned as [`nn::Error::Shape`].
+    pub fn try_forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::core::result::Result<
+        ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+        ::nn::Error,
+    > {
+        ::nn::check_batch("Block", x.shape(), &[16])?;
+        let x0 = ::nn::ndarray::CowArray::from(x);
+        let x1 = self.layer0.forward(x0.view());
+        let r1_x0 = x1.to_owned();
+        let r1_x1 = self.layer1_0.forward(r1_x0.view());
+        let r1_x2 = ::nn::layers::activation::forward_in_place(
+            ::nn::activation::Gelu,
+            r1_x1,
+        );
+        let mut x2 = r1_x2;
+        x2 += &x1;
+        let x3 = self.enc.forward(x2.view());
+        let x4 = self.layer3.forward(x3.view());
+        ::core::result::Result::Ok(x4)
+    }
+    /// The training forward pass: the output and the tape `backward` consumes.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration.
+    pub fn forward_train<'a>(
+        &self,
+        x: ::nn::ndarray::ArrayView<'a, F, ::nn::ndarray::Ix2>,
+    ) -> (::nn::ndarray::Array<F, ::nn::ndarray::Ix2>, BlockTape<'a, F>) {
+        self.forward_train_cow(::nn::ndarray::CowArray::from(x))
+    }
+    /// [`Self::forward_train`] for a batch that is borrowed or owned: an owned
+    /// batch moves into the tape instead of being borrowed from the caller.
+    pub fn forward_train_cow<'a>(
+        &self,
+        x: ::nn::ndarray::CowArray<'a, F, ::nn::ndarray::Ix2>,
+    ) -> (::nn::ndarray::Array<F, ::nn::ndarray::Ix2>, BlockTape<'a, F>) {
+        ::nn::check_batch("Block", x.shape(), &[16]).unwrap_or_else(|e| panic!("{e}"));
+        let x0 = x;
+        let x1 = self.layer0.forward(x0.view());
+        let r1_x0 = x1.to_owned();
+        let r1_x1 = self.layer1_0.forward(r1_x0.view());
+        let r1_x2 = ::nn::layers::activation::forward(
+            ::nn::activation::Gelu,
+            r1_x1.view(),
+        );
+        let mut x2 = r1_x2;
+        x2 += &x1;
+        let (x3, net2) = self.enc.forward_train_cow(::nn::ndarray::CowArray::from(x2));
+        let x4 = self.layer3.forward(x3.view());
+        (
+            x4,
+            BlockTape {
+                x0,
+                x3,
+                r1_x0,
+                r1_x1,
+                net2,
+                _batch: ::core::marker::PhantomData,
+            },
+        )
+    }
+    /// Accumulates every parameter's gradient from `grad_out` (d loss / d output).
+    /// Like PyTorch for an input that needs no gradient, it skips d loss / d input.
+    pub fn backward(
+        &mut self,
+        tape: BlockTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) {
+        self.backward_from(tape, grad_out, false);
+    }
+    /// [`Self::backward`], and returns d loss / d input (for a network used as a layer).
+    pub fn backward_with_input_grad(
+        &mut self,
+        tape: BlockTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix2> {
+        self.backward_from(tape, grad_out, true).expect("input gradient requested")
+    }
+    /// The backward pass in reverse layer order; `input_grad` asks for d loss / d input.
+    #[doc(hidden)]
+    pub fn backward_from(
+        &mut self,
+        tape: BlockTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+        input_grad: bool,
+    ) -> ::core::option::Option<::nn::ndarray::Array<F, ::nn::ndarray::Ix2>> {
+        ::nn::check_batch("Block", grad_out.shape(), &[4])
+            .unwrap_or_else(|e| panic!("gradient: {e}"));
+        let g = grad_out;
+        self.layer3.backward(tape.x3.view(), g.view());
+        let g = self.layer3.input_grad(g.view());
+        let mut g = self
+            .enc
+            .backward_from(tape.net2, g.view(), true)
+            .expect("input gradient requested");
+        let skip1 = {
+            let g = g.view();
+            let mut g = g.to_owned();
+            ::nn::layers::activation::backward_in_place(
+                ::nn::activation::Gelu,
+                tape.r1_x1.view(),
+                g.view_mut(),
+            );
+            self.layer1_0.backward(tape.r1_x0.view(), g.view());
+            let g = self.layer1_0.input_grad(g.view());
+            g
+        };
+        g += &skip1;
+        self.layer0.backward(tape.x0.view(), g.view());
+        return input_grad.then(|| self.layer0.input_grad(g.view()));
+    }
+    /// Sets every gradient to zero.
+    pub fn zero_grad(&mut self) {
+        ::nn::Params::zero_grads(self);
+    }
+    /// Saves the weights as safetensors with PyTorch `state_dict` keys.
+    pub fn save(
+        &self,
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<(), ::nn::Error> {
+        ::nn::io::save(self, path.as_ref())
+    }
+    /// Loads weights saved by `save` or by PyTorch (`nn.Sequential` of the same layers); strict.
+    pub fn load(
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<Self, ::nn::Error> {
+        let mut model = Self::zeroed();
+        ::nn::io::load(&mut model, path.as_ref())?;
+        ::core::result::Result::Ok(model)
+    }
+    /// A fixed-size, heap-free copy for inference (`no_std` firmware bakes the same type).
+    pub fn freeze(&self) -> ::std::boxed::Box<BlockFrozen<F>> {
+        let mut frozen = unsafe { ::nn::frozen::zeroed_box::<BlockFrozen<F>>() };
+        self.freeze_into(&mut frozen);
+        frozen
+    }
+    /// Copies every weight into an existing frozen model (of a network used as a layer).
+    #[doc(hidden)]
+    pub fn freeze_into(&self, frozen: &mut BlockFrozen<F>) {
+        self.layer0
+            .freeze_into(
+                frozen.layer0_weight.as_flattened_mut(),
+                Some(&mut frozen.layer0_bias),
+            );
+        self.layer1_0
+            .freeze_into(
+                frozen.layer1_0_weight.as_flattened_mut(),
+                Some(&mut frozen.layer1_0_bias),
+            );
+        self.enc.freeze_into(&mut frozen.enc);
+        self.layer3
+            .freeze_into(
+                frozen.layer3_weight.as_flattened_mut(),
+                Some(&mut frozen.layer3_bias),
+            );
+    }
+}
+///[`Block::train_step`]'s buffers: the output and its gradient.
+pub type BlockWorkspace<F = f32> = ::nn::TapedWorkspace<F>;
+impl<F: ::nn::Float> Block<F> {
+    /// One training step: forward, `loss`, and backward, with the gradients
+    /// written (not added: no `zero_grad` needed) and every intermediate kept in
+    /// `ws`. Returns the loss; `ws.output()` holds the network's output. Follow it
+    /// with the optimiser's `step`.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration.
+    pub fn train_step<L: ::nn::loss::Loss<F>>(
+        &mut self,
+        ws: &mut BlockWorkspace<F>,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+        target: L::Target<'_>,
+        loss: &L,
+    ) -> F {
+        ::nn::taped_train_step(self, ws, x, target, loss)
+    }
+    /// Inference on a batch (dropout off, running statistics) into `ws`'s buffers:
+    /// for dense networks, nothing is allocated after the first call at a batch
+    /// size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration.
+    pub fn forward_with<'w>(
+        &self,
+        ws: &'w mut BlockWorkspace<F>,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::ArrayView2<'w, F> {
+        ws.store_output(self.forward(x))
+    }
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Params<F> for Block<F> {
+    fn visit(&self, visitor: &mut dyn FnMut(&str, ::nn::Entry<'_, F>)) {
+        self.layer0.visit(["0.weight", "0.bias"], visitor);
+        self.layer1_0.visit(["1.0.weight", "1.0.bias"], visitor);
+        self.enc
+            .visit(
+                &mut |name, entry| visitor(&::std::format!("{}{}", "enc.", name), entry),
+            );
+        self.layer3.visit(["3.weight", "3.bias"], visitor);
+    }
+    fn visit_mut(&mut self, visitor: &mut dyn FnMut(&str, ::nn::EntryMut<'_, F>)) {
+        self.layer0.visit_mut(["0.weight", "0.bias"], visitor);
+        self.layer1_0.visit_mut(["1.0.weight", "1.0.bias"], visitor);
+        self.enc
+            .visit_mut(
+                &mut |name, entry| visitor(&::std::format!("{}{}", "enc.", name), entry),
+            );
+        self.layer3.visit_mut(["3.weight", "3.bias"], visitor);
+    }
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Model<F> for Block<F> {
+    type InputDim = ::nn::ndarray::Ix2;
+    type OutputDim = ::nn::ndarray::Ix2;
+    type Tape<'a> = BlockTape<'a, F>;
+    type Workspace = BlockWorkspace<F>;
+    fn init<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Block::init(rng)
+    }
+    fn forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix2> {
+        Block::forward(self, x)
+    }
+    fn try_forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::core::result::Result<
+        ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+        ::nn::Error,
+    > {
+        Block::try_forward(self, x)
+    }
+    fn forward_train_cow<'a>(
+        &self,
+        x: ::nn::ndarray::CowArray<'a, F, ::nn::ndarray::Ix2>,
+    ) -> (::nn::ndarray::Array<F, ::nn::ndarray::Ix2>, BlockTape<'a, F>) {
+        Block::forward_train_cow(self, x)
+    }
+    fn backward(
+        &mut self,
+        tape: BlockTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) {
+        Block::backward(self, tape, grad_out)
+    }
+    fn backward_with_input_grad(
+        &mut self,
+        tape: BlockTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix2> {
+        Block::backward_with_input_grad(self, tape, grad_out)
+    }
+    fn train_step<L: ::nn::loss::Loss<F>>(
+        &mut self,
+        ws: &mut BlockWorkspace<F>,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+        target: L::Target<'_>,
+        loss: &L,
+    ) -> F {
+        Block::train_step(self, ws, x, target, loss)
+    }
+    fn step_output(ws: &BlockWorkspace<F>) -> ::nn::ndarray::ArrayView2<'_, F> {
+        ws.output()
+    }
+    fn save(
+        &self,
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<(), ::nn::Error> {
+        Block::save(self, path)
+    }
+    fn load(
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<Self, ::nn::Error> {
+        Block::load(path)
+    }
+}
+::nn::__no_std_only! {
+    pub struct Block < F = f32 > (::core::marker::PhantomData < F >);
+}
+///`Block` frozen for inference: weights in fixed-size arrays, no heap, `no_std`.
+#[repr(C)]
+pub struct BlockFrozen<F = f32> {
+    ///`Linear(16, 16)` weight, input-major `[in][out]`.
+    pub layer0_weight: [[F; 16]; 16],
+    ///`Linear(16, 16)` bias.
+    pub layer0_bias: [F; 16],
+    ///`Linear(16, 16)` weight, input-major `[in][out]`.
+    pub layer1_0_weight: [[F; 16]; 16],
+    ///`Linear(16, 16)` bias.
+    pub layer1_0_bias: [F; 16],
+    ///`Encoder` frozen.
+    pub enc: EncoderFrozen<F>,
+    ///`Linear(8, 4)` weight, input-major `[in][out]`.
+    pub layer3_weight: [[F; 4]; 8],
+    ///`Linear(8, 4)` bias.
+    pub layer3_bias: [F; 4],
+    _scalar: ::core::marker::PhantomData<F>,
+}
+impl<F: ::nn::Float> BlockFrozen<F> {
+    /// Inference on one sample; allocates nothing.
+    pub fn infer(&self, x: &[F; 16]) -> [F; 4] {
+        let x0 = x;
+        let x1: [F; 16] = ::nn::frozen::dense(
+            &self.layer0_weight,
+            Some(&self.layer0_bias),
+            x0,
+        );
+        let r1_x0 = &x1;
+        let r1_x1: [F; 16] = ::nn::frozen::dense(
+            &self.layer1_0_weight,
+            Some(&self.layer1_0_bias),
+            r1_x0,
+        );
+        let mut r1_x2: [F; 16] = r1_x1;
+        ::nn::frozen::activate(::nn::activation::Gelu, &mut r1_x2);
+        let mut x2: [F; 16] = r1_x2;
+        ::nn::frozen::add_in_place(&mut x2, r1_x0);
+        let x3: [F; 8] = self.enc.infer(&x2);
+        let x4: [F; 4] = ::nn::frozen::dense(
+            &self.layer3_weight,
+            Some(&self.layer3_bias),
+            &x3,
+        );
+        x4
+    }
+}
+impl<F: ::nn::Float> Block<F> {
+    /// Input features per sample (`C*H*W` for an image network).
+    pub const INPUT: usize = 16;
+    /// Output features per sample.
+    pub const OUTPUT: usize = 4;
+    /// The shape of one input sample, as declared.
+    pub const INPUT_SHAPE: [usize; 1] = [16];
+    /// The shape of one output sample.
+    pub const OUTPUT_SHAPE: [usize; 1] = [4];
+    /// Number of trainable scalars.
+    pub const NUM_PARAMS: usize = 0 + 272 + 0 + 272 + 0 + Encoder::<F>::NUM_PARAMS + 36;
+    /// Bytes of the frozen model: what its weights take in flash.
+    pub const FROZEN_BYTES: usize = ::core::mem::size_of::<BlockFrozen<F>>();
+    /// Activation bytes of `infer`: the largest input-plus-output array pair of any
+    /// layer (the first layer's input is the caller's), plus what nested chains and
+    /// networks hold. Stack frames and register spills come on top of it.
+    pub const SCRATCH_BYTES: usize = {
+        let sizes = [
+            32 * ::core::mem::size_of::<F>() + 0,
+            32 * ::core::mem::size_of::<F>()
+                + {
+                    let sizes = [
+                        32 * ::core::mem::size_of::<F>() + 0,
+                        32 * ::core::mem::size_of::<F>() + 0,
+                    ];
+                    let mut max = 0;
+                    let mut i = 0;
+                    while i < sizes.len() {
+                        if sizes[i] > max {
+                            max = sizes[i];
+                        }
+                        i += 1;
+                    }
+                    max
+                },
+            24 * ::core::mem::size_of::<F>() + Encoder::<F>::SCRATCH_BYTES,
+            12 * ::core::mem::size_of::<F>() + 0,
+        ];
+        let mut max = 0;
+        let mut i = 0;
+        while i < sizes.len() {
+            if sizes[i] > max {
+                max = sizes[i];
+            }
+            i += 1;
+        }
+        max
+    };
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Network for Block<F> {
+    type Input = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<
+                ::nn::typenum::UInt<
+                    ::nn::typenum::UInt<::nn::typenum::UTerm, ::nn::typenum::B1>,
+                    ::nn::typenum::B0,
+                >,
+                ::nn::typenum::B0,
+            >,
+            ::nn::typenum::B0,
+        >,
+        ::nn::typenum::B0,
+    >;
+    type Output = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<::nn::typenum::UTerm, ::nn::typenum::B1>,
+            ::nn::typenum::B0,
+        >,
+        ::nn::typenum::B0,
+    >;
+    const NAME: &'static str = "Block";
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Network for BlockFrozen<F> {
+    type Input = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<
+                ::nn::typenum::UInt<
+                    ::nn::typenum::UInt<::nn::typenum::UTerm, ::nn::typenum::B1>,
+                    ::nn::typenum::B0,
+                >,
+                ::nn::typenum::B0,
+            >,
+            ::nn::typenum::B0,
+        >,
+        ::nn::typenum::B0,
+    >;
+    type Output = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<::nn::typenum::UTerm, ::nn::typenum::B1>,
+            ::nn::typenum::B0,
+        >,
+        ::nn::typenum::B0,
+    >;
+    const NAME: &'static str = "Block";
+}
+#[automatically_derived]
+impl<F: ::nn::Float, Source> ::nn::TakesInput<16, Source> for Block<F> {}
+#[automatically_derived]
+impl<F: ::nn::Float, Consumer> ::nn::ProducesOutput<4, Consumer> for Block<F> {}
+#[automatically_derived]
+impl<F: ::nn::Float, Next: ::nn::TakesInput<4, Block<F>>> ::nn::Feeds<Next>
+for Block<F> {}
+const _: () = ::core::assert!(
+    < ::nn::activation::Gelu as ::nn::activation::Activation < f32 >> ::DF_FROM_OUTPUT ==
+    false,
+    "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
+);
+const _: fn() = ::nn::assert_takes_input::<Encoder<f32>, Block<f32>, 16>;
+const _: fn() = ::nn::assert_produces_output::<Encoder<f32>, Block<f32>, 8>;

@@ -1,0 +1,642 @@
+pub struct LeNet<F: ::nn::Float = f32> {
+    ///`Conv2d(1, 6, 5, stride = 1, padding = 2)` (state-dict key `0`).
+    pub layer0: ::nn::layers::Conv2d<F>,
+    ///`Conv2d(6, 16, 5, stride = 1, padding = 0)` (state-dict key `3`).
+    pub layer3: ::nn::layers::Conv2d<F>,
+    ///`Linear(400, 120)` (state-dict key `7`).
+    pub layer7: ::nn::layers::Linear<F>,
+    ///`Linear(120, 84)` (state-dict key `9`).
+    pub layer9: ::nn::layers::Linear<F>,
+    ///`Linear(84, 10)` (state-dict key `11`).
+    pub layer11: ::nn::layers::Linear<F>,
+}
+///What [`LeNet::backward`] needs from [`LeNet::forward_train`]; it may borrow the batch.
+pub struct LeNetTape<'a, F: ::nn::Float = f32> {
+    x0: ::nn::ndarray::CowArray<'a, F, ::nn::ndarray::Ix4>,
+    x2: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x3: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x5: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x7: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x9: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x11: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    pool2: ::nn::layers::MaxPoolIndices,
+    pool5: ::nn::layers::MaxPoolIndices,
+    _batch: ::core::marker::PhantomData<&'a F>,
+}
+impl<F: ::nn::Float> LeNet<F> {
+    /// A freshly initialised network: PyTorch's default init for every layer.
+    pub fn init<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        LeNet {
+            layer0: ::nn::layers::Conv2d::init(1, 6, 5, 1, 2, true, rng),
+            layer3: ::nn::layers::Conv2d::init(6, 16, 5, 1, 0, true, rng),
+            layer7: ::nn::layers::Linear::init(400, 120, true, rng),
+            layer9: ::nn::layers::Linear::init(120, 84, true, rng),
+            layer11: ::nn::layers::Linear::init(84, 10, true, rng),
+        }
+    }
+    /// A network with every parameter zero (what `load` fills in).
+    #[doc(hidden)]
+    pub fn zeroed() -> Self {
+        LeNet {
+            layer0: ::nn::layers::Conv2d::zeros(1, 6, 5, 1, 2, true),
+            layer3: ::nn::layers::Conv2d::zeros(6, 16, 5, 1, 0, true),
+            layer7: ::nn::layers::Linear::zeros(400, 120, true),
+            layer9: ::nn::layers::Linear::zeros(120, 84, true),
+            layer11: ::nn::layers::Linear::zeros(84, 10, true),
+        }
+    }
+    /// Inference on a batch (`[batch, ..INPUT_SHAPE]`): dropout off, running statistics.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration; see `try_forward`.
+    pub fn forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix2> {
+        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+    }
+    /// Inference on a batch, with a wrong-shaped batch returned as [`nn::Error::Shape`].
+    pub fn try_forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+    ) -> ::core::result::Result<
+        ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+        ::nn::Error,
+    > {
+        ::nn::check_batch("LeNet", x.shape(), &[1, 28, 28])?;
+        let x0 = ::nn::ndarray::CowArray::from(x);
+        let x1 = self.layer0.forward(x0.view());
+        let x2 = ::nn::layers::activation::forward_in_place(::nn::activation::Relu, x1);
+        let x3 = ::nn::layers::pool::max_pool2d(x2.view(), 2, 2);
+        let x4 = self.layer3.forward(x3.view());
+        let x5 = ::nn::layers::activation::forward_in_place(::nn::activation::Relu, x4);
+        let x6 = ::nn::layers::pool::max_pool2d(x5.view(), 2, 2);
+        let x7 = ::nn::layers::flatten::flatten(x6);
+        let x8 = self.layer7.forward(x7.view());
+        let x9 = ::nn::layers::activation::forward_in_place(::nn::activation::Relu, x8);
+        let x10 = self.layer9.forward(x9.view());
+        let x11 = ::nn::layers::activation::forward_in_place(
+            ::nn::activation::Relu,
+            x10,
+        );
+        let x12 = self.layer11.forward(x11.view());
+        ::core::result::Result::Ok(x12)
+    }
+    /// The training forward pass: the output and the tape `backward` consumes.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration.
+    pub fn forward_train<'a>(
+        &self,
+        x: ::nn::ndarray::ArrayView<'a, F, ::nn::ndarray::Ix4>,
+    ) -> (::nn::ndarray::Array<F, ::nn::ndarray::Ix2>, LeNetTape<'a, F>) {
+        self.forward_train_cow(::nn::ndarray::CowArray::from(x))
+    }
+    /// [`Self::forward_train`] for a batch that is borrowed or owned: an owned
+    /// batch moves into the tape instead of being borrowed from the caller.
+    pub fn forward_train_cow<'a>(
+        &self,
+        x: ::nn::ndarray::CowArray<'a, F, ::nn::ndarray::Ix4>,
+    ) -> (::nn::ndarray::Array<F, ::nn::ndarray::Ix2>, LeNetTape<'a, F>) {
+        ::nn::check_batch("LeNet", x.shape(), &[1, 28, 28])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let x0 = x;
+        let x1 = self.layer0.forward(x0.view());
+        let x2 = ::nn::layers::activation::forward_in_place(::nn::activation::Relu, x1);
+        let (x3, pool2) = ::nn::layers::pool::max_pool2d_train(x2.view(), 2, 2);
+        let x4 = self.layer3.forward(x3.view());
+        let x5 = ::nn::layers::activation::forward_in_place(::nn::activation::Relu, x4);
+        let (x6, pool5) = ::nn::layers::pool::max_pool2d_train(x5.view(), 2, 2);
+        let x7 = ::nn::layers::flatten::flatten(x6);
+        let x8 = self.layer7.forward(x7.view());
+        let x9 = ::nn::layers::activation::forward_in_place(::nn::activation::Relu, x8);
+        let x10 = self.layer9.forward(x9.view());
+        let x11 = ::nn::layers::activation::forward_in_place(
+            ::nn::activation::Relu,
+            x10,
+        );
+        let x12 = self.layer11.forward(x11.view());
+        (
+            x12,
+            LeNetTape {
+                x0,
+                x2,
+                x3,
+                x5,
+                x7,
+                x9,
+                x11,
+                pool2,
+                pool5,
+                _batch: ::core::marker::PhantomData,
+            },
+        )
+    }
+    /// Accumulates every parameter's gradient from `grad_out` (d loss / d output).
+    /// Like PyTorch for an input that needs no gradient, it skips d loss / d input.
+    pub fn backward(
+        &mut self,
+        tape: LeNetTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) {
+        self.backward_from(tape, grad_out, false);
+    }
+    /// [`Self::backward`], and returns d loss / d input (for a network used as a layer).
+    pub fn backward_with_input_grad(
+        &mut self,
+        tape: LeNetTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix4> {
+        self.backward_from(tape, grad_out, true).expect("input gradient requested")
+    }
+    /// The backward pass in reverse layer order; `input_grad` asks for d loss / d input.
+    #[doc(hidden)]
+    pub fn backward_from(
+        &mut self,
+        tape: LeNetTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+        input_grad: bool,
+    ) -> ::core::option::Option<::nn::ndarray::Array<F, ::nn::ndarray::Ix4>> {
+        ::nn::check_batch("LeNet", grad_out.shape(), &[10])
+            .unwrap_or_else(|e| panic!("gradient: {e}"));
+        let g = grad_out;
+        self.layer11.backward(tape.x11.view(), g.view());
+        let mut g = self.layer11.input_grad(g.view());
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            tape.x11.view(),
+            g.view_mut(),
+        );
+        self.layer9.backward(tape.x9.view(), g.view());
+        let mut g = self.layer9.input_grad(g.view());
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            tape.x9.view(),
+            g.view_mut(),
+        );
+        self.layer7.backward(tape.x7.view(), g.view());
+        let g = self.layer7.input_grad(g.view());
+        let g = ::nn::layers::flatten::unflatten(g, (16, 5, 5));
+        let mut g = ::nn::layers::pool::max_pool2d_backward(&tape.pool5, g.view());
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            tape.x5.view(),
+            g.view_mut(),
+        );
+        self.layer3.backward(tape.x3.view(), g.view());
+        let g = self.layer3.input_grad(g.view(), (14, 14));
+        let mut g = ::nn::layers::pool::max_pool2d_backward(&tape.pool2, g.view());
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            tape.x2.view(),
+            g.view_mut(),
+        );
+        self.layer0.backward(tape.x0.view(), g.view());
+        return input_grad.then(|| self.layer0.input_grad(g.view(), (28, 28)));
+    }
+    /// Sets every gradient to zero.
+    pub fn zero_grad(&mut self) {
+        ::nn::Params::zero_grads(self);
+    }
+    /// Saves the weights as safetensors with PyTorch `state_dict` keys.
+    pub fn save(
+        &self,
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<(), ::nn::Error> {
+        ::nn::io::save(self, path.as_ref())
+    }
+    /// Loads weights saved by `save` or by PyTorch (`nn.Sequential` of the same layers); strict.
+    pub fn load(
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<Self, ::nn::Error> {
+        let mut model = Self::zeroed();
+        ::nn::io::load(&mut model, path.as_ref())?;
+        ::core::result::Result::Ok(model)
+    }
+    /// A fixed-size, heap-free copy for inference (`no_std` firmware bakes the same type).
+    pub fn freeze(&self) -> ::std::boxed::Box<LeNetFrozen<F>> {
+        let mut frozen = unsafe { ::nn::frozen::zeroed_box::<LeNetFrozen<F>>() };
+        self.freeze_into(&mut frozen);
+        frozen
+    }
+    /// Copies every weight into an existing frozen model (of a network used as a layer).
+    #[doc(hidden)]
+    pub fn freeze_into(&self, frozen: &mut LeNetFrozen<F>) {
+        self.layer0
+            .freeze_into(
+                frozen
+                    .layer0_weight
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+                    .as_flattened_mut(),
+                Some(&mut frozen.layer0_bias),
+            );
+        self.layer3
+            .freeze_into(
+                frozen
+                    .layer3_weight
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+                    .as_flattened_mut(),
+                Some(&mut frozen.layer3_bias),
+            );
+        self.layer7
+            .freeze_into(
+                frozen.layer7_weight.as_flattened_mut(),
+                Some(&mut frozen.layer7_bias),
+            );
+        self.layer9
+            .freeze_into(
+                frozen.layer9_weight.as_flattened_mut(),
+                Some(&mut frozen.layer9_bias),
+            );
+        self.layer11
+            .freeze_into(
+                frozen.layer11_weight.as_flattened_mut(),
+                Some(&mut frozen.layer11_bias),
+            );
+    }
+}
+///[`LeNet::train_step`]'s buffers: the output and its gradient.
+pub type LeNetWorkspace<F = f32> = ::nn::TapedWorkspace<F>;
+impl<F: ::nn::Float> LeNet<F> {
+    /// One training step: forward, `loss`, and backward, with the gradients
+    /// written (not added: no `zero_grad` needed) and every intermediate kept in
+    /// `ws`. Returns the loss; `ws.output()` holds the network's output. Follow it
+    /// with the optimiser's `step`.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration.
+    pub fn train_step<L: ::nn::loss::Loss<F>>(
+        &mut self,
+        ws: &mut LeNetWorkspace<F>,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+        target: L::Target<'_>,
+        loss: &L,
+    ) -> F {
+        ::nn::taped_train_step(self, ws, x, target, loss)
+    }
+    /// Inference on a batch (dropout off, running statistics) into `ws`'s buffers:
+    /// for dense networks, nothing is allocated after the first call at a batch
+    /// size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration.
+    pub fn forward_with<'w>(
+        &self,
+        ws: &'w mut LeNetWorkspace<F>,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+    ) -> ::nn::ndarray::ArrayView2<'w, F> {
+        ws.store_output(self.forward(x))
+    }
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Params<F> for LeNet<F> {
+    fn visit(&self, visitor: &mut dyn FnMut(&str, ::nn::Entry<'_, F>)) {
+        self.layer0.visit(["0.weight", "0.bias"], visitor);
+        self.layer3.visit(["3.weight", "3.bias"], visitor);
+        self.layer7.visit(["7.weight", "7.bias"], visitor);
+        self.layer9.visit(["9.weight", "9.bias"], visitor);
+        self.layer11.visit(["11.weight", "11.bias"], visitor);
+    }
+    fn visit_mut(&mut self, visitor: &mut dyn FnMut(&str, ::nn::EntryMut<'_, F>)) {
+        self.layer0.visit_mut(["0.weight", "0.bias"], visitor);
+        self.layer3.visit_mut(["3.weight", "3.bias"], visitor);
+        self.layer7.visit_mut(["7.weight", "7.bias"], visitor);
+        self.layer9.visit_mut(["9.weight", "9.bias"], visitor);
+        self.layer11.visit_mut(["11.weight", "11.bias"], visitor);
+    }
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Model<F> for LeNet<F> {
+    type InputDim = ::nn::ndarray::Ix4;
+    type OutputDim = ::nn::ndarray::Ix2;
+    type Tape<'a> = LeNetTape<'a, F>;
+    type Workspace = LeNetWorkspace<F>;
+    fn init<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        LeNet::init(rng)
+    }
+    fn forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix2> {
+        LeNet::forward(self, x)
+    }
+    fn try_forward(
+        &self,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+    ) -> ::core::result::Result<
+        ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+        ::nn::Error,
+    > {
+        LeNet::try_forward(self, x)
+    }
+    fn forward_train_cow<'a>(
+        &self,
+        x: ::nn::ndarray::CowArray<'a, F, ::nn::ndarray::Ix4>,
+    ) -> (::nn::ndarray::Array<F, ::nn::ndarray::Ix2>, LeNetTape<'a, F>) {
+        LeNet::forward_train_cow(self, x)
+    }
+    fn backward(
+        &mut self,
+        tape: LeNetTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) {
+        LeNet::backward(self, tape, grad_out)
+    }
+    fn backward_with_input_grad(
+        &mut self,
+        tape: LeNetTape<'_, F>,
+        grad_out: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix2>,
+    ) -> ::nn::ndarray::Array<F, ::nn::ndarray::Ix4> {
+        LeNet::backward_with_input_grad(self, tape, grad_out)
+    }
+    fn train_step<L: ::nn::loss::Loss<F>>(
+        &mut self,
+        ws: &mut LeNetWorkspace<F>,
+        x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
+        target: L::Target<'_>,
+        loss: &L,
+    ) -> F {
+        LeNet::train_step(self, ws, x, target, loss)
+    }
+    fn step_output(ws: &LeNetWorkspace<F>) -> ::nn::ndarray::ArrayView2<'_, F> {
+        ws.output()
+    }
+    fn save(
+        &self,
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<(), ::nn::Error> {
+        LeNet::save(self, path)
+    }
+    fn load(
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<Self, ::nn::Error> {
+        LeNet::load(path)
+    }
+}
+::nn::__no_std_only! {
+    pub struct LeNet < F = f32 > (::core::marker::PhantomData < F >);
+}
+///`LeNet` frozen for inference: weights in fixed-size arrays, no heap, `no_std`.
+#[repr(C)]
+pub struct LeNetFrozen<F = f32> {
+    ///`Conv2d(1, 6, 5, stride = 1, padding = 2)` weight.
+    pub layer0_weight: [[[[F; 5]; 5]; 1]; 6],
+    ///`Conv2d(1, 6, 5, stride = 1, padding = 2)` bias.
+    pub layer0_bias: [F; 6],
+    ///`Conv2d(6, 16, 5, stride = 1, padding = 0)` weight.
+    pub layer3_weight: [[[[F; 5]; 5]; 6]; 16],
+    ///`Conv2d(6, 16, 5, stride = 1, padding = 0)` bias.
+    pub layer3_bias: [F; 16],
+    ///`Linear(400, 120)` weight, input-major `[in][out]`.
+    pub layer7_weight: [[F; 120]; 400],
+    ///`Linear(400, 120)` bias.
+    pub layer7_bias: [F; 120],
+    ///`Linear(120, 84)` weight, input-major `[in][out]`.
+    pub layer9_weight: [[F; 84]; 120],
+    ///`Linear(120, 84)` bias.
+    pub layer9_bias: [F; 84],
+    ///`Linear(84, 10)` weight, input-major `[in][out]`.
+    pub layer11_weight: [[F; 10]; 84],
+    ///`Linear(84, 10)` bias.
+    pub layer11_bias: [F; 10],
+    _scalar: ::core::marker::PhantomData<F>,
+}
+impl<F: ::nn::Float> LeNetFrozen<F> {
+    /// Inference on one sample; allocates nothing.
+    pub fn infer(&self, x: &[[[F; 28]; 28]; 1]) -> [F; 10] {
+        let x0 = x;
+        let x1: [[[F; 28]; 28]; 6] = ::nn::frozen::conv2d(
+            &self.layer0_weight,
+            Some(&self.layer0_bias),
+            x0,
+            1,
+            2,
+        );
+        let mut x2: [[[F; 28]; 28]; 6] = x1;
+        ::nn::frozen::activate(
+            ::nn::activation::Relu,
+            x2.as_flattened_mut().as_flattened_mut(),
+        );
+        let x3: [[[F; 14]; 14]; 6] = ::nn::frozen::max_pool2d(&x2, 2, 2);
+        let x4: [[[F; 10]; 10]; 16] = ::nn::frozen::conv2d(
+            &self.layer3_weight,
+            Some(&self.layer3_bias),
+            &x3,
+            1,
+            0,
+        );
+        let mut x5: [[[F; 10]; 10]; 16] = x4;
+        ::nn::frozen::activate(
+            ::nn::activation::Relu,
+            x5.as_flattened_mut().as_flattened_mut(),
+        );
+        let x6: [[[F; 5]; 5]; 16] = ::nn::frozen::max_pool2d(&x5, 2, 2);
+        let x7: [F; 400] = ::nn::frozen::flatten(&x6);
+        let x8: [F; 120] = ::nn::frozen::dense(
+            &self.layer7_weight,
+            Some(&self.layer7_bias),
+            &x7,
+        );
+        let mut x9: [F; 120] = x8;
+        ::nn::frozen::activate(::nn::activation::Relu, &mut x9);
+        let x10: [F; 84] = ::nn::frozen::dense(
+            &self.layer9_weight,
+            Some(&self.layer9_bias),
+            &x9,
+        );
+        let mut x11: [F; 84] = x10;
+        ::nn::frozen::activate(::nn::activation::Relu, &mut x11);
+        let x12: [F; 10] = ::nn::frozen::dense(
+            &self.layer11_weight,
+            Some(&self.layer11_bias),
+            &x11,
+        );
+        x12
+    }
+}
+impl<F: ::nn::Float> LeNet<F> {
+    /// Input features per sample (`C*H*W` for an image network).
+    pub const INPUT: usize = 784;
+    /// Output features per sample.
+    pub const OUTPUT: usize = 10;
+    /// The shape of one input sample, as declared.
+    pub const INPUT_SHAPE: [usize; 3] = [1, 28, 28];
+    /// The shape of one output sample.
+    pub const OUTPUT_SHAPE: [usize; 1] = [10];
+    /// Number of trainable scalars.
+    pub const NUM_PARAMS: usize = 0 + 156 + 0 + 0 + 2416 + 0 + 0 + 0 + 48120 + 0 + 10164
+        + 0 + 850;
+    /// Bytes of the frozen model: what its weights take in flash.
+    pub const FROZEN_BYTES: usize = ::core::mem::size_of::<LeNetFrozen<F>>();
+    /// Activation bytes of `infer`: the largest input-plus-output array pair of any
+    /// layer (the first layer's input is the caller's), plus what nested chains and
+    /// networks hold. Stack frames and register spills come on top of it.
+    pub const SCRATCH_BYTES: usize = {
+        let sizes = [
+            5488 * ::core::mem::size_of::<F>() + 0,
+            9408 * ::core::mem::size_of::<F>() + 0,
+            5880 * ::core::mem::size_of::<F>() + 0,
+            2776 * ::core::mem::size_of::<F>() + 0,
+            3200 * ::core::mem::size_of::<F>() + 0,
+            2000 * ::core::mem::size_of::<F>() + 0,
+            800 * ::core::mem::size_of::<F>() + 0,
+            520 * ::core::mem::size_of::<F>() + 0,
+            240 * ::core::mem::size_of::<F>() + 0,
+            204 * ::core::mem::size_of::<F>() + 0,
+            168 * ::core::mem::size_of::<F>() + 0,
+            94 * ::core::mem::size_of::<F>() + 0,
+        ];
+        let mut max = 0;
+        let mut i = 0;
+        while i < sizes.len() {
+            if sizes[i] > max {
+                max = sizes[i];
+            }
+            i += 1;
+        }
+        max
+    };
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Network for LeNet<F> {
+    type Input = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<
+                ::nn::typenum::UInt<
+                    ::nn::typenum::UInt<
+                        ::nn::typenum::UInt<
+                            ::nn::typenum::UInt<
+                                ::nn::typenum::UInt<
+                                    ::nn::typenum::UInt<
+                                        ::nn::typenum::UInt<
+                                            ::nn::typenum::UTerm,
+                                            ::nn::typenum::B1,
+                                        >,
+                                        ::nn::typenum::B1,
+                                    >,
+                                    ::nn::typenum::B0,
+                                >,
+                                ::nn::typenum::B0,
+                            >,
+                            ::nn::typenum::B0,
+                        >,
+                        ::nn::typenum::B1,
+                    >,
+                    ::nn::typenum::B0,
+                >,
+                ::nn::typenum::B0,
+            >,
+            ::nn::typenum::B0,
+        >,
+        ::nn::typenum::B0,
+    >;
+    type Output = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<
+                ::nn::typenum::UInt<::nn::typenum::UTerm, ::nn::typenum::B1>,
+                ::nn::typenum::B0,
+            >,
+            ::nn::typenum::B1,
+        >,
+        ::nn::typenum::B0,
+    >;
+    const NAME: &'static str = "LeNet";
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::nn::Network for LeNetFrozen<F> {
+    type Input = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<
+                ::nn::typenum::UInt<
+                    ::nn::typenum::UInt<
+                        ::nn::typenum::UInt<
+                            ::nn::typenum::UInt<
+                                ::nn::typenum::UInt<
+                                    ::nn::typenum::UInt<
+                                        ::nn::typenum::UInt<
+                                            ::nn::typenum::UTerm,
+                                            ::nn::typenum::B1,
+                                        >,
+                                        ::nn::typenum::B1,
+                                    >,
+                                    ::nn::typenum::B0,
+                                >,
+                                ::nn::typenum::B0,
+                            >,
+                            ::nn::typenum::B0,
+                        >,
+                        ::nn::typenum::B1,
+                    >,
+                    ::nn::typenum::B0,
+                >,
+                ::nn::typenum::B0,
+            >,
+            ::nn::typenum::B0,
+        >,
+        ::nn::typenum::B0,
+    >;
+    type Output = ::nn::typenum::UInt<
+        ::nn::typenum::UInt<
+            ::nn::typenum::UInt<
+                ::nn::typenum::UInt<::nn::typenum::UTerm, ::nn::typenum::B1>,
+                ::nn::typenum::B0,
+            >,
+            ::nn::typenum::B1,
+        >,
+        ::nn::typenum::B0,
+    >;
+    const NAME: &'static str = "LeNet";
+}
+#[automatically_derived]
+impl<F: ::nn::Float, Source> ::nn::TakesInput<784, Source> for LeNet<F> {}
+#[automatically_derived]
+impl<F: ::nn::Float, Consumer> ::nn::ProducesOutput<10, Consumer> for LeNet<F> {}
+#[automatically_derived]
+impl<F: ::nn::Float, Next: ::nn::TakesInput<10, LeNet<F>>> ::nn::Feeds<Next>
+for LeNet<F> {}
+const _: () = ::core::assert!(
+    ::core::matches!(::nn::frozen::window_output(28, 5, 1, 2),
+    ::core::option::Option::Some(28)) && ::core::matches!(::nn::frozen::window_output(28,
+    5, 1, 2), ::core::option::Option::Some(28)),
+    "nn-macros and nn-runtime disagree on this layer's output size",
+);
+const _: () = ::core::assert!(
+    < ::nn::activation::Relu as ::nn::activation::Activation < f32 >> ::DF_FROM_OUTPUT ==
+    true,
+    "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
+);
+const _: () = ::core::assert!(
+    ::core::matches!(::nn::frozen::window_output(28, 2, 2, 0),
+    ::core::option::Option::Some(14)) && ::core::matches!(::nn::frozen::window_output(28,
+    2, 2, 0), ::core::option::Option::Some(14)),
+    "nn-macros and nn-runtime disagree on this layer's output size",
+);
+const _: () = ::core::assert!(
+    ::core::matches!(::nn::frozen::window_output(14, 5, 1, 0),
+    ::core::option::Option::Some(10)) && ::core::matches!(::nn::frozen::window_output(14,
+    5, 1, 0), ::core::option::Option::Some(10)),
+    "nn-macros and nn-runtime disagree on this layer's output size",
+);
+const _: () = ::core::assert!(
+    < ::nn::activation::Relu as ::nn::activation::Activation < f32 >> ::DF_FROM_OUTPUT ==
+    true,
+    "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
+);
+const _: () = ::core::assert!(
+    ::core::matches!(::nn::frozen::window_output(10, 2, 2, 0),
+    ::core::option::Option::Some(5)) && ::core::matches!(::nn::frozen::window_output(10,
+    2, 2, 0), ::core::option::Option::Some(5)),
+    "nn-macros and nn-runtime disagree on this layer's output size",
+);
+const _: () = ::core::assert!(
+    < ::nn::activation::Relu as ::nn::activation::Activation < f32 >> ::DF_FROM_OUTPUT ==
+    true,
+    "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
+);
+const _: () = ::core::assert!(
+    < ::nn::activation::Relu as ::nn::activation::Activation < f32 >> ::DF_FROM_OUTPUT ==
+    true,
+    "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
+);

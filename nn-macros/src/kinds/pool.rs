@@ -1,0 +1,162 @@
+//! `MaxPool2d(kernel_size, stride = kernel_size)` and `AvgPool2d(..)`: pooling over
+//! square windows without padding.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, quote_spanned};
+
+use super::{param, usize_lit, ArgType, Default, KindSpec, LayerKind, ParamSpec, Params, ShapeSite, StatesInput};
+use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::check::CheckedLayer;
+use crate::shape::{window_output, Shape};
+
+const POOL: &[ParamSpec] = &[
+    param("kernel_size", ArgType::Dim, Default::Required),
+    param("stride", ArgType::Dim, Default::SameAs("kernel_size")),
+];
+
+pub const MAX_POOL2D: KindSpec = KindSpec {
+    name: "MaxPool2d",
+    params: POOL,
+    chain: false,
+    states_input: StatesInput::Nothing,
+    resolve: |at| Some(Box::new(Pool { op: Op::Max, kernel: at.int("kernel_size")?, stride: at.int("stride")? })),
+};
+
+pub const AVG_POOL2D: KindSpec = KindSpec {
+    name: "AvgPool2d",
+    params: POOL,
+    chain: false,
+    states_input: StatesInput::Nothing,
+    resolve: |at| Some(Box::new(Pool { op: Op::Avg, kernel: at.int("kernel_size")?, stride: at.int("stride")? })),
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Max,
+    Avg,
+}
+
+#[derive(Debug)]
+struct Pool {
+    op: Op,
+    kernel: usize,
+    stride: usize,
+}
+
+impl Pool {
+    fn name(&self) -> &'static str {
+        match self.op {
+            Op::Max => "MaxPool2d",
+            Op::Avg => "AvgPool2d",
+        }
+    }
+}
+
+/// A compile-time check that the runtime's `window_output` gives this layer's output
+/// size, so the macro's and the runtime's rule cannot drift apart.
+pub fn window_assertion(layer: &CheckedLayer, kernel: usize, stride: usize, padding: usize) -> TokenStream {
+    let (Shape::Image { height, width, .. }, Shape::Image { height: out_h, width: out_w, .. }) =
+        (layer.input, layer.output)
+    else {
+        return quote!();
+    };
+    let [h, w, oh, ow, k, s, p] = [height, width, out_h, out_w, kernel, stride, padding].map(usize_lit);
+    quote_spanned! {layer.span=>
+        const _: () = ::core::assert!(
+            ::core::matches!(::nn::frozen::window_output(#h, #k, #s, #p), ::core::option::Option::Some(#oh))
+                && ::core::matches!(::nn::frozen::window_output(#w, #k, #s, #p), ::core::option::Option::Some(#ow)),
+            "nn-macros and nn-runtime disagree on this layer's output size",
+        );
+    }
+}
+
+impl LayerKind for Pool {
+    fn describe(&self) -> String {
+        format!("{}({}, stride = {})", self.name(), self.kernel, self.stride)
+    }
+
+    fn output(&self, input: Shape, at: &ShapeSite<'_>) -> Result<Shape, syn::Error> {
+        let (name, kernel, stride) = (self.name(), self.kernel, self.stride);
+        let (channels, height, width) = at.image(name, input)?;
+        let (Some(h), Some(w)) = (window_output(height, kernel, stride, 0), window_output(width, kernel, stride, 0))
+        else {
+            return Err(at.decl.error(format!(
+                "{name} window {kernel}x{kernel} is larger than its input {height}x{width} (shape {input})"
+            )));
+        };
+        Ok(Shape::Image { channels, height: h, width: w })
+    }
+
+    fn inner(&self) -> &[CheckedLayer] {
+        &[]
+    }
+
+    fn params(&self, _: &CheckedLayer) -> Option<Params> {
+        None
+    }
+
+    fn tape(&self, site: &Site<'_>) -> Tape {
+        let caches = match self.op {
+            Op::Max => vec![(site.cache("pool"), quote!(::nn::layers::MaxPoolIndices))],
+            Op::Avg => Vec::new(),
+        };
+        Tape { input: false, output: false, caches }
+    }
+
+    fn forward(&self, site: &Site<'_>) -> TokenStream {
+        let (x, y) = (site.x(), site.y());
+        let (k, s) = (usize_lit(self.kernel), usize_lit(self.stride));
+        match self.op {
+            Op::Max if site.training() => {
+                let indices = site.cache("pool");
+                quote!(let (#y, #indices) = ::nn::layers::pool::max_pool2d_train(#x.view(), #k, #s);)
+            }
+            Op::Max => quote!(let #y = ::nn::layers::pool::max_pool2d(#x.view(), #k, #s);),
+            Op::Avg => quote!(let #y = ::nn::layers::pool::avg_pool2d(#x.view(), #k, #s);),
+        }
+    }
+
+    fn backward(&self, site: &Site<'_>) -> Backward {
+        let input_grad = match self.op {
+            Op::Max => {
+                let indices = site.cache("pool");
+                quote!(::nn::layers::pool::max_pool2d_backward(&tape.#indices, g.view()))
+            }
+            Op::Avg => {
+                let (k, s, hw) = (usize_lit(self.kernel), usize_lit(self.stride), image_hw(site.layer.input));
+                quote!(::nn::layers::pool::avg_pool2d_backward(g.view() #hw, #k, #s))
+            }
+        };
+        Backward { update: quote!(), input_grad: InputGrad::Pure(input_grad) }
+    }
+
+    fn workspace(&self, _: &WsSite<'_>) -> Option<WsStep> {
+        None
+    }
+
+    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
+        let FrozenSite { by_ref, typed, .. } = site;
+        let (k, s) = (usize_lit(self.kernel), usize_lit(self.stride));
+        let pool = match self.op {
+            Op::Max => quote!(::nn::frozen::max_pool2d),
+            Op::Avg => quote!(::nn::frozen::avg_pool2d),
+        };
+        quote!(let #typed = #pool(#by_ref, #k, #s);)
+    }
+
+    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
+        quote!(0)
+    }
+
+    fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {
+        window_assertion(layer, self.kernel, self.stride, 0)
+    }
+
+    fn draws_random(&self) -> bool {
+        false
+    }
+
+    fn keeps_borrow(&self) -> bool {
+        false
+    }
+}
