@@ -59,9 +59,13 @@ pub fn stubs(decl: &crate::parse::NetworkDecl) -> TokenStream {
     let (vis, name) = (&decl.vis, &decl.name);
     let [frozen, tape, workspace] = ["Frozen", "Tape", "Workspace"].map(|suffix| format_ident!("{}{}", name, suffix));
     quote! {
+        #[allow(dead_code)]
         #vis struct #name<F = f32>(::core::marker::PhantomData<F>);
+        #[allow(dead_code)]
         #vis struct #frozen<F = f32>(::core::marker::PhantomData<F>);
+        #[allow(dead_code)]
         #vis struct #tape<'a, F = f32>(::core::marker::PhantomData<&'a F>);
+        #[allow(dead_code)]
         #vis struct #workspace<F = f32>(::core::marker::PhantomData<F>);
     }
 }
