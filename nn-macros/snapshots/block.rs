@@ -154,8 +154,7 @@ impl<F: ::nn::Float> Block<F> {
                 g.view_mut(),
             );
             self.layer1_0.backward(tape.r1_x0.view(), g.view());
-            let g = self.layer1_0.input_grad(g.view());
-            g
+            self.layer1_0.input_grad(g.view())
         };
         g += &skip1;
         self.layer0.backward(tape.x0.view(), g.view());
