@@ -146,7 +146,6 @@ impl<F: ::nn::Float> Block<F> {
             .backward_from(tape.net2, g.view(), true)
             .expect("input gradient requested");
         let skip1 = {
-            let g = g.view();
             let mut g = g.to_owned();
             ::nn::layers::activation::backward_in_place(
                 ::nn::activation::Gelu,
@@ -396,12 +395,12 @@ impl<F: ::nn::Float> Block<F> {
     /// networks hold. Stack frames and register spills come on top of it.
     pub const SCRATCH_BYTES: usize = {
         let sizes = [
-            32 * ::core::mem::size_of::<F>() + 0,
+            32 * ::core::mem::size_of::<F>(),
             32 * ::core::mem::size_of::<F>()
                 + {
                     let sizes = [
-                        32 * ::core::mem::size_of::<F>() + 0,
-                        32 * ::core::mem::size_of::<F>() + 0,
+                        32 * ::core::mem::size_of::<F>(),
+                        32 * ::core::mem::size_of::<F>(),
                     ];
                     let mut max = 0;
                     let mut i = 0;
@@ -414,7 +413,7 @@ impl<F: ::nn::Float> Block<F> {
                     max
                 },
             24 * ::core::mem::size_of::<F>() + Encoder::<F>::SCRATCH_BYTES,
-            12 * ::core::mem::size_of::<F>() + 0,
+            12 * ::core::mem::size_of::<F>(),
         ];
         let mut max = 0;
         let mut i = 0;

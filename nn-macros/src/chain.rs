@@ -241,8 +241,8 @@ impl<'l> ChainGen<'l> {
         (0..self.layers.len()).map(|i| self.layers[i].kind.forward(&self.site(i))).collect()
     }
 
-    /// The backward pass in reverse layer order. `g` holds d loss / d output on entry
-    /// (a view). The block evaluates to the chain's input gradient: an `Option` gated
+    /// The backward pass in reverse layer order. `g` holds d loss / d output on entry,
+    /// borrowed (a view, or an array the caller still needs). The block evaluates to the chain's input gradient: an `Option` gated
     /// by `input_grad` at the top level, an owned array for an inner chain.
     pub fn backward(&self, top_level: bool) -> TokenStream {
         let steps: Vec<Backward> =

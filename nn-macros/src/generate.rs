@@ -137,8 +137,8 @@ fn shape_consts(net: &Network) -> TokenStream {
 pub fn scratch_bytes(layers: &[CheckedLayer]) -> TokenStream {
     let per_layer = layers.iter().map(|layer| {
         let arrays = usize_lit(layer.input.len() + layer.output.len());
-        let inside = layer.kind.scratch(layer);
-        quote!(#arrays * ::core::mem::size_of::<F>() + #inside)
+        let inside = layer.kind.scratch().map(|bytes| quote!(+ #bytes));
+        quote!(#arrays * ::core::mem::size_of::<F>() #inside)
     });
     quote! {{
         let sizes = [#(#per_layer),*];

@@ -73,8 +73,9 @@ pub trait LayerKind: fmt::Debug {
     fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep>;
     /// `infer`'s statement(s), binding `site.y` from `site.x` on fixed-size arrays.
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream;
-    /// Activation bytes `infer` holds inside the layer, beyond its input and output.
-    fn scratch(&self, layer: &CheckedLayer) -> TokenStream;
+    /// Activation bytes `infer` holds inside the layer, beyond its input and output
+    /// (an inner chain's, a nested network's), as a constant expression.
+    fn scratch(&self) -> Option<TokenStream>;
     /// Compile-time checks the generated code makes for this layer (`net` is the
     /// declaring network).
     fn assertions(&self, layer: &CheckedLayer, net: &Ident) -> TokenStream;
