@@ -395,12 +395,12 @@ impl<F: ::nn::Float> Block<F> {
     /// networks hold. Stack frames and register spills come on top of it.
     pub const SCRATCH_BYTES: usize = {
         let sizes = [
-            32 * ::core::mem::size_of::<F>(),
-            32 * ::core::mem::size_of::<F>()
+            ::core::mem::size_of::<[F; 32]>(),
+            ::core::mem::size_of::<[F; 32]>()
                 + {
                     let sizes = [
-                        32 * ::core::mem::size_of::<F>(),
-                        32 * ::core::mem::size_of::<F>(),
+                        ::core::mem::size_of::<[F; 32]>(),
+                        ::core::mem::size_of::<[F; 32]>(),
                     ];
                     let mut max = 0;
                     let mut i = 0;
@@ -412,8 +412,8 @@ impl<F: ::nn::Float> Block<F> {
                     }
                     max
                 },
-            24 * ::core::mem::size_of::<F>() + Encoder::<F>::SCRATCH_BYTES,
-            12 * ::core::mem::size_of::<F>(),
+            ::core::mem::size_of::<[F; 24]>() + Encoder::<F>::SCRATCH_BYTES,
+            ::core::mem::size_of::<[F; 12]>(),
         ];
         let mut max = 0;
         let mut i = 0;

@@ -138,7 +138,7 @@ pub fn scratch_bytes(layers: &[CheckedLayer]) -> TokenStream {
     let per_layer = layers.iter().map(|layer| {
         let arrays = usize_lit(layer.input.len() + layer.output.len());
         let inside = layer.kind.scratch().map(|bytes| quote!(+ #bytes));
-        quote!(#arrays * ::core::mem::size_of::<F>() #inside)
+        quote!(::core::mem::size_of::<[F; #arrays]>() #inside)
     });
     quote! {{
         let sizes = [#(#per_layer),*];
