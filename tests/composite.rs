@@ -50,6 +50,23 @@ network! {
     }
 }
 
+network! {
+    /// Residual chains that begin with a batch norm, a padding and a nested network, and
+    /// a network that begins with a pooling: each first layer ends its chain's backward.
+    pub struct ChainEdges {
+        input: [2, 3, 3],
+        AvgPool2d(2, stride = 1) -> Residual(BatchNorm2d(2) -> ReLU) -> Residual(ZeroPad2d(1, 0, 1, 0) -> MaxPool2d(2, stride = 1))
+            -> Flatten -> Residual(enc: Encoder8 -> Linear(8, 8)) -> Linear(8, 2)
+    }
+}
+
+network! {
+    /// A network used inside a residual chain.
+    pub struct Encoder8 {
+        Linear(8, 5) -> GELU -> Linear(5, 8)
+    }
+}
+
 fn rng() -> StdRng {
     StdRng::seed_from_u64(7)
 }
@@ -63,6 +80,20 @@ fn vision_backward_matches_finite_differences() {
     let mut rng = rng();
     let x: Array4<f64> = random((3, 2, 6, 6), &mut rng);
     check_gradients(Vision::<f64>::init(&mut rng), x, random((3, 2), &mut rng));
+}
+
+#[test]
+fn chain_edges_freeze_like_forward_and_backward_matches_finite_differences() {
+    let mut rng = rng();
+    let x: Array4<f64> = random((3, 2, 3, 3), &mut rng);
+    let model = ChainEdges::<f64>::init(&mut rng);
+    let want = model.forward(x.view());
+    let sample: [[[f64; 3]; 3]; 2] =
+        std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[0, c, h, w]])));
+    for (got, want) in model.freeze().infer(&sample).iter().zip(want.row(0)) {
+        assert!((got - want).abs() < 1e-12, "frozen {got} vs forward {want}");
+    }
+    check_gradients(model, x, random((3, 2), &mut rng));
 }
 
 #[test]

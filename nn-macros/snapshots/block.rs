@@ -146,7 +146,6 @@ impl<F: ::nn::Float> Block<F> {
             .backward_from(tape.net2, g.view(), true)
             .expect("input gradient requested");
         let skip1 = {
-            let g = g.view();
             let mut g = g.to_owned();
             ::nn::layers::activation::backward_in_place(
                 ::nn::activation::Gelu,
@@ -154,8 +153,7 @@ impl<F: ::nn::Float> Block<F> {
                 g.view_mut(),
             );
             self.layer1_0.backward(tape.r1_x0.view(), g.view());
-            let g = self.layer1_0.input_grad(g.view());
-            g
+            self.layer1_0.input_grad(g.view())
         };
         g += &skip1;
         self.layer0.backward(tape.x0.view(), g.view());
@@ -397,12 +395,12 @@ impl<F: ::nn::Float> Block<F> {
     /// networks hold. Stack frames and register spills come on top of it.
     pub const SCRATCH_BYTES: usize = {
         let sizes = [
-            32 * ::core::mem::size_of::<F>() + 0,
-            32 * ::core::mem::size_of::<F>()
+            ::core::mem::size_of::<[F; 32]>(),
+            ::core::mem::size_of::<[F; 32]>()
                 + {
                     let sizes = [
-                        32 * ::core::mem::size_of::<F>() + 0,
-                        32 * ::core::mem::size_of::<F>() + 0,
+                        ::core::mem::size_of::<[F; 32]>(),
+                        ::core::mem::size_of::<[F; 32]>(),
                     ];
                     let mut max = 0;
                     let mut i = 0;
@@ -414,8 +412,8 @@ impl<F: ::nn::Float> Block<F> {
                     }
                     max
                 },
-            24 * ::core::mem::size_of::<F>() + Encoder::<F>::SCRATCH_BYTES,
-            12 * ::core::mem::size_of::<F>() + 0,
+            ::core::mem::size_of::<[F; 24]>() + Encoder::<F>::SCRATCH_BYTES,
+            ::core::mem::size_of::<[F; 12]>(),
         ];
         let mut max = 0;
         let mut i = 0;

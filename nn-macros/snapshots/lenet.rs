@@ -475,18 +475,18 @@ impl<F: ::nn::Float> LeNet<F> {
     /// networks hold. Stack frames and register spills come on top of it.
     pub const SCRATCH_BYTES: usize = {
         let sizes = [
-            5488 * ::core::mem::size_of::<F>() + 0,
-            9408 * ::core::mem::size_of::<F>() + 0,
-            5880 * ::core::mem::size_of::<F>() + 0,
-            2776 * ::core::mem::size_of::<F>() + 0,
-            3200 * ::core::mem::size_of::<F>() + 0,
-            2000 * ::core::mem::size_of::<F>() + 0,
-            800 * ::core::mem::size_of::<F>() + 0,
-            520 * ::core::mem::size_of::<F>() + 0,
-            240 * ::core::mem::size_of::<F>() + 0,
-            204 * ::core::mem::size_of::<F>() + 0,
-            168 * ::core::mem::size_of::<F>() + 0,
-            94 * ::core::mem::size_of::<F>() + 0,
+            ::core::mem::size_of::<[F; 5488]>(),
+            ::core::mem::size_of::<[F; 9408]>(),
+            ::core::mem::size_of::<[F; 5880]>(),
+            ::core::mem::size_of::<[F; 2776]>(),
+            ::core::mem::size_of::<[F; 3200]>(),
+            ::core::mem::size_of::<[F; 2000]>(),
+            ::core::mem::size_of::<[F; 800]>(),
+            ::core::mem::size_of::<[F; 520]>(),
+            ::core::mem::size_of::<[F; 240]>(),
+            ::core::mem::size_of::<[F; 204]>(),
+            ::core::mem::size_of::<[F; 168]>(),
+            ::core::mem::size_of::<[F; 94]>(),
         ];
         let mut max = 0;
         let mut i = 0;

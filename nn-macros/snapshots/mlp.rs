@@ -393,9 +393,9 @@ impl<F: ::nn::Float> Mlp<F> {
     /// networks hold. Stack frames and register spills come on top of it.
     pub const SCRATCH_BYTES: usize = {
         let sizes = [
-            1040 * ::core::mem::size_of::<F>() + 0,
-            512 * ::core::mem::size_of::<F>() + 0,
-            266 * ::core::mem::size_of::<F>() + 0,
+            ::core::mem::size_of::<[F; 1040]>(),
+            ::core::mem::size_of::<[F; 512]>(),
+            ::core::mem::size_of::<[F; 266]>(),
         ];
         let mut max = 0;
         let mut i = 0;

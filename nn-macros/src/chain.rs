@@ -241,8 +241,8 @@ impl<'l> ChainGen<'l> {
         (0..self.layers.len()).map(|i| self.layers[i].kind.forward(&self.site(i))).collect()
     }
 
-    /// The backward pass in reverse layer order. `g` holds d loss / d output on entry
-    /// (a view). The block evaluates to the chain's input gradient: an `Option` gated
+    /// The backward pass in reverse layer order. `g` holds d loss / d output on entry,
+    /// borrowed (a view, or an array the caller still needs). The block evaluates to the chain's input gradient: an `Option` gated
     /// by `input_grad` at the top level, an owned array for an inner chain.
     pub fn backward(&self, top_level: bool) -> TokenStream {
         let steps: Vec<Backward> =
@@ -259,18 +259,26 @@ impl<'l> ChainGen<'l> {
         let mut body = TokenStream::new();
         let mut view = true;
         for (i, step) in steps.iter().enumerate().rev() {
-            let stop_here = top_level && i == 0;
+            // The first layer's input gradient ends the block: returned (gated by
+            // `input_grad`) at the top level, the block's value in an inner chain.
+            let (first, nested_first) = (top_level && i == 0, !top_level && i == 0);
             let bind = if changed_in_place(i) { quote!(let mut g) } else { quote!(let g) };
             let to_owned = if view { quote!(let g = g.to_owned();) } else { quote!() };
             body.extend(step.update.clone());
             match &step.input_grad {
-                InputGrad::Pure(expr) if stop_here => return quote!(#body return input_grad.then(|| #expr);),
-                InputGrad::Consumes(expr) if stop_here => {
+                InputGrad::Pure(expr) if first => return quote!(#body return input_grad.then(|| #expr);),
+                InputGrad::Consumes(expr) if first => {
                     return quote!(#body return input_grad.then(|| { #to_owned #expr });)
                 }
-                InputGrad::Asked(call) if stop_here => {
+                InputGrad::Asked(call) if first => {
                     let call = call(quote!(input_grad));
                     return quote!(#body return #call;);
+                }
+                InputGrad::Pure(expr) | InputGrad::Effect(expr) if nested_first => return quote!(#body #expr),
+                InputGrad::Consumes(expr) if nested_first => return quote!(#body #to_owned #expr),
+                InputGrad::Asked(call) if nested_first => {
+                    let call = call(quote!(true));
+                    return quote!(#body #call.expect("input gradient requested"));
                 }
                 InputGrad::Pure(expr) | InputGrad::Effect(expr) => body.extend(quote!(#bind = #expr;)),
                 InputGrad::Consumes(expr) => body.extend(quote!(#to_owned #bind = #expr;)),

@@ -59,9 +59,13 @@ pub fn stubs(decl: &crate::parse::NetworkDecl) -> TokenStream {
     let (vis, name) = (&decl.vis, &decl.name);
     let [frozen, tape, workspace] = ["Frozen", "Tape", "Workspace"].map(|suffix| format_ident!("{}{}", name, suffix));
     quote! {
+        #[allow(dead_code)]
         #vis struct #name<F = f32>(::core::marker::PhantomData<F>);
+        #[allow(dead_code)]
         #vis struct #frozen<F = f32>(::core::marker::PhantomData<F>);
+        #[allow(dead_code)]
         #vis struct #tape<'a, F = f32>(::core::marker::PhantomData<&'a F>);
+        #[allow(dead_code)]
         #vis struct #workspace<F = f32>(::core::marker::PhantomData<F>);
     }
 }
@@ -133,8 +137,8 @@ fn shape_consts(net: &Network) -> TokenStream {
 pub fn scratch_bytes(layers: &[CheckedLayer]) -> TokenStream {
     let per_layer = layers.iter().map(|layer| {
         let arrays = usize_lit(layer.input.len() + layer.output.len());
-        let inside = layer.kind.scratch(layer);
-        quote!(#arrays * ::core::mem::size_of::<F>() + #inside)
+        let inside = layer.kind.scratch().map(|bytes| quote!(+ #bytes));
+        quote!(::core::mem::size_of::<[F; #arrays]>() #inside)
     });
     quote! {{
         let sizes = [#(#per_layer),*];

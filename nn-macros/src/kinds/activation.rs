@@ -137,8 +137,8 @@ impl LayerKind for Act {
         quote!(let #typed_mut = #by_value; ::nn::frozen::activate(#act, #y_slice);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -172,8 +172,8 @@ impl LayerKind for BatchNorm {
         quote!(let #typed_mut = #by_value; #kernel(&mut #y, &self.#scale, &self.#shift);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -138,8 +138,8 @@ impl LayerKind for Conv2d {
         quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, #s, #p);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -97,8 +97,8 @@ impl LayerKind for Dropout {
         quote!(let #typed = #by_value;)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -84,8 +84,8 @@ impl LayerKind for Flatten {
         }
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

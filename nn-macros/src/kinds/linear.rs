@@ -115,8 +115,8 @@ impl LayerKind for Linear {
         quote!(let #typed = ::nn::frozen::dense(&self.#weight, #bias, #by_ref);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &proc_macro2::Ident) -> TokenStream {

@@ -73,8 +73,9 @@ pub trait LayerKind: fmt::Debug {
     fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep>;
     /// `infer`'s statement(s), binding `site.y` from `site.x` on fixed-size arrays.
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream;
-    /// Activation bytes `infer` holds inside the layer, beyond its input and output.
-    fn scratch(&self, layer: &CheckedLayer) -> TokenStream;
+    /// Activation bytes `infer` holds inside the layer, beyond its input and output
+    /// (an inner chain's, a nested network's), as a constant expression.
+    fn scratch(&self) -> Option<TokenStream>;
     /// Compile-time checks the generated code makes for this layer (`net` is the
     /// declaring network).
     fn assertions(&self, layer: &CheckedLayer, net: &Ident) -> TokenStream;
@@ -430,5 +431,39 @@ pub fn bias_suffix(bias: bool) -> &'static str {
         ""
     } else {
         ", bias = false"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(name: &str) -> &'static KindSpec {
+        KindSpec::find(name).expect("a kind")
+    }
+
+    #[test]
+    fn suggests_the_nearest_kind() {
+        assert_eq!(KindSpec::nearest("Relu").map(|k| k.name), Some("ReLU"));
+        assert_eq!(KindSpec::nearest("Lienar").map(|k| k.name), Some("Linear"));
+        assert_eq!(KindSpec::nearest("ZeroPad").map(|k| k.name), Some("ZeroPad2d"));
+        assert_eq!(KindSpec::nearest("Encoder").map(|k| k.name), None);
+    }
+
+    #[test]
+    fn usage_lists_arguments_with_defaults() {
+        assert_eq!(kind("Linear").usage(), "Linear(in_features, out_features, bias = true)");
+        assert_eq!(kind("MaxPool2d").usage(), "MaxPool2d(kernel_size, stride = kernel_size)");
+        assert_eq!(kind("ZeroPad2d").usage(), "ZeroPad2d(left, right, top, bottom)");
+        assert_eq!(kind("Residual").usage(), "Residual(<layer> -> <layer> ...)");
+        assert_eq!(kind("ReLU").usage(), "ReLU");
+    }
+
+    #[test]
+    fn every_kind_has_one_row() {
+        let mut names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), KINDS.len(), "a kind is listed twice");
     }
 }

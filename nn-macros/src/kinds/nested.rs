@@ -119,9 +119,9 @@ impl LayerKind for Nested {
         quote_spanned!(layer.span=> let #typed = self.#field.infer(#input);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
+    fn scratch(&self) -> Option<TokenStream> {
         let network = &self.network;
-        quote!(#network::<F>::SCRATCH_BYTES)
+        Some(quote!(#network::<F>::SCRATCH_BYTES))
     }
 
     /// Compile-time proof that the sizes around it meet, through `nn::TakesInput` /

@@ -144,8 +144,8 @@ impl LayerKind for Pool {
         quote!(let #typed = #pool(#by_ref, #k, #s);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -78,7 +78,7 @@ impl LayerKind for Residual {
         Backward {
             update: quote!(),
             input_grad: InputGrad::InPlace(quote! {
-                let #skip = { let g = g.view(); #inner };
+                let #skip = { #inner };
                 g += &#skip;
             }),
         }
@@ -105,8 +105,8 @@ impl LayerKind for Residual {
         }
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        scratch_bytes(&self.inner)
+    fn scratch(&self) -> Option<TokenStream> {
+        Some(scratch_bytes(&self.inner))
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

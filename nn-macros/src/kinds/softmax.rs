@@ -85,8 +85,8 @@ impl LayerKind for Softmax {
         quote!(let #typed_mut = #by_value; ::nn::frozen::softmax_in_place(&mut #y);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -93,8 +93,8 @@ impl LayerKind for ZeroPad2d {
         quote!(let #typed = ::nn::frozen::zero_pad2d(#by_ref, #left, #top);)
     }
 
-    fn scratch(&self, _: &CheckedLayer) -> TokenStream {
-        quote!(0)
+    fn scratch(&self) -> Option<TokenStream> {
+        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {
