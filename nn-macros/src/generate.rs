@@ -254,12 +254,15 @@ fn std_items(net: &Network) -> TokenStream {
                 )
             }
             Layer::Conv2d { in_channels, out_channels, kernel, stride, padding, bias } => {
-                let args = [in_channels, out_channels, kernel, stride, padding].map(|n| usize_lit(*n));
+                let [i, o, k, s, p] = [in_channels, out_channels, kernel, stride, padding].map(|n| usize_lit(*n));
+                let spec = quote! {
+                    ::nn::layers::Conv2dSpec::new(#i, #o, (#k, #k)).stride((#s, #s)).padding((#p, #p)).bias(#bias)
+                };
                 let bias_out = if *bias { quote!(Some(&mut frozen.#second)) } else { quote!(None) };
                 (
                     quote!(::nn::layers::Conv2d<F>),
-                    quote!(::nn::layers::Conv2d::init(#(#args,)* #bias, rng)),
-                    quote!(::nn::layers::Conv2d::zeros(#(#args,)* #bias)),
+                    quote!(::nn::layers::Conv2d::init(#spec, rng).expect("network! checked the Conv2d arguments")),
+                    quote!(::nn::layers::Conv2d::zeros(#spec).expect("network! checked the Conv2d arguments")),
                     Some(keys(layer, &["weight", "bias"])),
                     quote! {
                         self.#field.freeze_into(
@@ -1219,7 +1222,7 @@ fn frozen_steps(layers: &[CheckedLayer], prefix: &str) -> TokenStream {
             Layer::Conv2d { stride, padding, bias, .. } => {
                 let bias = if *bias { quote!(Some(&self.#second)) } else { quote!(None) };
                 let (s, p) = (usize_lit(*stride), usize_lit(*padding));
-                quote!(let #typed = ::nn::frozen::conv2d(&self.#first, #bias, #by_ref, #s, #p);)
+                quote!(let #typed = ::nn::frozen::conv2d(&self.#first, #bias, #by_ref, (#s, #s), (#p, #p));)
             }
             Layer::Activation(act) => {
                 let act = activation(act);

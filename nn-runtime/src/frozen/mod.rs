@@ -13,13 +13,10 @@ pub use conv2d::conv2d;
 pub use dense::dense;
 pub use pool::{avg_pool2d, max_pool2d};
 
-pub(crate) use conv2d::output_len;
+pub(crate) use conv2d::{output_len, Window};
 // Shared with the training kernels in `layers`.
 #[cfg(feature = "std")]
-pub(crate) use {
-    conv2d::valid_outputs,
-    pool::{avg_pool_plane, max_pool_plane},
-};
+pub(crate) use pool::{avg_pool_plane, max_pool_plane};
 
 use crate::activation::Activation;
 use crate::Float;

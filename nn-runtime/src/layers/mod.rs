@@ -12,7 +12,7 @@ pub mod softmax;
 mod weight_bias;
 
 pub use batch_norm::{BatchNorm, BatchNormCache};
-pub use conv2d::Conv2d;
+pub use conv2d::{Conv2d, Conv2dSpec};
 pub use dropout::DropoutRng;
 pub use linear::{Gradients, Linear};
 pub use pool::MaxPoolIndices;
