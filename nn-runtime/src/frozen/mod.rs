@@ -13,10 +13,13 @@ pub use conv2d::conv2d;
 pub use dense::dense;
 pub use pool::{avg_pool2d, max_pool2d};
 
-pub(crate) use conv2d::{output_len, Window};
+pub(crate) use conv2d::output_len;
 // Shared with the training kernels in `layers`.
 #[cfg(feature = "std")]
-pub(crate) use pool::{avg_pool_plane, max_pool_plane};
+pub(crate) use {
+    conv2d::Window,
+    pool::{avg_pool_plane, max_pool_plane},
+};
 
 use crate::activation::Activation;
 use crate::Float;
