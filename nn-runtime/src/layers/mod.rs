@@ -2,6 +2,7 @@
 //! side by side, tests at the bottom.
 
 pub mod activation;
+pub mod adaptive_avg_pool;
 pub mod batch_norm;
 pub mod conv2d;
 pub mod dropout;
