@@ -7,6 +7,7 @@ pub mod batch_norm;
 pub mod conv2d;
 pub mod dropout;
 pub mod flatten;
+pub mod fold_batch_norm;
 pub mod linear;
 pub mod pool;
 pub mod softmax;
