@@ -2,7 +2,7 @@
 //! batches, with `groups`, and kernels, strides and paddings given per axis.
 //!
 //! Which kernel runs depends on the groups:
-//! - depthwise (one input channel per group): the direct kernel of [`depthwise`], each
+//! - depthwise (one input channel per group): the direct kernel of `conv2d/depthwise.rs`, each
 //!   output plane one input plane correlated with one kernel (as a GEMM, each product
 //!   would have a single row of `kh·kw`);
 //! - otherwise im2col + GEMM, once per group on that group's channels (`groups = 1`, the
