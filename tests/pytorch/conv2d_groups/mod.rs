@@ -17,13 +17,13 @@ const CASE: &str = "conv2d_groups";
 /// How far nn's values may be from PyTorch's, in f32.
 const TOLERANCE: f32 = 4e-6;
 
-/// `CASES` of make_fixture.py: (file, in_c, out_c, kernel, stride, padding, groups, bias).
-const CASES: [(&str, usize, usize, (usize, usize), (usize, usize), (usize, usize), usize, bool); 5] = [
-    ("grouped", 4, 6, (3, 3), (1, 1), (1, 1), 2, true),
-    ("grouped_non_square", 6, 3, (2, 3), (2, 1), (0, 1), 3, false),
-    ("depthwise", 4, 4, (3, 3), (2, 2), (1, 1), 4, true),
-    ("depthwise_multiplier", 3, 6, (3, 3), (1, 1), (1, 1), 3, false),
-    ("ds_cnn_first", 1, 8, (10, 4), (2, 2), (5, 1), 1, true),
+/// `CASES` of make_fixture.py: each file's layer.
+const CASES: [(&str, Conv2dSpec); 5] = [
+    ("grouped", Conv2dSpec::new(4, 6, (3, 3)).padding((1, 1)).groups(2)),
+    ("grouped_non_square", Conv2dSpec::new(6, 3, (2, 3)).stride((2, 1)).padding((0, 1)).groups(3).bias(false)),
+    ("depthwise", Conv2dSpec::new(4, 4, (3, 3)).stride((2, 2)).padding((1, 1)).groups(4)),
+    ("depthwise_multiplier", Conv2dSpec::new(3, 6, (3, 3)).padding((1, 1)).groups(3).bias(false)),
+    ("ds_cnn_first", Conv2dSpec::new(1, 8, (10, 4)).stride((2, 2)).padding((5, 1))),
 ];
 
 fn to_f64(a: &Array4<f32>) -> Array4<f64> {
@@ -36,9 +36,9 @@ fn to_f32(a: &Array4<f64>) -> Array4<f32> {
 
 #[test]
 fn grouped_depthwise_and_non_square_give_pytorchs_outputs_and_gradients() {
-    for (file, in_c, out_c, kernel, stride, padding, groups, bias) in CASES {
+    for (file, spec) in CASES {
         let t = Tensors::read(CASE, &format!("{file}.safetensors"));
-        let spec = Conv2dSpec::new(in_c, out_c, kernel).stride(stride).padding(padding).groups(groups).bias(bias);
+        let bias = spec.bias;
         let weight = t.floats_of::<Ix4>("weight");
         let b = bias.then(|| t.floats_of::<Ix1>("bias").mapv(f64::from));
         let mut layer = Conv2d::from_parts(spec, to_f64(&weight), b).unwrap();
