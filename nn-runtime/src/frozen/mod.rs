@@ -8,12 +8,14 @@ mod batch_norm;
 mod conv2d;
 mod dense;
 mod pool;
+mod zero_pad;
 
 pub use adaptive_avg_pool::adaptive_avg_pool2d;
 pub use batch_norm::{batch_norm1d, batch_norm2d, batch_norm_scale_shift};
 pub use conv2d::conv2d;
 pub use dense::dense;
 pub use pool::{avg_pool2d, max_pool2d};
+pub use zero_pad::zero_pad2d;
 
 pub(crate) use conv2d::output_len;
 // Shared with the training kernels in `layers`.

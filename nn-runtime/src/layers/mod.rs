@@ -12,6 +12,7 @@ pub mod linear;
 pub mod pool;
 pub mod softmax;
 mod weight_bias;
+pub mod zero_pad;
 
 pub use batch_norm::{BatchNorm, BatchNormCache};
 pub use conv2d::{Conv2d, Conv2dSpec};
