@@ -325,13 +325,15 @@ impl<F: Float> Conv2d<F> {
     }
 }
 
-/// The groups' results `[batch, channels, ..]` side by side along the channels.
-fn join_channels<F: Float>(parts: impl Iterator<Item = Array4<F>>) -> Array4<F> {
-    let mut parts: Vec<Array4<F>> = parts.collect();
-    if parts.len() == 1 {
-        return parts.pop().expect("one part");
+/// The groups' results `[batch, channels, ..]` side by side along the channels (a single
+/// group's as it is, without allocating).
+fn join_channels<F: Float>(mut parts: impl Iterator<Item = Array4<F>>) -> Array4<F> {
+    let first = parts.next().expect("a layer has at least one group");
+    let rest: Vec<Array4<F>> = parts.collect();
+    if rest.is_empty() {
+        return first;
     }
-    let views: Vec<ArrayView4<F>> = parts.iter().map(|p| p.view()).collect();
+    let views: Vec<ArrayView4<F>> = core::iter::once(first.view()).chain(rest.iter().map(|p| p.view())).collect();
     ndarray::concatenate(Axis(1), &views).expect("the groups' results differ only in their channels")
 }
 
