@@ -10,19 +10,23 @@
 //! and safetensors:
 //!
 //! ```text
-//! python tests/pytorch/linear/make_fixture.py        # and lenet/, batch_norm/ likewise
+//! python tests/pytorch/linear/make_fixture.py        # and lenet/, batch_norm/, conv2d_groups/ likewise
 //! NN_WRITE_FIXTURES=1 cargo test --test interop linear_saved_by_nn   # nn writes its file
 //! python tests/pytorch/linear_saved_by_nn/make_fixture.py            # PyTorch loads it
 //! ```
 
 #[path = "pytorch/batch_norm/mod.rs"]
 mod batch_norm;
+#[path = "pytorch/conv2d_groups/mod.rs"]
+mod conv2d_groups;
 #[path = "pytorch/lenet/mod.rs"]
 mod lenet;
 #[path = "pytorch/linear/mod.rs"]
 mod linear;
 #[path = "pytorch/linear_saved_by_nn/mod.rs"]
 mod linear_saved_by_nn;
+#[path = "pytorch/mlperf_tiny/ds_cnn_layers.rs"]
+mod mlperf_tiny_ds_cnn_layers;
 
 /// Reading the fixtures and comparing with them.
 mod fixture {

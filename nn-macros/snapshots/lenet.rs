@@ -27,8 +27,22 @@ impl<F: ::nn::Float> LeNet<F> {
     /// A freshly initialised network: PyTorch's default init for every layer.
     pub fn init<R: ::nn::rand::Rng + ?Sized>(rng: &mut R) -> Self {
         LeNet {
-            layer0: ::nn::layers::Conv2d::init(1, 6, 5, 1, 2, true, rng),
-            layer3: ::nn::layers::Conv2d::init(6, 16, 5, 1, 0, true, rng),
+            layer0: ::nn::layers::Conv2d::init(
+                    ::nn::layers::Conv2dSpec::new(1, 6, (5, 5))
+                        .stride((1, 1))
+                        .padding((2, 2))
+                        .bias(true),
+                    rng,
+                )
+                .expect("network! checked the Conv2d arguments"),
+            layer3: ::nn::layers::Conv2d::init(
+                    ::nn::layers::Conv2dSpec::new(6, 16, (5, 5))
+                        .stride((1, 1))
+                        .padding((0, 0))
+                        .bias(true),
+                    rng,
+                )
+                .expect("network! checked the Conv2d arguments"),
             layer7: ::nn::layers::Linear::init(400, 120, true, rng),
             layer9: ::nn::layers::Linear::init(120, 84, true, rng),
             layer11: ::nn::layers::Linear::init(84, 10, true, rng),
@@ -38,8 +52,20 @@ impl<F: ::nn::Float> LeNet<F> {
     #[doc(hidden)]
     pub fn zeroed() -> Self {
         LeNet {
-            layer0: ::nn::layers::Conv2d::zeros(1, 6, 5, 1, 2, true),
-            layer3: ::nn::layers::Conv2d::zeros(6, 16, 5, 1, 0, true),
+            layer0: ::nn::layers::Conv2d::zeros(
+                    ::nn::layers::Conv2dSpec::new(1, 6, (5, 5))
+                        .stride((1, 1))
+                        .padding((2, 2))
+                        .bias(true),
+                )
+                .expect("network! checked the Conv2d arguments"),
+            layer3: ::nn::layers::Conv2d::zeros(
+                    ::nn::layers::Conv2dSpec::new(6, 16, (5, 5))
+                        .stride((1, 1))
+                        .padding((0, 0))
+                        .bias(true),
+                )
+                .expect("network! checked the Conv2d arguments"),
             layer7: ::nn::layers::Linear::zeros(400, 120, true),
             layer9: ::nn::layers::Linear::zeros(120, 84, true),
             layer11: ::nn::layers::Linear::zeros(84, 10, true),
@@ -411,8 +437,8 @@ impl<F: ::nn::Float> LeNetFrozen<F> {
             &self.layer0_weight,
             Some(&self.layer0_bias),
             x0,
-            1,
-            2,
+            (1, 1),
+            (2, 2),
         );
         let mut x2: [[[F; 28]; 28]; 6] = x1;
         ::nn::frozen::activate(
@@ -424,8 +450,8 @@ impl<F: ::nn::Float> LeNetFrozen<F> {
             &self.layer3_weight,
             Some(&self.layer3_bias),
             &x3,
-            1,
-            0,
+            (1, 1),
+            (0, 0),
         );
         let mut x5: [[[F; 10]; 10]; 16] = x4;
         ::nn::frozen::activate(

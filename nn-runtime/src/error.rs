@@ -16,6 +16,15 @@ pub enum Error {
         /// The shape that was passed.
         found: Vec<usize>,
     },
+    /// A layer built from arguments that do not fit together, such as `groups` that do
+    /// not divide a convolution's channels, or a weight of the wrong shape for it.
+    #[error("{layer}: {reason}")]
+    InvalidLayer {
+        /// The layer, as it would be declared (e.g. `"Conv2d(6, 9, (3, 3), groups = 4)"`).
+        layer: String,
+        /// What does not fit.
+        reason: String,
+    },
     /// The operating system refused a read or write.
     #[error("{}: {source}", path.display())]
     Io {

@@ -88,8 +88,11 @@ impl LayerKind for Conv2d {
 
     fn params(&self, layer: &CheckedLayer) -> Option<Params> {
         let Conv2d { in_channels, out_channels, kernel, stride, padding, bias } = *self;
-        let args = [in_channels, out_channels, kernel, stride, padding].map(usize_lit);
         let (c, o, k) = (usize_lit(in_channels), usize_lit(out_channels), usize_lit(kernel));
+        let (s, p) = (usize_lit(stride), usize_lit(padding));
+        let spec = quote! {
+            ::nn::layers::Conv2dSpec::new(#c, #o, (#k, #k)).stride((#s, #s)).padding((#p, #p)).bias(#bias)
+        };
         let (field, weight) = (&layer.field, layer.frozen_field("weight"));
         let weight_shape = vec![out_channels, in_channels, kernel, kernel];
         let weight_ty = quote!([[[[F; #k]; #k]; #c]; #o]);
@@ -97,8 +100,8 @@ impl LayerKind for Conv2d {
         let bias_out = bias_arg(layer, self.bias, quote!(&mut frozen.));
         Some(Params {
             ty: quote!(::nn::layers::Conv2d<F>),
-            init: quote!(::nn::layers::Conv2d::init(#(#args,)* #bias, rng)),
-            zeros: quote!(::nn::layers::Conv2d::zeros(#(#args,)* #bias)),
+            init: quote!(::nn::layers::Conv2d::init(#spec, rng).expect("network! checked the Conv2d arguments")),
+            zeros: quote!(::nn::layers::Conv2d::zeros(#spec).expect("network! checked the Conv2d arguments")),
             state: State::Tensors { visit: &["weight", "bias"], tensors },
             frozen,
             freeze: quote! {
@@ -135,7 +138,7 @@ impl LayerKind for Conv2d {
         let FrozenSite { layer, by_ref, typed, .. } = site;
         let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
         let (s, p) = (usize_lit(self.stride), usize_lit(self.padding));
-        quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, #s, #p);)
+        quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, (#s, #s), (#p, #p));)
     }
 
     fn scratch(&self) -> Option<TokenStream> {

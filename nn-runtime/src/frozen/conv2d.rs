@@ -35,13 +35,7 @@ pub(crate) fn output_len(in_len: usize, kernel: usize, stride: usize, padding: u
 /// The outputs `o` whose input index `o·stride + offset − padding` falls inside `0..in_len`,
 /// for the kernel tap at `offset`: the others read padding (zeros).
 #[inline]
-pub(crate) fn valid_outputs(
-    offset: usize,
-    in_len: usize,
-    out_len: usize,
-    stride: usize,
-    padding: usize,
-) -> Range<usize> {
+fn valid_outputs(offset: usize, in_len: usize, out_len: usize, stride: usize, padding: usize) -> Range<usize> {
     let start = padding.saturating_sub(offset).div_ceil(stride);
     let end = match (in_len + padding).checked_sub(offset + 1) {
         Some(last) => (last / stride + 1).min(out_len),
@@ -65,14 +59,81 @@ fn axpy_strided<F: Float>(y: &mut [F], a: F, x: &[F], stride: usize) {
     }
 }
 
-/// PyTorch's `Conv2d` on one `[C, H, W]` image: `y[o] = b[o] + Σ_c w[o][c] ⋆ x[c]` with
-/// square kernels `K`, the same `stride` and zero `padding` on both axes.
+/// One plane-to-plane correlation of a convolution: a `kernel` (rows, columns) over an
+/// `in_hw` plane with a `stride` and zero `padding` per axis, into an `out_hw` plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) in_hw: (usize, usize),
+    pub(crate) out_hw: (usize, usize),
+    pub(crate) kernel: (usize, usize),
+    pub(crate) stride: (usize, usize),
+    pub(crate) padding: (usize, usize),
+}
+
+impl Window {
+    /// The window of `kernel`, `stride` and `padding` over an `in_hw` plane, with PyTorch's
+    /// output size.
+    ///
+    /// # Panics
+    /// If the padded plane is smaller than the kernel along an axis.
+    #[inline]
+    pub(crate) fn new(
+        in_hw: (usize, usize),
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Self {
+        let out_hw =
+            (output_len(in_hw.0, kernel.0, stride.0, padding.0), output_len(in_hw.1, kernel.1, stride.1, padding.1));
+        Window { in_hw, out_hw, kernel, stride, padding }
+    }
+
+    /// Calls `visit(tap, x_start, y_start, len)` for every run of outputs that one kernel
+    /// tap `ki·kw + kj` reads from one input row: `y[y_start + i]` (row-major, `out_hw`)
+    /// reads `x[x_start + i·stride.1]` (row-major, `in_hw`) for `i < len`. Outputs outside
+    /// every run of a tap read the zero padding there.
+    #[inline(always)]
+    pub(crate) fn for_each_run(&self, mut visit: impl FnMut(usize, usize, usize, usize)) {
+        let ((h, w), (oh, ow), (kh, kw)) = (self.in_hw, self.out_hw, self.kernel);
+        let ((sh, sw), (ph, pw)) = (self.stride, self.padding);
+        for ki in 0..kh {
+            let rows = valid_outputs(ki, h, oh, sh, ph);
+            for kj in 0..kw {
+                let cols = valid_outputs(kj, w, ow, sw, pw);
+                if cols.is_empty() {
+                    continue;
+                }
+                let first_col = cols.start * sw + kj - pw;
+                for oy in rows.clone() {
+                    visit(ki * kw + kj, (oy * sh + ki - ph) * w + first_col, oy * ow + cols.start, cols.len());
+                }
+            }
+        }
+    }
+
+    /// `y += kernel ⋆ x` for one input plane `x`, one output plane `y` and one row-major
+    /// `kernel`: each tap is a vectorisable `axpy` of an input row into an output row.
+    #[inline]
+    pub(crate) fn correlate<F: Float>(&self, y: &mut [F], x: &[F], kernel: &[F]) {
+        let stride = self.stride.1;
+        self.for_each_run(|tap, x_start, y_start, len| {
+            axpy_strided(&mut y[y_start..y_start + len], kernel[tap], &x[x_start..], stride);
+        });
+    }
+}
+
+/// PyTorch's `Conv2d` on one `[C, H, W]` image: `y[o] = b[o] + Σ_c w[o][c] ⋆ x[g·CG + c]`
+/// over the `CG` input channels of output channel `o`'s group `g`, kernels `KH`×`KW`,
+/// `stride` and zero `padding` as (rows, columns).
 ///
-/// The weight keeps PyTorch's `[out_c, in_c, kh, kw]` layout. The loops run over output
-/// rows innermost, so each tap is a vectorisable `axpy` of an input row into an output row.
+/// The groups are `C / CG`, each with `OC / groups` output channels: `CG = C` is an
+/// ordinary convolution, `CG = 1` a depthwise one. The weight keeps PyTorch's
+/// `[out_c, in_c / groups, kh, kw]` layout. The loops run over output rows innermost, so
+/// each tap is a vectorisable `axpy` of an input row into an output row.
 ///
 /// # Panics
-/// If `OH`×`OW` is not the output size that `H`×`W`, `K`, `stride` and `padding` give.
+/// If `CG` does not divide `C`, the groups do not divide `OC`, or `OH`×`OW` is not the
+/// output size that `H`×`W`, the kernel, `stride` and `padding` give.
 #[inline]
 pub fn conv2d<
     F: Float,
@@ -80,41 +141,32 @@ pub fn conv2d<
     const H: usize,
     const W: usize,
     const OC: usize,
-    const K: usize,
+    const CG: usize,
+    const KH: usize,
+    const KW: usize,
     const OH: usize,
     const OW: usize,
 >(
-    weight: &[[[[F; K]; K]; C]; OC],
+    weight: &[[[[F; KW]; KH]; CG]; OC],
     bias: Option<&[F; OC]>,
     x: &[[[F; W]; H]; C],
-    stride: usize,
-    padding: usize,
+    stride: (usize, usize),
+    padding: (usize, usize),
 ) -> [[[F; OW]; OH]; OC] {
     assert!(
-        OH == output_len(H, K, stride, padding) && OW == output_len(W, K, stride, padding),
-        "conv2d output must be {}x{}, not {OH}x{OW}",
-        output_len(H, K, stride, padding),
-        output_len(W, K, stride, padding),
+        CG > 0 && C.is_multiple_of(CG) && OC.is_multiple_of(C / CG),
+        "conv2d: {CG} channels per group do not split {C} and {OC}"
     );
+    let window = Window::new((H, W), (KH, KW), stride, padding);
+    assert!(window.out_hw == (OH, OW), "conv2d output must be {:?}, not {OH}x{OW}", window.out_hw);
+    let group_out = OC / (C / CG);
     let mut y = [[[F::zero(); OW]; OH]; OC];
     for (o, (plane, kernels)) in y.iter_mut().zip(weight).enumerate() {
         let b = bias.map_or(F::zero(), |bias| bias[o]);
         *plane = [[b; OW]; OH];
-        for (image, kernel) in x.iter().zip(kernels) {
-            for (ki, kernel_row) in kernel.iter().enumerate() {
-                let rows = valid_outputs(ki, H, OH, stride, padding);
-                for (kj, &w) in kernel_row.iter().enumerate() {
-                    let cols = valid_outputs(kj, W, OW, stride, padding);
-                    if cols.is_empty() {
-                        continue;
-                    }
-                    let first_col = cols.start * stride + kj - padding;
-                    for oy in rows.clone() {
-                        let x_row = &image[oy * stride + ki - padding][first_col..];
-                        axpy_strided(&mut plane[oy][cols.clone()], w, x_row, stride);
-                    }
-                }
-            }
+        let first = o / group_out * CG;
+        for (image, kernel) in x[first..first + CG].iter().zip(kernels) {
+            window.correlate(plane.as_flattened_mut(), image.as_flattened(), kernel.as_flattened());
         }
     }
     y
@@ -158,7 +210,7 @@ mod tests {
 #[cfg(all(test, feature = "std"))]
 mod matches_training {
     use super::*;
-    use crate::layers::conv2d::Conv2d;
+    use crate::layers::conv2d::{Conv2d, Conv2dSpec};
     use ndarray::{Array1, Array4};
     use rand::{Rng, SeedableRng};
 
@@ -169,24 +221,27 @@ mod matches_training {
         const H: usize,
         const W: usize,
         const OC: usize,
-        const K: usize,
+        const CG: usize,
+        const KH: usize,
+        const KW: usize,
         const OH: usize,
         const OW: usize,
     >(
-        stride: usize,
-        padding: usize,
+        stride: (usize, usize),
+        padding: (usize, usize),
         bias: bool,
     ) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let layer = Conv2d::<f32>::init(C, OC, K, stride, padding, bias, &mut rng);
+        let spec = Conv2dSpec::new(C, OC, (KH, KW)).stride(stride).padding(padding).groups(C / CG).bias(bias);
+        let layer = Conv2d::<f32>::init(spec, &mut rng).unwrap();
         let x: [[[f32; W]; H]; C] =
             core::array::from_fn(|_| core::array::from_fn(|_| core::array::from_fn(|_| rng.random_range(-1.0..1.0))));
-        let weight: [[[[f32; K]; K]; C]; OC] = core::array::from_fn(|o| {
+        let weight: [[[[f32; KW]; KH]; CG]; OC] = core::array::from_fn(|o| {
             core::array::from_fn(|c| core::array::from_fn(|i| core::array::from_fn(|j| layer.weight[[o, c, i, j]])))
         });
         let frozen_bias: Option<[f32; OC]> = layer.bias.as_ref().map(|b: &Array1<f32>| core::array::from_fn(|o| b[o]));
 
-        let y = conv2d::<f32, C, H, W, OC, K, OH, OW>(&weight, frozen_bias.as_ref(), &x, stride, padding);
+        let y = conv2d::<f32, C, H, W, OC, CG, KH, KW, OH, OW>(&weight, frozen_bias.as_ref(), &x, stride, padding);
 
         let batch = Array4::from_shape_fn((1, C, H, W), |(_, c, i, j)| x[c][i][j]);
         let want = layer.forward(batch.view());
@@ -198,11 +253,22 @@ mod matches_training {
 
     #[test]
     fn equals_ndarray_forward() {
-        check::<1, 28, 28, 6, 5, 28, 28>(1, 2, true);
-        check::<6, 14, 14, 16, 5, 10, 10>(1, 0, true);
-        check::<2, 7, 6, 3, 3, 4, 3>(2, 1, false);
-        check::<3, 5, 5, 2, 2, 2, 2>(3, 1, true);
-        check::<1, 3, 3, 1, 4, 1, 1>(2, 1, true);
-        check::<1, 3, 1, 1, 1, 2, 1>(3, 1, true);
+        check::<1, 28, 28, 6, 1, 5, 5, 28, 28>((1, 1), (2, 2), true);
+        check::<6, 14, 14, 16, 6, 5, 5, 10, 10>((1, 1), (0, 0), true);
+        check::<2, 7, 6, 3, 2, 3, 3, 4, 3>((2, 2), (1, 1), false);
+        check::<3, 5, 5, 2, 3, 2, 2, 2, 2>((3, 3), (1, 1), true);
+        check::<1, 3, 3, 1, 1, 4, 4, 1, 1>((2, 2), (1, 1), true);
+        check::<1, 3, 1, 1, 1, 1, 1, 2, 1>((3, 3), (1, 1), true);
+    }
+
+    /// Grouped, depthwise (with a channel multiplier) and non-square kernels, strides and
+    /// paddings.
+    #[test]
+    fn grouped_depthwise_and_non_square_equal_ndarray_forward() {
+        check::<4, 6, 7, 6, 2, 3, 3, 6, 7>((1, 1), (1, 1), true);
+        check::<4, 9, 8, 4, 1, 3, 3, 5, 4>((2, 2), (1, 1), true);
+        check::<3, 8, 8, 6, 1, 3, 3, 8, 8>((1, 1), (1, 1), false);
+        check::<1, 49, 10, 4, 1, 10, 4, 25, 5>((2, 2), (5, 1), true);
+        check::<2, 7, 9, 4, 2, 2, 3, 3, 9>((3, 1), (1, 1), true);
     }
 }

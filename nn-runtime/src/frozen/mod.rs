@@ -3,12 +3,14 @@
 //!
 //! `network!` emits a `XFrozen` struct whose `infer` calls these once per layer.
 
+mod adaptive_avg_pool;
 mod batch_norm;
 mod conv2d;
 mod dense;
 mod pool;
 mod zero_pad;
 
+pub use adaptive_avg_pool::adaptive_avg_pool2d;
 pub use batch_norm::{batch_norm1d, batch_norm2d, batch_norm_scale_shift};
 pub use conv2d::{conv2d, window_output};
 pub use dense::dense;
@@ -19,7 +21,8 @@ pub(crate) use conv2d::output_len;
 // Shared with the training kernels in `layers`.
 #[cfg(feature = "std")]
 pub(crate) use {
-    conv2d::valid_outputs,
+    adaptive_avg_pool::{adaptive_avg_pool_plane, adaptive_window},
+    conv2d::Window,
     pool::{avg_pool_plane, max_pool_plane},
 };
 

@@ -1,0 +1,198 @@
+//! The DS-CNN fixtures of `make_fixture.py` against nn's runtime layers, chained by hand
+//! as `network!` will chain them: in f64, the eval-mode output, the train-mode output, the
+//! loss and every parameter's gradient are PyTorch's; in f32, the frozen kernels with each
+//! BatchNorm folded into the convolution before it give PyTorch's eval-mode output.
+//!
+//! (`mod.rs` beside this file declares the same model in the DSL, once `network!`
+//! accepts it.) Tolerances as there: relative to each tensor's largest magnitude, 1e-4
+//! for outputs and 2e-4 for gradients. Measured, in those units: at most 4.6e-8 (f64 eval
+//! output), 2.5e-8 (train output), 5.0e-8 (gradients: the fixtures' float32 rounding),
+//! 2.8e-7 (folded frozen f32 output).
+
+use nn::activation::Relu;
+use nn::frozen;
+use nn::layers::adaptive_avg_pool::{adaptive_avg_pool2d, adaptive_avg_pool2d_backward};
+use nn::layers::{activation, BatchNorm, Conv2d, Conv2dSpec, Linear};
+use nn::ndarray::{Array2, Array4, ArrayView, ArrayViewD, Dimension, Ix1, Ix2, Ix4};
+use nn::prelude::*;
+use nn::Float;
+
+use crate::fixture::Tensors;
+
+const CASE: &str = "mlperf_tiny";
+/// Conv + BatchNorm + ReLU units, the first layer's key of unit `u` being `3·u`.
+const UNITS: usize = 9;
+/// The key of the final Linear.
+const LINEAR: usize = 29;
+
+/// Unit `u`'s convolution: the 10×4 first one, then depthwise 3×3 and pointwise 1×1 in turn.
+fn spec(u: usize) -> Conv2dSpec {
+    match u {
+        0 => Conv2dSpec::new(1, 64, (10, 4)).stride((2, 2)).padding((5, 1)),
+        _ if u % 2 == 1 => Conv2dSpec::new(64, 64, (3, 3)).padding((1, 1)).groups(64),
+        _ => Conv2dSpec::new(64, 64, (1, 1)),
+    }
+}
+
+/// The model's layers, loaded from `ds_cnn_weights.safetensors`.
+struct DsCnn<F> {
+    units: Vec<(Conv2d<F>, BatchNorm<F>)>,
+    linear: Linear<F>,
+}
+
+fn load<F: Float>(weights: &Tensors) -> DsCnn<F> {
+    let tensor = |key: String| weights.floats(&key).mapv(|v| F::of(f64::from(v)));
+    let units = (0..UNITS)
+        .map(|u| {
+            let (c, b) = (3 * u, 3 * u + 1);
+            let weight = tensor(format!("{c}.weight")).into_dimensionality::<Ix4>().unwrap();
+            let bias = tensor(format!("{c}.bias")).into_dimensionality::<Ix1>().unwrap();
+            let conv = Conv2d::from_parts(spec(u), weight, Some(bias)).unwrap();
+            let mut bn = BatchNorm::new(64, 1e-5, 0.1);
+            for (field, name) in [
+                (&mut bn.weight, "weight"),
+                (&mut bn.bias, "bias"),
+                (&mut bn.running_mean, "running_mean"),
+                (&mut bn.running_var, "running_var"),
+            ] {
+                *field = tensor(format!("{b}.{name}")).into_dimensionality().unwrap();
+            }
+            bn.num_batches_tracked = weights.count(&format!("{b}.num_batches_tracked"));
+            (conv, bn)
+        })
+        .collect();
+    let weight = tensor(format!("{LINEAR}.weight")).into_dimensionality::<Ix2>().unwrap();
+    let bias = tensor(format!("{LINEAR}.bias")).into_dimensionality::<Ix1>().unwrap();
+    DsCnn { units, linear: Linear::from_parts(weight, Some(bias)) }
+}
+
+/// `[batch, 64, 1, 1]` → `[batch, 64]`.
+fn flatten(x: Array4<f64>) -> Array2<f64> {
+    let batch = x.dim().0;
+    x.into_shape_with_order((batch, 64)).unwrap()
+}
+
+/// Asserts `|got − want| ≤ tolerance · max(max |want|, 1e-6)` everywhere, naming the worst
+/// element. The floor is for gradients that are zero up to rounding: a convolution's bias
+/// before a training BatchNorm, whose normalisation cancels it (PyTorch's are ~1e-17).
+fn assert_close_relative<D: Dimension>(got: ArrayView<f64, D>, want: ArrayViewD<f32>, tolerance: f64, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs())).max(1e-6);
+    let (index, worst) = got
+        .iter()
+        .zip(want.iter())
+        .map(|(&g, &w)| (g - f64::from(w)).abs() / scale)
+        .enumerate()
+        .fold((0, 0.0), |best, (i, d)| if d > best.1 || d.is_nan() { (i, d) } else { best });
+    assert!(worst <= tolerance, "{what}: element {index} is off by {worst:e} of the largest |value| {scale:e}");
+}
+
+#[test]
+fn ds_cnn_eval_output_is_pytorchs_in_f64() {
+    let model = load::<f64>(&Tensors::read(CASE, "ds_cnn_weights.safetensors"));
+    let io = Tensors::read(CASE, "ds_cnn_io.safetensors");
+    let mut x = io.floats_of::<Ix4>("input").mapv(f64::from);
+    for (conv, bn) in &model.units {
+        x = activation::forward_in_place(Relu, bn.forward(conv.forward(x.view()).view()));
+    }
+    let logits = model.linear.forward(flatten(adaptive_avg_pool2d(x.view(), (1, 1))).view());
+    assert_close_relative(logits.view(), io.floats("eval_output").view(), 1e-4, "eval output");
+}
+
+#[test]
+fn ds_cnn_train_output_loss_and_gradients_are_pytorchs_in_f64() {
+    let mut model = load::<f64>(&Tensors::read(CASE, "ds_cnn_weights.safetensors"));
+    let io = Tensors::read(CASE, "ds_cnn_io.safetensors");
+    let mut x = io.floats_of::<Ix4>("input").mapv(f64::from);
+    let mut tape = Vec::new();
+    for (conv, bn) in &mut model.units {
+        let (y, cache) = bn.forward_train(conv.forward(x.view()).view());
+        bn.update_running_stats(&cache);
+        let a = activation::forward_in_place(Relu, y);
+        tape.push((std::mem::replace(&mut x, a.clone()), cache, a));
+    }
+    let hw = (x.dim().2, x.dim().3);
+    let pooled = flatten(adaptive_avg_pool2d(x.view(), (1, 1)));
+    let logits = model.linear.forward(pooled.view());
+    assert_close_relative(logits.view(), io.floats("train_output").view(), 1e-4, "train output");
+    let (loss, g) = CrossEntropyLoss::new().loss_and_grad(logits.view(), io.labels("labels").view());
+    let want_loss = f64::from(io.floats_of::<Ix1>("losses")[0]);
+    assert!((loss - want_loss).abs() <= 1e-4 * want_loss, "loss {loss} vs {want_loss}");
+
+    model.linear.backward(pooled.view(), g.view());
+    let g = model.linear.input_grad(g.view());
+    let mut g = adaptive_avg_pool2d_backward(g.into_shape_with_order((4, 64, 1, 1)).unwrap().view(), hw);
+    for (u, ((conv, bn), (x, cache, a))) in model.units.iter_mut().zip(tape).enumerate().rev() {
+        activation::backward_in_place(Relu, a.view(), g.view_mut());
+        let g_conv = bn.backward(cache, g.view());
+        conv.backward(x.view(), g_conv.view());
+        if u > 0 {
+            g = conv.input_grad(g_conv.view(), (x.dim().2, x.dim().3));
+        }
+    }
+
+    let grads = Tensors::read(CASE, "ds_cnn_grads.safetensors");
+    let check = |key: String, got: ArrayViewD<f64>| assert_close_relative(got, grads.floats(&key).view(), 2e-4, &key);
+    for (u, (conv, bn)) in model.units.iter().enumerate() {
+        let (c, b) = (3 * u, 3 * u + 1);
+        check(format!("{c}.weight"), conv.weight_grad.view().into_dyn());
+        check(format!("{c}.bias"), conv.bias_grad.as_ref().unwrap().view().into_dyn());
+        check(format!("{b}.weight"), bn.weight_grad.view().into_dyn());
+        check(format!("{b}.bias"), bn.bias_grad.view().into_dyn());
+    }
+    check(format!("{LINEAR}.weight"), model.linear.weight_grad.view().into_dyn());
+    check(format!("{LINEAR}.bias"), model.linear.bias_grad.as_ref().unwrap().view().into_dyn());
+    assert_eq!(grads.names().len(), 4 * UNITS + 2, "a gradient checked for every parameter");
+}
+
+/// One folded unit's frozen weights, for an input of `C` channels per group and a
+/// `KH`×`KW` kernel.
+struct Folded<const CG: usize, const KH: usize, const KW: usize> {
+    weight: Box<[[[[f32; KW]; KH]; CG]; 64]>,
+    bias: [f32; 64],
+}
+
+fn fold<const CG: usize, const KH: usize, const KW: usize>(
+    conv: &Conv2d<f32>,
+    bn: &BatchNorm<f32>,
+) -> Folded<CG, KH, KW> {
+    let folded = conv.fold_batch_norm(bn).unwrap();
+    let mut weights = Folded { weight: Box::new([[[[0.0; KW]; KH]; CG]; 64]), bias: [0.0; 64] };
+    let flat = weights.weight.as_flattened_mut().as_flattened_mut().as_flattened_mut();
+    folded.freeze_into(flat, Some(&mut weights.bias));
+    weights
+}
+
+#[test]
+fn ds_cnn_frozen_with_batch_norms_folded_gives_pytorchs_eval_output_in_f32() {
+    let model = load::<f32>(&Tensors::read(CASE, "ds_cnn_weights.safetensors"));
+    let io = Tensors::read(CASE, "ds_cnn_io.safetensors");
+    let first = fold::<1, 10, 4>(&model.units[0].0, &model.units[0].1);
+    let depthwise: Vec<Folded<1, 3, 3>> =
+        (1..UNITS).step_by(2).map(|u| fold(&model.units[u].0, &model.units[u].1)).collect();
+    let pointwise: Vec<Folded<64, 1, 1>> =
+        (2..UNITS).step_by(2).map(|u| fold(&model.units[u].0, &model.units[u].1)).collect();
+    let mut linear_t = [[0.0f32; 12]; 64];
+    let mut linear_bias = [0.0f32; 12];
+    model.linear.freeze_into(linear_t.as_flattened_mut(), Some(&mut linear_bias));
+
+    let x = io.floats_of::<Ix4>("input");
+    let mut logits = Vec::new();
+    for image in x.outer_iter() {
+        let image: [[[f32; 10]; 49]; 1] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| image[[c, h, w]])));
+        let mut a: [[[f32; 5]; 25]; 64] = frozen::conv2d(&first.weight, Some(&first.bias), &image, (2, 2), (5, 1));
+        frozen::activate(Relu, a.as_flattened_mut().as_flattened_mut());
+        for (dw, pw) in depthwise.iter().zip(&pointwise) {
+            a = frozen::conv2d(&dw.weight, Some(&dw.bias), &a, (1, 1), (1, 1));
+            frozen::activate(Relu, a.as_flattened_mut().as_flattened_mut());
+            a = frozen::conv2d(&pw.weight, Some(&pw.bias), &a, (1, 1), (0, 0));
+            frozen::activate(Relu, a.as_flattened_mut().as_flattened_mut());
+        }
+        let pooled: [[[f32; 1]; 1]; 64] = frozen::adaptive_avg_pool2d(&a);
+        let flat: [f32; 64] = frozen::flatten(&pooled);
+        logits.extend(frozen::dense(&linear_t, Some(&linear_bias), &flat).map(f64::from));
+    }
+    let logits = Array2::from_shape_vec((4, 12), logits).unwrap();
+    assert_close_relative(logits.view(), io.floats("eval_output").view(), 1e-4, "folded frozen output");
+}

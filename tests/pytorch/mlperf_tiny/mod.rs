@@ -1,0 +1,203 @@
+//! PyTorch → nn for two MLPerf Tiny reference models, ResNet-8 and the DS-CNN keyword
+//! spotter, declared layer for layer as `make_fixture.py` builds them: the state_dicts it
+//! saved load strictly; `NUM_PARAMS` equals PyTorch's count; the eval-mode outputs of
+//! `forward` (f32 and f64) and of the frozen `infer` (f32) are PyTorch's; and in f64, the
+//! train-mode output, the loss, every parameter's gradient and the state_dict after two
+//! steps of `Sgd::new(0.05).momentum(0.9)` are PyTorch's.
+//!
+//! Not yet listed in tests/interop.rs: it needs `network!` to accept `groups`, `(kh, kw)`
+//! pairs, `Residual(.., shortcut = ..)` and `AdaptiveAvgPool2d`. To run it, add
+//! `#[path = "pytorch/mlperf_tiny/mod.rs"] mod mlperf_tiny;` there.
+//!
+//! Tolerances are relative to the largest magnitude of each tensor. The fixtures hold
+//! PyTorch's float64 results rounded to float32:
+//! - f64 (`Net::<f64>` loading the float32 files computes the numbers PyTorch's float64
+//!   model computed): 1e-4 for outputs and the loss, 2e-4 for gradients and parameters
+//!   after the steps.
+//! - f32 eval outputs: 1e-4. Gradients are not checked in f32: ReLU inputs within rounding
+//!   of zero flip between two correct implementations, and a deep net's gradients then
+//!   differ by far more (PyTorch's own f32 kernels do this too).
+
+use nn::ndarray::{ArrayView, ArrayViewD, Dimension, Ix1, Ix2, Ix4};
+use nn::prelude::*;
+use nn::Entry;
+
+use crate::fixture::{path, Tensors};
+
+network! {
+    /// `resnet8()` in make_fixture.py: ResNet-8 on CIFAR-10.
+    pub struct ResNet8 {
+        input: [3, 32, 32],
+        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
+            -> Residual(
+                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
+                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
+            )
+            -> ReLU
+            -> Residual(
+                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
+                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
+                shortcut = Conv2d(16, 32, 1, stride = 2)
+            )
+            -> ReLU
+            -> Residual(
+                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
+                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
+                shortcut = Conv2d(32, 64, 1, stride = 2)
+            )
+            -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
+    }
+}
+
+network! {
+    /// `ds_cnn()` in make_fixture.py: the DS-CNN keyword spotter.
+    pub struct DsCnn {
+        input: [1, 49, 10],
+        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
+    }
+}
+
+const CASE: &str = "mlperf_tiny";
+/// Outputs and the loss, relative to the tensor's largest magnitude.
+const OUTPUT_TOLERANCE: f64 = 1e-4;
+/// Gradients and parameters after the steps, relative to the tensor's largest magnitude.
+const GRADIENT_TOLERANCE: f64 = 2e-4;
+
+fn fixture(model: &str, kind: &str) -> String {
+    format!("{model}_{kind}.safetensors")
+}
+
+/// Asserts `|got − want| ≤ tolerance · max(max |want|, 1e-6)` everywhere (a NaN fails),
+/// naming the worst element. The floor is for gradients that are zero up to rounding: a
+/// convolution's bias before a training BatchNorm, whose normalisation cancels it
+/// (PyTorch's are ~1e-17).
+fn assert_close_relative<D: Dimension>(got: ArrayView<f64, D>, want: ArrayViewD<f32>, tolerance: f64, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs())).max(1e-6);
+    let (index, worst) = got
+        .iter()
+        .zip(want.iter())
+        .map(|(&g, &w)| (g - f64::from(w)).abs() / scale)
+        .enumerate()
+        .fold((0, 0.0), |best, (i, d)| if d > best.1 || d.is_nan() { (i, d) } else { best });
+    assert!(worst <= tolerance, "{what}: element {index} is off by {worst:e} of the largest |value| {scale:e}");
+}
+
+/// Every float of `model` (values, or gradients if `grads`) against the tensor of the
+/// same key in `want`, and the counts exactly; the keys must be the same.
+fn assert_params_close(model: &impl Params<f64>, want: &Tensors, grads: bool, tolerance: f64, what: &str) {
+    let mut keys = Vec::new();
+    model.visit(&mut |name, entry| match entry {
+        Entry::Param { value, grad } => {
+            keys.push(name.to_string());
+            let got = if grads { grad } else { value };
+            assert_close_relative(got, want.floats(name).view(), tolerance, &format!("{what} `{name}`"));
+        }
+        Entry::Buffer(value) if !grads => {
+            keys.push(name.to_string());
+            assert_close_relative(value, want.floats(name).view(), tolerance, &format!("{what} `{name}`"));
+        }
+        Entry::Count(count) if !grads => {
+            keys.push(name.to_string());
+            assert_eq!(count, want.count(name), "{what} `{name}`");
+        }
+        _ => {}
+    });
+    keys.sort_unstable();
+    assert_eq!(keys, want.names(), "{what}: keys");
+}
+
+/// In f64: eval output, train output, loss and gradients of the first step, the second
+/// loss, and the state_dict after both steps.
+fn assert_trains_as_pytorch<M: Model<f64, InputDim = Ix4, OutputDim = Ix2> + Params<f64>>(name: &str) {
+    let mut model = M::load(path(CASE, &fixture(name, "weights"))).unwrap();
+    let io = Tensors::read(CASE, &fixture(name, "io"));
+    let x = io.floats_of::<Ix4>("input").mapv(f64::from);
+    let labels = io.labels("labels");
+    let losses = io.floats_of::<Ix1>("losses");
+    let eval = model.forward(x.view());
+    assert_close_relative(eval.view(), io.floats("eval_output").view(), OUTPUT_TOLERANCE, &format!("{name}: eval"));
+
+    let mut optimizer = Sgd::new(0.05).momentum(0.9);
+    let criterion = CrossEntropyLoss::new();
+    for step in 0..2 {
+        model.zero_grad();
+        let (logits, tape) = model.forward_train(x.view());
+        let (loss, grad) = criterion.loss_and_grad(logits.view(), labels.view());
+        model.backward(tape, grad.view());
+        let want_loss = f64::from(losses[step]);
+        assert!((loss - want_loss).abs() <= OUTPUT_TOLERANCE * want_loss.abs(), "{name}: loss {step}: {loss} vs {want_loss}");
+        if step == 0 {
+            let what = format!("{name}: train output");
+            assert_close_relative(logits.view(), io.floats("train_output").view(), OUTPUT_TOLERANCE, &what);
+            let grads = Tensors::read(CASE, &fixture(name, "grads"));
+            assert_params_close(&model, &grads, true, GRADIENT_TOLERANCE, &format!("{name}: gradient of"));
+        }
+        optimizer.step(&mut model);
+    }
+    let after = Tensors::read(CASE, &fixture(name, "after_2_steps"));
+    assert_params_close(&model, &after, false, GRADIENT_TOLERANCE, &format!("{name}: after 2 steps,"));
+}
+
+#[test]
+fn parameter_counts_equal_pytorchs() {
+    // make_fixture.py prints `sum(p.numel() for p in model.parameters())`.
+    assert_eq!(ResNet8::<f32>::NUM_PARAMS, 78_186);
+    assert_eq!(DsCnn::<f32>::NUM_PARAMS, 23_756);
+}
+
+#[test]
+fn resnet8_trains_as_pytorch_in_f64() {
+    assert_trains_as_pytorch::<ResNet8<f64>>("resnet8");
+}
+
+#[test]
+fn ds_cnn_trains_as_pytorch_in_f64() {
+    assert_trains_as_pytorch::<DsCnn<f64>>("ds_cnn");
+}
+
+#[test]
+fn resnet8_eval_and_frozen_outputs_are_pytorchs_in_f32() {
+    let model = ResNet8::<f32>::load(path(CASE, &fixture("resnet8", "weights"))).unwrap();
+    let io = Tensors::read(CASE, &fixture("resnet8", "io"));
+    let x = io.floats_of::<Ix4>("input");
+    let want = io.floats("eval_output");
+    let what = "resnet8: f32 eval";
+    assert_close_relative(model.forward(x.view()).mapv(f64::from).view(), want.view(), OUTPUT_TOLERANCE, what);
+    let frozen = model.freeze();
+    for (n, image) in x.outer_iter().enumerate() {
+        let image: [[[f32; 32]; 32]; 3] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| image[[c, h, w]])));
+        let got = nn::ndarray::Array1::from_iter(frozen.infer(&image).map(f64::from));
+        let want = want.index_axis(nn::ndarray::Axis(0), n);
+        assert_close_relative(got.view(), want.into_dyn(), OUTPUT_TOLERANCE, &format!("resnet8: infer {n}"));
+    }
+}
+
+#[test]
+fn ds_cnn_eval_and_frozen_outputs_are_pytorchs_in_f32() {
+    let model = DsCnn::<f32>::load(path(CASE, &fixture("ds_cnn", "weights"))).unwrap();
+    let io = Tensors::read(CASE, &fixture("ds_cnn", "io"));
+    let x = io.floats_of::<Ix4>("input");
+    let want = io.floats("eval_output");
+    let what = "ds_cnn: f32 eval";
+    assert_close_relative(model.forward(x.view()).mapv(f64::from).view(), want.view(), OUTPUT_TOLERANCE, what);
+    let frozen = model.freeze();
+    for (n, image) in x.outer_iter().enumerate() {
+        let image: [[[f32; 10]; 49]; 1] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| image[[c, h, w]])));
+        let got = nn::ndarray::Array1::from_iter(frozen.infer(&image).map(f64::from));
+        let want = want.index_axis(nn::ndarray::Axis(0), n);
+        assert_close_relative(got.view(), want.into_dyn(), OUTPUT_TOLERANCE, &format!("ds_cnn: infer {n}"));
+    }
+}
