@@ -8,9 +8,6 @@ use nn::int8::{
     adaptive_avg_pool2d, avg_pool2d, max_pool2d, zero_pad2d, Add, Conv2d, Dense, Geometry, Multiplier, Requantize,
 };
 
-/// Multiply-accumulates of one 784-256-10 inference: 784×256 + 256×10.
-pub const DENSE_MACS: u32 = 784 * 256 + 256 * 10;
-
 /// How many inputs each case runs.
 pub const INPUTS: usize = 3;
 

@@ -1,14 +1,14 @@
 //! The Cortex-M4/M7 inner loop of [`dot4`](super::packed::dot4), with the DSP extension
 //! through `asm!`: per column pair, one `LDR` of the input pair, one `LDRD` of the two
 //! weight words, four `SXTB16` and four `SMLAD` — eight multiply-accumulates in ten
-//! instructions, unrolled four times (`.rept`, which must match [`UNROLL`]).
+//! instructions, unrolled eight times (`.rept`, which must match [`UNROLL`]).
 
 use core::arch::asm;
 
 use super::packed::dot4_portable;
 
 /// Column pairs per pass of the unrolled loop.
-const UNROLL: usize = 4;
+const UNROLL: usize = 8;
 
 /// See [`dot4`](super::packed::dot4).
 #[inline]
@@ -21,7 +21,7 @@ pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) 
         unsafe {
             asm!(
                 "2:",
-                ".rept 4",
+                ".rept 8",
                 "ldr {x}, [{xp}], #4",
                 "ldrd {w0}, {w1}, [{wp}], #8",
                 "sxtb16 {t}, {w0}",
