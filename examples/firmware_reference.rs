@@ -76,7 +76,7 @@ fn int8_lines() -> Vec<String> {
         .map(|(i, x)| int8_line("int8 dense", i, &int8_case::dense(x)))
         .collect();
     for (i, x) in int8_case::CONV_INPUTS.iter().enumerate() {
-        let (sum, averaged, adaptive) = int8_case::conv_chain(x);
+        let int8_case::ChainOutputs { sum, averaged, adaptive } = int8_case::conv_chain(x);
         lines.push(int8_line("int8 conv add", i, sum.as_flattened().as_flattened()));
         lines.push(int8_line("int8 conv avg", i, averaged.as_flattened().as_flattened()));
         lines.push(int8_line("int8 conv adaptive", i, adaptive.as_flattened().as_flattened()));

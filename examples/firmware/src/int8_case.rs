@@ -123,9 +123,19 @@ const fn image(seed: u64) -> [[[i8; 6]; 6]; 2] {
     x
 }
 
+/// What the small chain prints: three of its stages.
+pub struct ChainOutputs {
+    /// After the residual add, `[4, 6, 3]`.
+    pub sum: [[[i8; 3]; 6]; 4],
+    /// After the zero pad and the average pool, `[4, 4, 2]`.
+    pub averaged: [[[i8; 2]; 4]; 4],
+    /// After the adaptive average pool, `[4, 2, 1]`.
+    pub adaptive: [[[i8; 1]; 2]; 4],
+}
+
 /// The small chain: conv → (depthwise ‖ max pool [1, 2]) → add → zero pad → average
-/// pool 2 → adaptive average pool to 2×1; returns the add's and the last two outputs.
-pub fn conv_chain(x: &[[[i8; 6]; 6]; 2]) -> ([[[i8; 3]; 6]; 4], [[[i8; 2]; 4]; 4], [[[i8; 1]; 2]; 4]) {
+/// pool 2 → adaptive average pool to 2×1.
+pub fn conv_chain(x: &[[[i8; 6]; 6]; 2]) -> ChainOutputs {
     let conv = CONV.infer(x);
     let mut sum = DEPTHWISE.infer(&conv);
     let pooled: [[[i8; 3]; 6]; 4] = max_pool2d(&conv, [1, 2], [1, 2]);
@@ -133,5 +143,5 @@ pub fn conv_chain(x: &[[[i8; 6]; 6]; 2]) -> ([[[i8; 3]; 6]; 4], [[[i8; 2]; 4]; 4
     let padded: [[[i8; 5]; 8]; 4] = zero_pad2d(&sum, 1, 1, -7);
     let averaged: [[[i8; 2]; 4]; 4] = avg_pool2d(&padded, [2, 2], [2, 2]);
     let adaptive: [[[i8; 1]; 2]; 4] = adaptive_avg_pool2d(&averaged);
-    (sum, averaged, adaptive)
+    ChainOutputs { sum, averaged, adaptive }
 }

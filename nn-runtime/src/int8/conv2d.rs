@@ -80,7 +80,7 @@ impl<
         geometry: Geometry,
     ) -> Self {
         let g = geometry.groups;
-        assert!(g > 0 && C % g == 0 && OC % g == 0, "groups must divide both channel counts");
+        assert!(g > 0 && C.is_multiple_of(g) && OC.is_multiple_of(g), "groups must divide both channel counts");
         let cols = C / g * geometry.kernel[0] * geometry.kernel[1];
         assert!(PAIRS == pairs(cols) && BLOCKS == blocks(g, OC / g), "PAIRS or BLOCKS do not fit the kernel");
         assert!(
@@ -99,32 +99,31 @@ impl<
         let (in_per_group, out_per_group) = (C / groups, OC / groups);
         let blocks_per_group = BLOCKS / groups;
         let mut y = [[[0i8; OW]; OH]; OC];
+        let positions = (0..OH).flat_map(|oy| (0..OW).map(move |ox| (oy, ox)));
         for g in 0..groups {
-            for oy in 0..OH {
-                for ox in 0..OW {
-                    // The patch, `x − zp` as 16-bit pairs in the weights' [c][ky][kx] order;
-                    // positions in the padding stay 0: they are skipped.
-                    let mut patch = [0u32; PAIRS];
-                    let mut k = 0;
-                    for c in g * in_per_group..(g + 1) * in_per_group {
-                        for ky in 0..kh {
-                            let iy = (oy * sh + ky).wrapping_sub(ph);
-                            for kx in 0..kw {
-                                let ix = (ox * sw + kx).wrapping_sub(pw);
-                                if iy < H && ix < W {
-                                    let v = i32::from(x[c][iy][ix]) - self.input_zero_point;
-                                    patch[k / 2] |= pair(v, 0) << (16 * (k % 2));
-                                }
-                                k += 1;
+            for (oy, ox) in positions.clone() {
+                // The patch, `x − zp` as 16-bit pairs in the weights' [c][ky][kx] order;
+                // positions in the padding stay 0: they are skipped.
+                let mut patch = [0u32; PAIRS];
+                let mut k = 0;
+                for plane in &x[g * in_per_group..(g + 1) * in_per_group] {
+                    for ky in 0..kh {
+                        let iy = (oy * sh + ky).wrapping_sub(ph);
+                        for kx in 0..kw {
+                            let ix = (ox * sw + kx).wrapping_sub(pw);
+                            if iy < H && ix < W {
+                                let v = i32::from(plane[iy][ix]) - self.input_zero_point;
+                                patch[k / 2] |= pair(v, 0) << (16 * (k % 2));
                             }
+                            k += 1;
                         }
                     }
-                    for b in 0..blocks_per_group {
-                        let acc = dot4(&self.weights.words[g * blocks_per_group + b], &patch);
-                        for (r, &acc) in acc.iter().enumerate().take(out_per_group.saturating_sub(4 * b)) {
-                            let o = g * out_per_group + 4 * b + r;
-                            y[o][oy][ox] = self.requantize.apply(o, self.bias[o].wrapping_add(acc));
-                        }
+                }
+                for b in 0..blocks_per_group {
+                    let acc = dot4(&self.weights.words[g * blocks_per_group + b], &patch);
+                    for (r, &acc) in acc.iter().enumerate().take(out_per_group.saturating_sub(4 * b)) {
+                        let o = g * out_per_group + 4 * b + r;
+                        y[o][oy][ox] = self.requantize.apply(o, self.bias[o].wrapping_add(acc));
                     }
                 }
             }
@@ -174,25 +173,23 @@ mod tests {
         let y = layer.infer(&x);
         let og = OC / geometry.groups;
         for o in 0..OC {
-            for oy in 0..OH {
-                for ox in 0..OW {
-                    let mut acc = bias[o];
-                    for ci in 0..cg {
-                        let c = o / og * cg + ci;
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                let iy = (oy * geometry.stride[0] + ky) as isize - geometry.padding[0] as isize;
-                                let ix = (ox * geometry.stride[1] + kx) as isize - geometry.padding[1] as isize;
-                                if (0..H as isize).contains(&iy) && (0..W as isize).contains(&ix) {
-                                    let w = i32::from(weight[((o * cg + ci) * kh + ky) * kw + kx]);
-                                    acc += w * (i32::from(x[c][iy as usize][ix as usize]) - input_zero_point);
-                                }
+            for (oy, ox) in (0..OH).flat_map(|oy| (0..OW).map(move |ox| (oy, ox))) {
+                let mut acc = bias[o];
+                for ci in 0..cg {
+                    let c = o / og * cg + ci;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * geometry.stride[0] + ky) as isize - geometry.padding[0] as isize;
+                            let ix = (ox * geometry.stride[1] + kx) as isize - geometry.padding[1] as isize;
+                            if (0..H as isize).contains(&iy) && (0..W as isize).contains(&ix) {
+                                let w = i32::from(weight[((o * cg + ci) * kh + ky) * kw + kx]);
+                                acc += w * (i32::from(x[c][iy as usize][ix as usize]) - input_zero_point);
                             }
                         }
                     }
-                    let want = requantize(acc, multipliers[o], zero_point, requant.act_min);
-                    assert_eq!(y[o][oy][ox], want, "output [{o}][{oy}][{ox}] of {geometry:?}");
                 }
+                let want = requantize(acc, multipliers[o], zero_point, requant.act_min);
+                assert_eq!(y[o][oy][ox], want, "output [{o}][{oy}][{ox}] of {geometry:?}");
             }
         }
     }

@@ -91,23 +91,20 @@ pub(crate) fn widen<const PAIRS: usize>(x: &[i8], zero_point: i32) -> [u32; PAIR
     wide
 }
 
-/// `Σ_p row_r[p] · x[p]` for the four rows of one block, in wrapping `i32` arithmetic
-/// (exact for every layer nn builds, and the same result whatever the order).
+/// `Σ_p row_r[p] · x[p]` for the four rows of one block on Cortex-M4/M7: the DSP
+/// extension's loop, the same sums as the plain-Rust version of other targets.
+#[cfg(arm_dsp)]
 #[inline]
 pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) -> [i32; 4] {
-    #[cfg(arm_dsp)]
-    {
-        super::dsp::dot4(w, x)
-    }
-    #[cfg(not(arm_dsp))]
-    {
-        dot4_portable(w, x)
-    }
+    super::dsp::dot4(w, x)
 }
 
-/// [`dot4`] in plain Rust: the path of the host, of Cortex-M0 and of the DSP kernel's tail.
+/// `Σ_p row_r[p] · x[p]` for the four rows of one block, in wrapping `i32` arithmetic
+/// (exact for every layer nn builds, and the same result whatever the order). On
+/// Cortex-M4/M7 the DSP extension's loop; elsewhere (the host, Cortex-M0) plain Rust.
+#[cfg(not(arm_dsp))]
 #[inline]
-pub(crate) fn dot4_portable(w: &[[u32; 2]], x: &[u32]) -> [i32; 4] {
+pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) -> [i32; 4] {
     let mut acc = [0i32; 4];
     for (&[w01, w23], &x) in w.iter().zip(x) {
         let (x0, x1) = (i32::from(x as i16), i32::from((x >> 16) as i16));

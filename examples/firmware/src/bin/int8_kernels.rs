@@ -14,7 +14,7 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
-use nn_firmware::int8_case::{conv_chain, dense, CONV_INPUTS, DENSE_INPUTS};
+use nn_firmware::int8_case::{conv_chain, dense, ChainOutputs, CONV_INPUTS, DENSE_INPUTS};
 use panic_semihosting as _;
 
 /// Multiply-accumulates of one 784-256-10 inference: 784×256 + 256×10.
@@ -43,7 +43,7 @@ fn main() -> ! {
         print_values("int8 dense", i, &dense(black_box(x)));
     }
     for (i, x) in CONV_INPUTS.iter().enumerate() {
-        let (sum, averaged, adaptive) = conv_chain(black_box(x));
+        let ChainOutputs { sum, averaged, adaptive } = conv_chain(black_box(x));
         print_values("int8 conv add", i, sum.as_flattened().as_flattened());
         print_values("int8 conv avg", i, averaged.as_flattened().as_flattened());
         print_values("int8 conv adaptive", i, adaptive.as_flattened().as_flattened());
