@@ -10,7 +10,7 @@
 //! run on the DSP extension (`SMLAD`, `SXTB16`) and elsewhere in plain Rust.
 //!
 //! With `std`, [`ptq`] computes the parameters from a float model and calibration data,
-//! and [`file`] saves and loads them.
+//! and [`file`](mod@file) saves and loads them.
 
 mod add;
 mod conv2d;

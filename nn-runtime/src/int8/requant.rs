@@ -217,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn layer_multipliers_are_input_times_weight_over_output_scale() {
+        // 0.5 · 0.25 / 0.125 = 1 = 0.5 · 2^1; 0.5 · 0.75 / 0.125 = 3 = 0.75 · 2^2.
+        let r = Requantize::new(0.5, &[0.25, 0.75], 0.125, -128, true);
+        assert_eq!(r.multipliers, [Multiplier { m: 1 << 30, shift: 1 }, Multiplier { m: 3 << 29, shift: 2 }]);
+        assert_eq!((r.zero_point, r.act_min), (-128, -128));
+        // The product and quotient in f64: 0.1f32 · 0.1f32 / 0.01f32 is not 1 there.
+        let (s, out) = (0.1f32, 0.01f32);
+        let want = Multiplier::quantize(f64::from(s) * f64::from(s) / f64::from(out));
+        assert_eq!(Requantize::new(s, &[s], out, 3, false).multipliers[0], want);
+        assert_ne!(want, Multiplier::quantize(f64::from(s * s / out)));
+        assert_eq!(Requantize::new(s, &[s], out, 3, false).act_min, -128);
+        assert_eq!(Requantize::new(0.5, &[0.25], 0.125, 3, true).apply(0, -10), 3);
+    }
+
+    #[test]
     fn requantize_adds_zero_point_and_clamps() {
         let half = Multiplier::quantize(0.5);
         assert_eq!(requantize(100, half, -10, -128), 40);
