@@ -38,3 +38,24 @@ pub use quant::Quant;
 pub use requant::{
     act_min, requantize, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier, Requantize,
 };
+
+/// `[C][H][W]` → `[C·H·W]` in row-major order, as `Flatten` does (the scale and zero
+/// point stay those of the input).
+///
+/// # Panics
+/// If `N != C·H·W` (a const-evaluable check the generated code never fails).
+#[inline]
+pub fn flatten<const C: usize, const H: usize, const W: usize, const N: usize>(x: &[[[i8; W]; H]; C]) -> [i8; N] {
+    let mut flat = [0; N];
+    flat.copy_from_slice(x.as_flattened().as_flattened());
+    flat
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flatten_is_channel_major() {
+        let x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
+        assert_eq!(super::flatten::<2, 2, 2, 8>(&x), [1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+}
