@@ -39,7 +39,8 @@ impl<const IN: usize, const OUT: usize, const PAIRS: usize, const BLOCKS: usize>
     /// every target.
     #[inline]
     pub fn infer(&self, x: &[i8; IN]) -> [i8; OUT] {
-        let wide = widen::<PAIRS>(x, self.input_zero_point);
+        let mut wide = [0u32; PAIRS];
+        widen(x, self.input_zero_point, &mut wide);
         let mut y = [0i8; OUT];
         for (b, (block, rows)) in self.weights.words.iter().zip(y.chunks_mut(4)).enumerate() {
             let acc = dot4(block, &wide);

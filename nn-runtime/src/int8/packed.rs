@@ -77,10 +77,10 @@ pub(crate) fn pair(first: i32, second: i32) -> u32 {
     (first as u16 as u32) | ((second as u16 as u32) << 16)
 }
 
-/// The input `x − zero_point` as 16-bit pairs (a zero pads an odd length).
+/// Writes the input `x − zero_point` into `wide` as 16-bit pairs (a zero pads an odd
+/// length): in place, so that a large layer's widened input is not copied.
 #[inline]
-pub(crate) fn widen<const PAIRS: usize>(x: &[i8], zero_point: i32) -> [u32; PAIRS] {
-    let mut wide = [0u32; PAIRS];
+pub(crate) fn widen<const PAIRS: usize>(x: &[i8], zero_point: i32, wide: &mut [u32; PAIRS]) {
     let (whole, odd) = x.as_chunks::<2>();
     for (w, &[a, b]) in wide.iter_mut().zip(whole) {
         *w = pair(i32::from(a) - zero_point, i32::from(b) - zero_point);
@@ -88,7 +88,6 @@ pub(crate) fn widen<const PAIRS: usize>(x: &[i8], zero_point: i32) -> [u32; PAIR
     if let [last] = odd {
         wide[whole.len()] = pair(i32::from(*last) - zero_point, 0);
     }
-    wide
 }
 
 /// `Σ_p row_r[p] · x[p]` for the four rows of one block on Cortex-M4/M7: the DSP
@@ -142,7 +141,8 @@ mod tests {
         let x: [i8; 5] = [-128, 127, 3, -7, 55];
         let zero_point = -5;
         let packed = Packed::<3, 1>::pack(&w, 1, 4, 5);
-        let wide = widen::<3>(&x, zero_point);
+        let mut wide = [0u32; 3];
+        widen(&x, zero_point, &mut wide);
         let got = dot4(&packed.words[0], &wide);
         for (r, &got) in got.iter().enumerate() {
             let want: i32 = (0..5).map(|c| i32::from(w[r * 5 + c]) * (i32::from(x[c]) - zero_point)).sum();

@@ -45,16 +45,18 @@ impl Multiplier {
 }
 
 /// gemmlowp's `SaturatingRoundingDoublingHighMul`: the high 32 bits of `2·a·b`, rounded
-/// half away from zero; `i32::MIN · i32::MIN` (the one overflow) saturates to `i32::MAX`.
+/// to nearest (ties up); `i32::MIN · i32::MIN` (the one overflow) saturates to `i32::MAX`.
+///
+/// gemmlowp writes it `(a·b + nudge) / 2^31` truncated toward zero, with `nudge = 2^30`
+/// for `a·b ≥ 0` and `1 − 2^30` below. For a negative `n = a·b + 1 − 2^30`, truncation
+/// is the ceiling, `⌈n / 2^31⌉ = ⌊(n + 2^31 − 1) / 2^31⌋ = ⌊(a·b + 2^30) / 2^31⌋`: both
+/// cases are the one arithmetic shift below, which compiles without branches.
 #[inline]
 pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let ab = i64::from(a) * i64::from(b);
-    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Division truncating toward zero, as C's.
-    ((ab + nudge) / (1i64 << 31)) as i32
+    ((i64::from(a) * i64::from(b) + (1 << 30)) >> 31) as i32
 }
 
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded to nearest, ties away
@@ -126,6 +128,7 @@ pub const fn act_min(zero_point: i32, relu: bool) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// Each case is worked out by hand from gemmlowp's formula,
     /// `(a·b + nudge) / 2^31` truncated, with `nudge = 2^30` for `a·b ≥ 0` and `1 − 2^30`
@@ -152,6 +155,28 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX), -i32::MAX);
         assert_eq!(saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX), i32::MAX - 1);
+    }
+
+    /// gemmlowp's formula as it writes it, with the nudge and the truncating division.
+    fn gemmlowp_doubling_high_mul(a: i32, b: i32) -> i32 {
+        if a == i32::MIN && b == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = i64::from(a) * i64::from(b);
+        let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn doubling_high_mul_is_gemmlowps(a in any::<i32>(), b in any::<i32>(), small in -4i32..4) {
+            prop_assert_eq!(saturating_rounding_doubling_high_mul(a, b), gemmlowp_doubling_high_mul(a, b));
+            // Ties sit at small products: a·b = ±2^30 · odd.
+            prop_assert_eq!(saturating_rounding_doubling_high_mul(small, 1 << 30), gemmlowp_doubling_high_mul(small, 1 << 30));
+            prop_assert_eq!(saturating_rounding_doubling_high_mul(a, small), gemmlowp_doubling_high_mul(a, small));
+        }
     }
 
     #[test]
