@@ -11,24 +11,35 @@ pub fn average(acc: i32, n: i32) -> i8 {
     q.clamp(-128, 127) as i8
 }
 
-/// Applies `reduce` to every window of every channel: window `(oy, ox)` covers rows
-/// `rows(oy)` and columns `cols(ox)`.
+/// How a window becomes one value.
+#[derive(Clone, Copy)]
+enum Reduce {
+    Max,
+    Average,
+}
+
+/// Reduces every window of every channel: window `(oy, ox)` covers rows `rows(oy)` and
+/// columns `cols(ox)`.
 #[inline(always)]
 fn pool<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[i8; W]; H]; C],
     rows: impl Fn(usize) -> core::ops::Range<usize>,
     cols: impl Fn(usize) -> core::ops::Range<usize>,
-    reduce: impl Fn(&mut dyn Iterator<Item = i8>, i32) -> i8,
+    reduce: Reduce,
 ) -> [[[i8; OW]; OH]; C] {
     let mut y = [[[0i8; OW]; OH]; C];
     for (plane, out) in x.iter().zip(y.iter_mut()) {
         for (oy, out_row) in out.iter_mut().enumerate() {
-            let rows = rows(oy);
+            let window = &plane[rows(oy)];
             for (ox, out) in out_row.iter_mut().enumerate() {
                 let cols = cols(ox);
-                let n = (rows.len() * cols.len()) as i32;
-                let mut values = plane[rows.clone()].iter().flat_map(|row| row[cols.clone()].iter().copied());
-                *out = reduce(&mut values, n);
+                *out = match reduce {
+                    Reduce::Max => window.iter().flat_map(|row| &row[cols.clone()]).fold(i8::MIN, |m, &v| m.max(v)),
+                    Reduce::Average => {
+                        let sum = window.iter().flat_map(|row| &row[cols.clone()]).map(|&v| i32::from(v)).sum();
+                        average(sum, (window.len() * cols.len()) as i32)
+                    }
+                };
             }
         }
     }
@@ -49,7 +60,7 @@ pub fn max_pool2d<const C: usize, const H: usize, const W: usize, const OH: usiz
         x,
         |oy| oy * stride[0]..oy * stride[0] + kernel[0],
         |ox| ox * stride[1]..ox * stride[1] + kernel[1],
-        |values, _| values.fold(i8::MIN, i8::max),
+        Reduce::Max,
     )
 }
 
@@ -67,7 +78,7 @@ pub fn avg_pool2d<const C: usize, const H: usize, const W: usize, const OH: usiz
         x,
         |oy| oy * stride[0]..oy * stride[0] + kernel[0],
         |ox| ox * stride[1]..ox * stride[1] + kernel[1],
-        |values, n| average(values.map(i32::from).sum(), n),
+        Reduce::Average,
     )
 }
 
@@ -82,12 +93,7 @@ pub const fn adaptive_window(i: usize, len: usize, out: usize) -> core::ops::Ran
 pub fn adaptive_avg_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[i8; W]; H]; C],
 ) -> [[[i8; OW]; OH]; C] {
-    pool(
-        x,
-        |oy| adaptive_window(oy, H, OH),
-        |ox| adaptive_window(ox, W, OW),
-        |values, n| average(values.map(i32::from).sum(), n),
-    )
+    pool(x, |oy| adaptive_window(oy, H, OH), |ox| adaptive_window(ox, W, OW), Reduce::Average)
 }
 
 #[cfg(test)]
