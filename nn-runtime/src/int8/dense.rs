@@ -82,6 +82,44 @@ mod tests {
         }
     }
 
+    /// A float `Linear` quantised as post-training quantisation does it (calibrated input
+    /// and output ranges, per-channel weights, int32 bias) tracks the float layer: every
+    /// output within two output steps of the float result.
+    #[test]
+    fn a_float_layer_quantised_by_ptq_tracks_its_float_output() {
+        use super::super::ptq::{quantize_bias, quantize_channel, Range};
+        const IN: usize = 24;
+        const OUT: usize = 6;
+        let weight: [[f32; IN]; OUT] =
+            core::array::from_fn(|o| core::array::from_fn(|i| ((o * 7 + i * 13) % 17) as f32 / 17.0 - 0.5));
+        let bias: [f32; OUT] = core::array::from_fn(|o| o as f32 * 0.1 - 0.2);
+        let inputs: Vec<[f32; IN]> =
+            (0..20).map(|n| core::array::from_fn(|i| ((n * 5 + i * 3) % 11) as f32 / 5.0 - 1.0)).collect();
+        let float = |x: &[f32; IN]| -> [f32; OUT] {
+            core::array::from_fn(|o| bias[o] + (0..IN).map(|i| weight[o][i] * x[i]).sum::<f32>())
+        };
+        let (mut in_range, mut out_range) = (Range::new(), Range::new());
+        for x in &inputs {
+            in_range.observe(x);
+            out_range.observe(&float(x));
+        }
+        let (input, output) = (in_range.quant(), out_range.quant());
+        let mut q = [[0i8; IN]; OUT];
+        let scales: [f32; OUT] = core::array::from_fn(|o| quantize_channel(&weight[o], &mut q[o]));
+        let q_bias = core::array::from_fn(|o| quantize_bias(bias[o], input.scale, scales[o]));
+        let requant = Requantize::new(input.scale, &scales, output.scale, output.zero_point, false);
+        let layer = Dense::<IN, OUT, 12, 2>::new(&q, q_bias, requant, input.zero_point);
+        for x in &inputs {
+            let mut qx = [0i8; IN];
+            input.quantize_slice(x, &mut qx);
+            let y = layer.infer(&qx);
+            for (o, (&y, want)) in y.iter().zip(float(x)).enumerate() {
+                let got = output.dequantize(y);
+                assert!((got - want).abs() <= 2.0 * output.scale, "output {o}: int8 gives {got}, float {want}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
 
