@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use nn::int8::file::{Int8File, Layer};
-use nn::int8::{avg_pool2d, max_pool2d, Add, Conv2d, Dense, Geometry, Quant, Requantize};
+use nn::int8::{avg_pool2d, max_pool2d, Conv2d, Dense, Geometry};
 
 /// The network the fixture describes, as nn would key it:
 /// `Conv2d(2, 4, 3, padding = 1) -> ReLU -> Residual(Conv2d(4, 4, 3, padding = 1, groups = 4))
@@ -23,41 +23,14 @@ fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/int8").join(name)
 }
 
-/// A `Requantize` for the layer at `key`, whose input is quantised as `input`.
-fn requantize<const N: usize>(file: &Int8File, key: &str, input: Quant, relu: bool) -> Requantize<N> {
-    let output = file.output(key);
-    let weight_scale: [f32; N] = file.weight_scale(key).try_into().unwrap();
-    Requantize::new(input.scale, &weight_scale, output.scale, output.zero_point, relu)
-}
-
 #[test]
 fn int8_kernels_reproduce_tflm_bit_for_bit() {
     let file = Int8File::load(fixture("tflite-int8.safetensors"), &LAYERS).unwrap();
-    let input = file.input();
-    let (conv_out, depthwise_out, add_out) = (file.output("0"), file.output("2.0"), file.output("2"));
     let same = |groups| Geometry { kernel: [3, 3], stride: [1, 1], padding: [1, 1], groups };
-    let conv = Conv2d::<2, 8, 8, 4, 8, 8, 9, 1>::new(
-        &file.weight("0"),
-        file.bias("0").try_into().unwrap(),
-        requantize(&file, "0", input, true),
-        input.zero_point,
-        same(1),
-    );
-    let depthwise = Conv2d::<4, 8, 8, 4, 8, 8, 5, 4>::new(
-        &file.weight("2.0"),
-        file.bias("2.0").try_into().unwrap(),
-        requantize(&file, "2.0", conv_out, false),
-        conv_out.zero_point,
-        same(4),
-    );
-    let add = Add::new(depthwise_out, conv_out, add_out, false);
-    let fc_weight: Vec<[i8; 16]> = file.weight("6").chunks(16).map(|row| row.try_into().unwrap()).collect();
-    let dense = Dense::<16, 5, 8, 2>::new(
-        &fc_weight.try_into().unwrap(),
-        file.bias("6").try_into().unwrap(),
-        requantize(&file, "6", add_out, false),
-        add_out.zero_point,
-    );
+    let conv: Conv2d<2, 8, 8, 4, 8, 8, 9, 1> = file.conv2d("0", file.input(), same(1), true);
+    let depthwise: Conv2d<4, 8, 8, 4, 8, 8, 5, 4> = file.conv2d("2.0", file.output("0"), same(4), false);
+    let add = file.add("2", file.output("2.0"), file.output("0"), false);
+    let dense: Dense<16, 5, 8, 2> = file.dense("6", file.output("2"), false);
 
     let bytes = nn::io::read(&fixture("tflm-outputs.safetensors")).unwrap();
     let recorded = nn::io::parse(&fixture("tflm-outputs.safetensors"), &bytes).unwrap();

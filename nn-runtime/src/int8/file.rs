@@ -12,6 +12,7 @@ use std::path::Path;
 use safetensors::tensor::Dtype;
 
 use super::quant::Quant;
+use super::{Add, Conv2d, Dense, Geometry, Requantize};
 use crate::io::{parse, read, save_tensors, StoredTensor};
 use crate::Error;
 
@@ -194,6 +195,66 @@ impl Int8File {
     pub fn bias(&self, key: &str) -> Vec<i32> {
         self.i32s(&format!("{key}.bias"))
     }
+}
+
+/// The layers a loaded file describes, ready to run: what a generated `load` calls once
+/// per layer. Each takes the quantisation of the layer's input (the file's [`input`](Int8File::input)
+/// or the previous layer's [`output`](Int8File::output)) and whether a ReLU is fused.
+///
+/// # Panics
+/// If the layer's sizes differ from the shapes [`load`](Int8File::load) checked the file
+/// against (a mismatch between a network's schema and its layer types).
+impl Int8File {
+    /// The `Linear` at `key`.
+    pub fn dense<const IN: usize, const OUT: usize, const PAIRS: usize, const BLOCKS: usize>(
+        &self,
+        key: &str,
+        input: Quant,
+        relu: bool,
+    ) -> Dense<IN, OUT, PAIRS, BLOCKS> {
+        let weight = self.weight(key);
+        let rows: Vec<[i8; IN]> = weight.as_chunks::<IN>().0.to_vec();
+        let weight: &[[i8; IN]; OUT] =
+            rows.as_slice().try_into().unwrap_or_else(|_| panic!("{key}.weight is not [{OUT}, {IN}]"));
+        Dense::new(weight, channels(&self.bias(key), key), self.requantize(key, input, relu), input.zero_point)
+    }
+
+    /// The `Conv2d` at `key`, of `geometry`.
+    pub fn conv2d<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const OH: usize,
+        const OW: usize,
+        const PAIRS: usize,
+        const BLOCKS: usize,
+    >(
+        &self,
+        key: &str,
+        input: Quant,
+        geometry: Geometry,
+        relu: bool,
+    ) -> Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS> {
+        let bias = channels(&self.bias(key), key);
+        Conv2d::new(&self.weight(key), bias, self.requantize(key, input, relu), input.zero_point, geometry)
+    }
+
+    /// The add of the `Residual` at `key`: `chain` is the quantisation of the chain's
+    /// output (the first input), `shortcut` that of the residual's input.
+    pub fn add(&self, key: &str, chain: Quant, shortcut: Quant, relu: bool) -> Add {
+        Add::new(chain, shortcut, self.output(key), relu)
+    }
+
+    fn requantize<const N: usize>(&self, key: &str, input: Quant, relu: bool) -> Requantize<N> {
+        let output = self.output(key);
+        Requantize::new(input.scale, &channels(&self.weight_scale(key), key), output.scale, output.zero_point, relu)
+    }
+}
+
+/// The per-channel `values` of the layer at `key` as an array of its `N` channels.
+fn channels<T: Copy, const N: usize>(values: &[T], key: &str) -> [T; N] {
+    values.try_into().unwrap_or_else(|_| panic!("layer {key} has {} output channels, not {N}", values.len()))
 }
 
 /// Zero points must be int8 values and scales positive and finite.
