@@ -1,6 +1,8 @@
 //! The host's side of the firmware check (`examples/firmware/`): loads the firmware's
 //! weight files, freezes them, and runs the frozen `infer` — the same kernels the
 //! firmware runs — on the same eight test digits, printing the lines the firmware prints.
+//! It also runs the int8 kernels' case (`examples/firmware/src/int8_case.rs`, included
+//! here) on the host's portable path, for the `int8_kernels` firmware.
 //!
 //! ```text
 //! cargo run --example firmware_reference                      # print the expected lines
@@ -30,6 +32,9 @@ network! {
     }
 }
 
+#[path = "firmware/src/int8_case.rs"]
+mod int8_case;
+
 /// Pixels in one MNIST image.
 const PIXELS: usize = 784;
 
@@ -57,6 +62,28 @@ fn thumbnail(pixels: &[u8]) -> [f32; 16] {
     })
 }
 
+/// One line of int8 values, formatted as the `int8_kernels` firmware prints it.
+fn int8_line(name: &str, index: usize, values: &[i8]) -> String {
+    let values: Vec<String> = values.iter().map(i8::to_string).collect();
+    format!("{name} {index}: [{}]", values.join(", "))
+}
+
+/// The lines of the `int8_kernels` firmware.
+fn int8_lines() -> Vec<String> {
+    let mut lines: Vec<String> = int8_case::DENSE_INPUTS
+        .iter()
+        .enumerate()
+        .map(|(i, x)| int8_line("int8 dense", i, &int8_case::dense(x)))
+        .collect();
+    for (i, x) in int8_case::CONV_INPUTS.iter().enumerate() {
+        let int8_case::ChainOutputs { sum, averaged, adaptive } = int8_case::conv_chain(x);
+        lines.push(int8_line("int8 conv add", i, sum.as_flattened().as_flattened()));
+        lines.push(int8_line("int8 conv avg", i, averaged.as_flattened().as_flattened()));
+        lines.push(int8_line("int8 conv adaptive", i, adaptive.as_flattened().as_flattened()));
+    }
+    lines
+}
+
 /// Every line the firmwares must print, in order.
 fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let dir = firmware_dir();
@@ -75,6 +102,7 @@ fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         small_lines.push(report("small digit", i, label, &small.infer(&thumbnail(pixels))));
     }
     mnist_lines.extend(small_lines);
+    mnist_lines.extend(int8_lines());
     Ok(mnist_lines)
 }
 
@@ -99,7 +127,7 @@ fn check(expected: &[String], files: &[String]) -> Result<(), Box<dyn std::error
     if failures > 0 {
         return Err(format!("{failures} of {} lines differ between the host and the firmware", expected.len()).into());
     }
-    println!("firmware check: {} passed, 0 failed (logits bit-identical to the host's)", expected.len());
+    println!("firmware check: {} passed, 0 failed (outputs bit-identical to the host's)", expected.len());
     Ok(())
 }
 

@@ -82,6 +82,17 @@ pub enum Error {
         /// The dtype in the file.
         found: String,
     },
+    /// A tensor of the right name, dtype and shape whose values are out of range (an
+    /// int8 zero point outside −128..=127, a scale that is not positive and finite).
+    #[error("{}: tensor `{name}` {reason}", path.display())]
+    TensorValue {
+        /// The weight file.
+        path: PathBuf,
+        /// The state-dict key.
+        name: String,
+        /// What is wrong with its values.
+        reason: String,
+    },
     /// A data file (IDX, dataset) that is missing, truncated or malformed.
     #[error("{}: {reason}", path.display())]
     Data {

@@ -13,6 +13,7 @@
 pub mod activation;
 mod float;
 pub mod frozen;
+pub mod int8;
 mod network;
 
 pub use float::Float;

@@ -7,6 +7,8 @@
 
 use nn::network;
 
+pub mod int8_case;
+
 network! {
     /// The seed MNIST classifier, trained by nn's `mnist` example: 203,530 weights.
     #[weights = "models/mnist.safetensors"]

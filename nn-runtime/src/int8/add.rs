@@ -1,0 +1,106 @@
+//! The residual add in int8, as TFLite's int8 ADD computes it: both inputs shifted left
+//! by 20 bits and scaled to a common scale, summed, then requantised to the output.
+
+use super::quant::Quant;
+use super::requant::{act_min, Multiplier};
+
+/// TFLite's left shift of both inputs before they are rescaled.
+pub const LEFT_SHIFT: i32 = 20;
+
+/// The parameters of one int8 ADD, `y = x₁ + x₂` (`Residual`: the chain's output and the shortcut).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Add {
+    /// `QuantizeMultiplier(s₁ / twice_max)`.
+    pub input1_multiplier: Multiplier,
+    /// `QuantizeMultiplier(s₂ / twice_max)`.
+    pub input2_multiplier: Multiplier,
+    /// `QuantizeMultiplier(twice_max / (2²⁰ · s_out))`.
+    pub output_multiplier: Multiplier,
+    /// The zero points of the first input, the second input and the output.
+    pub zero_points: [i32; 3],
+    /// The smallest output value: −128, or the output zero point when a ReLU is fused.
+    pub act_min: i32,
+}
+
+impl Add {
+    /// TFLite's parameters for inputs quantised as `input1` and `input2` and the output
+    /// as `output`: `twice_max = 2 · max(s₁, s₂)` in `f32`, each quotient in `f64`.
+    pub fn new(input1: Quant, input2: Quant, output: Quant, relu: bool) -> Self {
+        let twice_max = 2.0 * input1.scale.max(input2.scale);
+        let shifted_output = (1i32 << LEFT_SHIFT) as f32 * output.scale;
+        Self {
+            input1_multiplier: Multiplier::quantize(f64::from(input1.scale) / f64::from(twice_max)),
+            input2_multiplier: Multiplier::quantize(f64::from(input2.scale) / f64::from(twice_max)),
+            output_multiplier: Multiplier::quantize(f64::from(twice_max) / f64::from(shifted_output)),
+            zero_points: [input1.zero_point, input2.zero_point, output.zero_point],
+            act_min: act_min(output.zero_point, relu),
+        }
+    }
+
+    /// One output: `clamp(MBQM(a₁ + a₂, M_o) + zp_out, act_min, 127)` with
+    /// `a_i = MBQM((q_i − zp_i) · 2²⁰, M_i)`.
+    #[inline]
+    pub fn apply(&self, q1: i8, q2: i8) -> i8 {
+        let [zp1, zp2, zp_out] = self.zero_points;
+        let a1 = self.input1_multiplier.apply((i32::from(q1) - zp1) << LEFT_SHIFT);
+        let a2 = self.input2_multiplier.apply((i32::from(q2) - zp2) << LEFT_SHIFT);
+        (self.output_multiplier.apply(a1.wrapping_add(a2)).wrapping_add(zp_out)).clamp(self.act_min, 127) as i8
+    }
+
+    /// `y[i] = apply(y[i], x[i])`: the chain's output `y` (first input) plus the shortcut `x`.
+    #[inline]
+    pub fn add_in_place(&self, y: &mut [i8], x: &[i8]) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = self.apply(*y, x);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn multipliers_are_tflites() {
+        let add = Add::new(
+            Quant { scale: 0.5, zero_point: 0 },
+            Quant { scale: 0.25, zero_point: 0 },
+            Quant { scale: 1.0, zero_point: 0 },
+            false,
+        );
+        // twice_max = 1: 0.5 and 0.25, then 1 / 2²⁰ = 0.5 · 2^−19.
+        assert_eq!(add.input1_multiplier, Multiplier { m: 1 << 30, shift: 0 });
+        assert_eq!(add.input2_multiplier, Multiplier { m: 1 << 30, shift: -1 });
+        assert_eq!(add.output_multiplier, Multiplier { m: 1 << 30, shift: -19 });
+        // 0.5 · 3 + 0.25 · 2 = 2.0; 0.5 · 3 + 0.25 · 3 = 2.25 → 2; 0.5 · 1 + 0.25 · 2 = 1.
+        assert_eq!(add.apply(3, 2), 2);
+        assert_eq!(add.apply(3, 3), 2);
+        assert_eq!(add.apply(1, 2), 1);
+        // 0.5 · 1 + 0.25 · 0 = 0.5 → 1 (ties away from zero); −0.5 → −1.
+        assert_eq!(add.apply(1, 0), 1);
+        assert_eq!(add.apply(-1, 0), -1);
+        assert_eq!(add.apply(127, 127), 95);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The integer ADD agrees with the real sum rounded to the output grid, up to one
+        /// step (its two roundings may each move half a step).
+        #[test]
+        fn add_is_the_real_sum_within_a_step(
+            q1 in any::<i8>(), q2 in any::<i8>(),
+            s1 in 0.01f32..1.0, s2 in 0.01f32..1.0, s_out in 0.02f32..2.0,
+            zp1 in -128i32..128, zp2 in -128i32..128, zp_out in -128i32..128, relu in any::<bool>(),
+        ) {
+            let (a, b, out) = (Quant { scale: s1, zero_point: zp1 }, Quant { scale: s2, zero_point: zp2 }, Quant { scale: s_out, zero_point: zp_out });
+            let add = Add::new(a, b, out, relu);
+            let real = f64::from(a.dequantize(q1)) + f64::from(b.dequantize(q2));
+            let lowest = if relu { zp_out.max(-128) } else { -128 };
+            let want = (real / f64::from(s_out) + f64::from(zp_out)).round().clamp(f64::from(lowest), 127.0);
+            let got = f64::from(add.apply(q1, q2));
+            prop_assert!((got - want).abs() <= 1.0, "got {got}, want {want}");
+        }
+    }
+}

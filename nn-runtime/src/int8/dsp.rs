@@ -1,0 +1,81 @@
+//! The Cortex-M4/M7 inner loop of [`dot4`](super::packed::dot4), with the DSP extension
+//! through `asm!`: per column pair, one `LDR` of the input pair, one `LDRD` of the two
+//! weight words, four `SXTB16` and four `SMLAD` — eight multiply-accumulates in ten
+//! instructions. The main loop runs eight pairs per pass (`.rept 8`), a second loop
+//! the pairs left over.
+
+use core::arch::asm;
+
+/// The instructions of one column pair: the words at `{xp}` and `{wp}` (both advanced)
+/// multiplied into the accumulators `{a0}`…`{a3}`.
+macro_rules! column_pair {
+    () => {
+        concat!(
+            "ldr {x}, [{xp}], #4\n",
+            "ldrd {w0}, {w1}, [{wp}], #8\n",
+            "sxtb16 {t}, {w0}\n",
+            "sxtb16 {w0}, {w0}, ror #8\n",
+            "smlad {a0}, {t}, {x}, {a0}\n",
+            "smlad {a1}, {w0}, {x}, {a1}\n",
+            "sxtb16 {t}, {w1}\n",
+            "sxtb16 {w1}, {w1}, ror #8\n",
+            "smlad {a2}, {t}, {x}, {a2}\n",
+            "smlad {a3}, {w1}, {x}, {a3}\n",
+        )
+    };
+}
+
+/// Adds `pairs` column pairs, `per_pass` at a time, from `x` and `w` into `acc`.
+///
+/// # Safety
+/// `x` must hold `pairs` words and `w` twice as many, 4-byte aligned (LDRD needs it);
+/// `pairs` must be a positive multiple of `per_pass`, which is 1 or 8.
+#[inline(always)]
+unsafe fn accumulate(w: *const [u32; 2], x: *const u32, pairs: usize, per_pass: usize, acc: &mut [i32; 4]) {
+    let [mut a0, mut a1, mut a2, mut a3] = *acc;
+    // SAFETY: the caller's contract: every word read is in bounds and aligned.
+    unsafe {
+        if per_pass == 8 {
+            asm!(
+                "2:",
+                ".rept 8",
+                column_pair!(),
+                ".endr",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                xp = inout(reg) x => _, wp = inout(reg) w => _, n = inout(reg) pairs / 8 => _,
+                x = out(reg) _, w0 = out(reg) _, w1 = out(reg) _, t = out(reg) _,
+                a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
+                options(nostack, readonly),
+            );
+        } else {
+            asm!(
+                "2:",
+                column_pair!(),
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                xp = inout(reg) x => _, wp = inout(reg) w => _, n = inout(reg) pairs => _,
+                x = out(reg) _, w0 = out(reg) _, w1 = out(reg) _, t = out(reg) _,
+                a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
+                options(nostack, readonly),
+            );
+        }
+    }
+    *acc = [a0, a1, a2, a3];
+}
+
+/// See [`dot4`](super::packed::dot4).
+#[inline]
+pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) -> [i32; 4] {
+    let mut acc = [0i32; 4];
+    let main = PAIRS / 8 * 8;
+    if main > 0 {
+        // SAFETY: `main ≤ PAIRS` pairs of two arrays of `PAIRS` (aligned) elements.
+        unsafe { accumulate(w.as_ptr(), x.as_ptr(), main, 8, &mut acc) };
+    }
+    if PAIRS > main {
+        // SAFETY: the `PAIRS − main` pairs after the first `main`, in bounds.
+        unsafe { accumulate(w[main..].as_ptr(), x[main..].as_ptr(), PAIRS - main, 1, &mut acc) };
+    }
+    acc
+}

@@ -1,0 +1,61 @@
+//! Int8 quantised inference, TFLite's scheme with the arithmetic of TFLite for
+//! Microcontrollers and CMSIS-NN: every target gives the same int8 outputs, bit for bit.
+//!
+//! Activations are int8 with one (scale, zero point) per tensor ([`Quant`]); weights
+//! are int8, symmetric per output channel, with int32 biases; each layer's `i32`
+//! accumulator goes back to int8 through [`Requantize`]. The kernels take fixed-size
+//! arrays and need neither heap nor `std`: a baked model calls one per layer
+//! ([`Dense::infer`], [`Conv2d::infer`], [`max_pool2d`], [`Add::add_in_place`], ...).
+//! Their weights are [`Packed`] at bake time for the matrix kernels, which on Cortex-M4/M7
+//! run on the DSP extension (`SMLAD`, `SXTB16`) and elsewhere in plain Rust.
+//!
+//! With `std`, [`ptq`] computes the parameters from a float model and calibration data,
+//! and [`file`](mod@file) saves and loads them.
+
+mod add;
+mod conv2d;
+mod dense;
+#[cfg(arm_dsp)]
+mod dsp;
+mod packed;
+mod pad;
+mod pool;
+mod quant;
+mod requant;
+
+#[cfg(feature = "std")]
+pub mod file;
+#[cfg(feature = "std")]
+pub mod ptq;
+
+pub use add::{Add, LEFT_SHIFT};
+pub use conv2d::{Conv2d, Geometry};
+pub use dense::Dense;
+pub use packed::{blocks, pairs, Packed};
+pub use pad::zero_pad2d;
+pub use pool::{adaptive_avg_pool2d, adaptive_window, average, avg_pool2d, max_pool2d};
+pub use quant::Quant;
+pub use requant::{
+    act_min, requantize, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier, Requantize,
+};
+
+/// `[C][H][W]` → `[C·H·W]` in row-major order, as `Flatten` does (the scale and zero
+/// point stay those of the input).
+///
+/// # Panics
+/// If `N != C·H·W` (a const-evaluable check the generated code never fails).
+#[inline]
+pub fn flatten<const C: usize, const H: usize, const W: usize, const N: usize>(x: &[[[i8; W]; H]; C]) -> [i8; N] {
+    let mut flat = [0; N];
+    flat.copy_from_slice(x.as_flattened().as_flattened());
+    flat
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flatten_is_channel_major() {
+        let x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
+        assert_eq!(super::flatten::<2, 2, 2, 8>(&x), [1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+}

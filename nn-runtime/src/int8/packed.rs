@@ -1,0 +1,152 @@
+//! The weight layout of the int8 matrix kernels, made once at bake time, and the dot
+//! product of four packed rows with an input widened once.
+//!
+//! Rows go in blocks of four and columns in pairs. For block `b` and column pair `p`,
+//! `words[b][p]` holds two words: rows 0–1 of the block, then rows 2–3, each as the bytes
+//! `[r0[2p], r1[2p], r0[2p + 1], r1[2p + 1]]` (little-endian). On a Cortex-M4, `SXTB16`
+//! of such a word widens row 0's pair to two 16-bit halves, and `SXTB16 …, ROR #8` row
+//! 1's, ready for `SMLAD` against the input pair. The input is widened once per layer
+//! to 16-bit pairs with its zero point subtracted. Padded rows and columns are zero.
+
+/// `4·BLOCKS` rows × `2·PAIRS` columns of int8 weights in the kernels' layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Packed<const PAIRS: usize, const BLOCKS: usize> {
+    /// Per block of four rows, per column pair: the words of rows 0–1 and rows 2–3.
+    pub words: [[[u32; 2]; PAIRS]; BLOCKS],
+}
+
+/// The column pairs that hold `cols` columns.
+pub const fn pairs(cols: usize) -> usize {
+    cols.div_ceil(2)
+}
+
+/// The blocks of four rows that hold `groups` groups of `rows_per_group` rows, each
+/// group starting a new block.
+pub const fn blocks(groups: usize, rows_per_group: usize) -> usize {
+    groups * rows_per_group.div_ceil(4)
+}
+
+impl<const PAIRS: usize, const BLOCKS: usize> Packed<PAIRS, BLOCKS> {
+    /// Packs the row-major `[groups · rows_per_group, cols]` matrix `w`, each group's
+    /// rows in blocks of their own: what a baked layer stores in flash.
+    ///
+    /// # Panics
+    /// If `w` is not `groups · rows_per_group · cols` long, or `PAIRS` and `BLOCKS`
+    /// are not [`pairs`]`(cols)` and [`blocks`]`(groups, rows_per_group)` (in a `const`,
+    /// a compile error).
+    pub const fn pack(w: &[i8], groups: usize, rows_per_group: usize, cols: usize) -> Self {
+        assert!(w.len() == groups * rows_per_group * cols, "the weights are not groups × rows × cols long");
+        assert!(PAIRS == pairs(cols), "PAIRS must be cols.div_ceil(2)");
+        assert!(BLOCKS == blocks(groups, rows_per_group), "BLOCKS must be groups · rows_per_group.div_ceil(4)");
+        let blocks_per_group = rows_per_group.div_ceil(4);
+        let mut words = [[[0u32; 2]; PAIRS]; BLOCKS];
+        let mut block = 0;
+        while block < BLOCKS {
+            let group = block / blocks_per_group;
+            let first = (block % blocks_per_group) * 4;
+            let mut pair = 0;
+            while pair < PAIRS {
+                let mut half = 0;
+                while half < 2 {
+                    let mut word = 0u32;
+                    let mut byte = 0;
+                    while byte < 4 {
+                        let row = first + 2 * half + byte % 2;
+                        let col = 2 * pair + byte / 2;
+                        if row < rows_per_group && col < cols {
+                            let value = w[(group * rows_per_group + row) * cols + col];
+                            word |= (value as u8 as u32) << (8 * byte);
+                        }
+                        byte += 1;
+                    }
+                    words[block][pair][half] = word;
+                    half += 1;
+                }
+                pair += 1;
+            }
+            block += 1;
+        }
+        Self { words }
+    }
+}
+
+/// Two 16-bit values in one word, the first in the low half: `SMLAD`'s operand.
+#[inline(always)]
+pub(crate) fn pair(first: i32, second: i32) -> u32 {
+    (first as u16 as u32) | ((second as u16 as u32) << 16)
+}
+
+/// Writes the input `x − zero_point` into `wide` as 16-bit pairs (a zero pads an odd
+/// length): in place, so that a large layer's widened input is not copied.
+#[inline]
+pub(crate) fn widen<const PAIRS: usize>(x: &[i8], zero_point: i32, wide: &mut [u32; PAIRS]) {
+    let (whole, odd) = x.as_chunks::<2>();
+    for (w, &[a, b]) in wide.iter_mut().zip(whole) {
+        *w = pair(i32::from(a) - zero_point, i32::from(b) - zero_point);
+    }
+    if let [last] = odd {
+        wide[whole.len()] = pair(i32::from(*last) - zero_point, 0);
+    }
+}
+
+/// `Σ_p row_r[p] · x[p]` for the four rows of one block on Cortex-M4/M7: the DSP
+/// extension's loop, the same sums as the plain-Rust version of other targets.
+#[cfg(arm_dsp)]
+#[inline]
+pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) -> [i32; 4] {
+    super::dsp::dot4(w, x)
+}
+
+/// `Σ_p row_r[p] · x[p]` for the four rows of one block, in wrapping `i32` arithmetic
+/// (exact for every layer nn builds, and the same result whatever the order). On
+/// Cortex-M4/M7 the DSP extension's loop; elsewhere (the host, Cortex-M0) plain Rust.
+#[cfg(not(arm_dsp))]
+#[inline]
+pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) -> [i32; 4] {
+    let mut acc = [0i32; 4];
+    for (&[w01, w23], &x) in w.iter().zip(x) {
+        let (x0, x1) = (i32::from(x as i16), i32::from((x >> 16) as i16));
+        for (r, word) in [w01, w01 >> 8, w23, w23 >> 8].into_iter().enumerate() {
+            let (a, b) = (i32::from(word as i8), i32::from((word >> 16) as i8));
+            acc[r] = acc[r].wrapping_add(a * x0).wrapping_add(b * x1);
+        }
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_places_rows_and_columns_as_documented() {
+        // Two groups of three rows, three columns: each group pads to one block of four
+        // rows, the columns to two pairs.
+        let w: [i8; 18] = core::array::from_fn(|i| i as i8 - 9);
+        let packed = Packed::<2, 2>::pack(&w, 2, 3, 3);
+        let at = |row: usize, col: usize| w[row * 3 + col] as u8 as u32;
+        // Group 0, pair 0: rows 0 and 1 at columns 0 and 1, then row 2 beside zeros.
+        assert_eq!(packed.words[0][0][0], at(0, 0) | at(1, 0) << 8 | at(0, 1) << 16 | at(1, 1) << 24);
+        assert_eq!(packed.words[0][0][1], at(2, 0) | at(2, 1) << 16);
+        // Pair 1 holds column 2 only.
+        assert_eq!(packed.words[0][1][0], at(0, 2) | at(1, 2) << 8);
+        // Group 1 starts its own block at row 3.
+        assert_eq!(packed.words[1][1][1], at(5, 2));
+    }
+
+    #[test]
+    fn dot4_multiplies_every_row_with_the_widened_input() {
+        let w: [i8; 20] = core::array::from_fn(|i| (i as i8).wrapping_mul(37).wrapping_sub(100));
+        let x: [i8; 5] = [-128, 127, 3, -7, 55];
+        let zero_point = -5;
+        let packed = Packed::<3, 1>::pack(&w, 1, 4, 5);
+        let mut wide = [0u32; 3];
+        widen(&x, zero_point, &mut wide);
+        let got = dot4(&packed.words[0], &wide);
+        for (r, &got) in got.iter().enumerate() {
+            let want: i32 = (0..5).map(|c| i32::from(w[r * 5 + c]) * (i32::from(x[c]) - zero_point)).sum();
+            assert_eq!(got, want, "row {r}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Requantisation: an `i32` accumulator scaled by a real multiplier in integer
+//! arithmetic, exactly as TFLite for Microcontrollers and gemmlowp compute it.
+
+/// A real multiplier `m · 2^shift / 2^31` in TFLite's fixed-point form: `m` in
+/// `[2^30, 2^31)` (or 0), `shift` the power of two applied around it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Multiplier {
+    /// The Q31 significand, `round(q · 2^31)` for `q` in `[0.5, 1)`.
+    pub m: i32,
+    /// Left shift when positive, right shift when negative.
+    pub shift: i32,
+}
+
+impl Multiplier {
+    /// The multiplier that scales by 0 (and the placeholder of absent channels).
+    pub const ZERO: Self = Self { m: 0, shift: 0 };
+
+    /// TFLite's `QuantizeMultiplier`: `frexp` gives `q` in `[0.5, 1)` and the exponent;
+    /// `m = round(q · 2^31)`, halved (and the shift raised) when it rounds up to 2^31; a
+    /// shift below −31 flushes the multiplier to 0. A zero or negative `real` gives 0.
+    pub fn quantize(real: f64) -> Self {
+        if real <= 0.0 || real.is_nan() {
+            return Self::ZERO;
+        }
+        let (q, mut shift) = libm::frexp(real);
+        let mut m = libm::round(q * (1u64 << 31) as f64) as i64;
+        if m == 1 << 31 {
+            m /= 2;
+            shift += 1;
+        }
+        if shift < -31 {
+            return Self::ZERO;
+        }
+        Self { m: m as i32, shift }
+    }
+
+    /// `MultiplyByQuantizedMultiplier` in its double-rounding form (TFLM's and CMSIS-NN's):
+    /// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x · 2^max(shift, 0), m), max(−shift, 0))`.
+    #[inline]
+    pub fn apply(self, x: i32) -> i32 {
+        let left = self.shift.max(0) as u32;
+        let right = (-self.shift).max(0);
+        rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x.wrapping_shl(left), self.m), right)
+    }
+}
+
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: the high 32 bits of `2·a·b`, rounded
+/// to nearest (ties up); `i32::MIN · i32::MIN` (the one overflow) saturates to `i32::MAX`.
+///
+/// gemmlowp writes it `(a·b + nudge) / 2^31` truncated toward zero, with `nudge = 2^30`
+/// for `a·b ≥ 0` and `1 − 2^30` below. For a negative `n = a·b + 1 − 2^30`, truncation
+/// is the ceiling, `⌈n / 2^31⌉ = ⌊(n + 2^31 − 1) / 2^31⌋ = ⌊(a·b + 2^30) / 2^31⌋`: both
+/// cases are the one arithmetic shift below, which compiles without branches.
+#[inline]
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    ((i64::from(a) * i64::from(b) + (1 << 30)) >> 31) as i32
+}
+
+/// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded to nearest, ties away
+/// from zero, for `exponent` in `0..=31`.
+#[inline]
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    debug_assert!((0..=31).contains(&exponent), "exponent {exponent} outside 0..=31");
+    let mask = ((1u32 << exponent) - 1) as i32;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i32::from(x < 0);
+    (x >> exponent) + i32::from(remainder > threshold)
+}
+
+/// The requantisation of a layer's output: one multiplier per output channel, the
+/// output zero point, and the lower clamp (`max(−128, zp)` when a ReLU is fused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requantize<const N: usize> {
+    /// Channel `c`'s `QuantizeMultiplier(s_in · s_w[c] / s_out)`.
+    pub multipliers: [Multiplier; N],
+    /// The output tensor's zero point.
+    pub zero_point: i32,
+    /// The smallest output value: −128, or the zero point when a ReLU is fused.
+    pub act_min: i32,
+}
+
+impl<const N: usize> Requantize<N> {
+    /// The requantisation from `acc = Σ w · (x − zp_in)` (scale `input_scale · weight_scales[c]`)
+    /// to the output `output` (scale, zero point), with a fused ReLU when `relu`:
+    /// `QuantizeMultiplier(double(s_in) · double(s_w[c]) / double(s_out))` per channel.
+    pub fn new(
+        input_scale: f32,
+        weight_scales: &[f32; N],
+        output_scale: f32,
+        output_zero_point: i32,
+        relu: bool,
+    ) -> Self {
+        Self {
+            multipliers: weight_scales
+                .map(|s_w| Multiplier::quantize(f64::from(input_scale) * f64::from(s_w) / f64::from(output_scale))),
+            zero_point: output_zero_point,
+            act_min: act_min(output_zero_point, relu),
+        }
+    }
+
+    /// Channel `c`'s accumulator to its int8 output.
+    #[inline]
+    pub fn apply(&self, c: usize, acc: i32) -> i8 {
+        requantize(acc, self.multipliers[c], self.zero_point, self.act_min)
+    }
+}
+
+/// `clamp(MultiplyByQuantizedMultiplier(acc, multiplier) + zero_point, act_min, 127)`: one
+/// accumulator to its int8 output.
+#[inline]
+pub fn requantize(acc: i32, multiplier: Multiplier, zero_point: i32, act_min: i32) -> i8 {
+    (multiplier.apply(acc).wrapping_add(zero_point)).clamp(act_min, 127) as i8
+}
+
+/// The lower clamp of a layer's output: `max(−128, zero_point)` with a fused ReLU, −128 without.
+#[inline]
+pub const fn act_min(zero_point: i32, relu: bool) -> i32 {
+    if relu && zero_point > -128 {
+        zero_point
+    } else {
+        -128
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Each case is worked out by hand from gemmlowp's formula,
+    /// `(a·b + nudge) / 2^31` truncated, with `nudge = 2^30` for `a·b ≥ 0` and `1 − 2^30`
+    /// below: positive ties round up, negative ties toward zero.
+    #[test]
+    fn doubling_high_mul_rounds_to_nearest_and_saturates() {
+        // 2^30 · 2^30 · 2 / 2^32 = 2^29.
+        assert_eq!(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+        // 3 · 2^30 / 2^31 = 1.5 → 2, but −1.5 → (−3·2^30 + 1 − 2^30) / 2^31 = −1.99… → −1.
+        assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2);
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1);
+        // 0.5 → 1; −0.5 → 0.
+        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1);
+        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0);
+        // Off the ties: 0.75 → 1, −0.75 → −1; ±(2.5 + 5·2^−31) → ±3.
+        assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 29), 1);
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 29), -1);
+        assert_eq!(saturating_rounding_doubling_high_mul(5, (1 << 30) + 1), 3);
+        assert_eq!(saturating_rounding_doubling_high_mul(-5, (1 << 30) + 1), -3);
+        // 0.25 rounds to 0 either way.
+        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 29), 0);
+        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 29), 0);
+        // The one overflow: (−2^31)² · 2 / 2^32 = 2^31, saturated.
+        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX), -i32::MAX);
+        assert_eq!(saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX), i32::MAX - 1);
+    }
+
+    /// gemmlowp's formula as it writes it, with the nudge and the truncating division.
+    fn gemmlowp_doubling_high_mul(a: i32, b: i32) -> i32 {
+        if a == i32::MIN && b == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = i64::from(a) * i64::from(b);
+        let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn doubling_high_mul_is_gemmlowps(a in any::<i32>(), b in any::<i32>(), small in -4i32..4) {
+            prop_assert_eq!(saturating_rounding_doubling_high_mul(a, b), gemmlowp_doubling_high_mul(a, b));
+            // Ties sit at small products: a·b = ±2^30 · odd.
+            prop_assert_eq!(saturating_rounding_doubling_high_mul(small, 1 << 30), gemmlowp_doubling_high_mul(small, 1 << 30));
+            prop_assert_eq!(saturating_rounding_doubling_high_mul(a, small), gemmlowp_doubling_high_mul(a, small));
+        }
+    }
+
+    #[test]
+    fn rounding_divide_by_pot_rounds_ties_away_from_zero() {
+        assert_eq!(rounding_divide_by_pot(5, 1), 3); // 2.5 → 3
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3); // −2.5 → −3
+        assert_eq!(rounding_divide_by_pot(7, 2), 2); // 1.75 → 2
+        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
+        assert_eq!(rounding_divide_by_pot(6, 2), 2); // 1.5 → 2
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2); // −1.5 → −2
+        assert_eq!(rounding_divide_by_pot(5, 2), 1); // 1.25 → 1
+        assert_eq!(rounding_divide_by_pot(-5, 2), -1);
+        assert_eq!(rounding_divide_by_pot(-1, 31), 0);
+        assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
+        assert_eq!(rounding_divide_by_pot(i32::MAX, 31), 1);
+        assert_eq!(rounding_divide_by_pot(12345, 0), 12345);
+    }
+
+    #[test]
+    fn quantize_multiplier_matches_tflite() {
+        // 0.5 = 0.5 · 2^0 → m = 2^30, shift 0.
+        assert_eq!(Multiplier::quantize(0.5), Multiplier { m: 1 << 30, shift: 0 });
+        // 1.0 = 0.5 · 2^1.
+        assert_eq!(Multiplier::quantize(1.0), Multiplier { m: 1 << 30, shift: 1 });
+        // 3.0 = 0.75 · 2^2: m = 0.75 · 2^31.
+        assert_eq!(Multiplier::quantize(3.0), Multiplier { m: 3 << 29, shift: 2 });
+        // 0.1 = 0.8 · 2^−3: m = round(0.8 · 2^31) = 1717986918.4 → 1717986918.
+        assert_eq!(Multiplier::quantize(0.1), Multiplier { m: 1_717_986_918, shift: -3 });
+        // Just below 1 · 2^e: q · 2^31 rounds to 2^31, halved, shift + 1.
+        let q = 1.0 - f64::EPSILON / 2.0;
+        assert_eq!(Multiplier::quantize(q), Multiplier { m: 1 << 30, shift: 1 });
+        // 2^−32 = 0.5 · 2^−31 is the smallest kept; 2^−33 gives shift −32 → 0.
+        assert_eq!(Multiplier::quantize(2f64.powi(-32)), Multiplier { m: 1 << 30, shift: -31 });
+        assert_eq!(Multiplier::quantize(2f64.powi(-33)), Multiplier::ZERO);
+        assert_eq!(Multiplier::quantize(0.0), Multiplier::ZERO);
+    }
+
+    #[test]
+    fn multiply_by_quantized_multiplier_shifts_left_and_right() {
+        // 0.1 · 1000 = 100; · (−1000) = −100.
+        let tenth = Multiplier::quantize(0.1);
+        assert_eq!(tenth.apply(1000), 100);
+        assert_eq!(tenth.apply(-1000), -100);
+        // 0.1 · 5 = 0.5 → 1 (away from zero); 0.1 · (−5) → −1; 0.1 · 4 = 0.4 → 0.
+        assert_eq!(tenth.apply(5), 1);
+        assert_eq!(tenth.apply(-5), -1);
+        assert_eq!(tenth.apply(4), 0);
+        // Left shift: 3 · 7 = 21 through shift 2.
+        assert_eq!(Multiplier::quantize(3.0).apply(7), 21);
+        assert_eq!(Multiplier::quantize(3.0).apply(-7), -21);
+        // Double rounding: 0.75 · 2^-1 = 0.375 applied to 4 = 1.5. The high mul gives
+        // round(4 · 0.75) = 3, then 3 / 2 = 1.5 → 2.
+        let m = Multiplier::quantize(0.375);
+        assert_eq!(m, Multiplier { m: 3 << 29, shift: -1 });
+        assert_eq!(m.apply(4), 2);
+        assert_eq!(m.apply(-4), -2);
+        // A case where the two roundings differ from one: 0.5000000004656613 (m = 2^30 + 1)
+        // at shift −1 on x = 1: high mul round((2^30 + 1) / 2^31) = 1, then 1/2 → 1
+        // (a single rounding of 0.25 would give 0).
+        let m = Multiplier { m: (1 << 30) + 1, shift: -1 };
+        assert_eq!(m.apply(1), 1);
+        assert_eq!(m.apply(-1), -1);
+    }
+
+    #[test]
+    fn layer_multipliers_are_input_times_weight_over_output_scale() {
+        // 0.5 · 0.25 / 0.125 = 1 = 0.5 · 2^1; 0.5 · 0.75 / 0.125 = 3 = 0.75 · 2^2.
+        let r = Requantize::new(0.5, &[0.25, 0.75], 0.125, -128, true);
+        assert_eq!(r.multipliers, [Multiplier { m: 1 << 30, shift: 1 }, Multiplier { m: 3 << 29, shift: 2 }]);
+        assert_eq!((r.zero_point, r.act_min), (-128, -128));
+        // The product and quotient in f64: 0.1f32 · 0.1f32 / 0.01f32 is not 1 there.
+        let (s, out) = (0.1f32, 0.01f32);
+        let want = Multiplier::quantize(f64::from(s) * f64::from(s) / f64::from(out));
+        assert_eq!(Requantize::new(s, &[s], out, 3, false).multipliers[0], want);
+        assert_ne!(want, Multiplier::quantize(f64::from(s * s / out)));
+        assert_eq!(Requantize::new(s, &[s], out, 3, false).act_min, -128);
+        assert_eq!(Requantize::new(0.5, &[0.25], 0.125, 3, true).apply(0, -10), 3);
+    }
+
+    #[test]
+    fn requantize_adds_zero_point_and_clamps() {
+        let half = Multiplier::quantize(0.5);
+        assert_eq!(requantize(100, half, -10, -128), 40);
+        assert_eq!(requantize(1000, half, 0, -128), 127);
+        assert_eq!(requantize(-1000, half, 0, -128), -128);
+        // A fused ReLU clamps at the zero point.
+        assert_eq!(requantize(-20, half, 5, act_min(5, true)), 5);
+        assert_eq!(requantize(-20, half, 5, act_min(5, false)), -5);
+        assert_eq!(act_min(-128, true), -128);
+    }
+}
