@@ -24,14 +24,15 @@ pub struct Add {
 
 impl Add {
     /// TFLite's parameters for inputs quantised as `input1` and `input2` and the output
-    /// as `output`: `twice_max = 2 · max(s₁, s₂)` in `f32`, each quotient in `f64`.
-    pub fn new(input1: Quant, input2: Quant, output: Quant, relu: bool) -> Self {
+    /// as `output`: `twice_max = 2 · max(s₁, s₂)` in `f32`, each quotient in `f64` (a `const fn`:
+    /// a baked model computes them at compile time).
+    pub const fn new(input1: Quant, input2: Quant, output: Quant, relu: bool) -> Self {
         let twice_max = 2.0 * input1.scale.max(input2.scale);
         let shifted_output = (1i32 << LEFT_SHIFT) as f32 * output.scale;
         Self {
-            input1_multiplier: Multiplier::quantize(f64::from(input1.scale) / f64::from(twice_max)),
-            input2_multiplier: Multiplier::quantize(f64::from(input2.scale) / f64::from(twice_max)),
-            output_multiplier: Multiplier::quantize(f64::from(twice_max) / f64::from(shifted_output)),
+            input1_multiplier: Multiplier::quantize(input1.scale as f64 / twice_max as f64),
+            input2_multiplier: Multiplier::quantize(input2.scale as f64 / twice_max as f64),
+            output_multiplier: Multiplier::quantize(twice_max as f64 / shifted_output as f64),
             zero_points: [input1.zero_point, input2.zero_point, output.zero_point],
             act_min: act_min(output.zero_point, relu),
         }

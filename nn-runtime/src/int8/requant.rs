@@ -17,13 +17,17 @@ impl Multiplier {
 
     /// TFLite's `QuantizeMultiplier`: `frexp` gives `q` in `[0.5, 1)` and the exponent;
     /// `m = round(q · 2^31)`, halved (and the shift raised) when it rounds up to 2^31; a
-    /// shift below −31 flushes the multiplier to 0. A zero or negative `real` gives 0.
-    pub fn quantize(real: f64) -> Self {
-        if real <= 0.0 || real.is_nan() {
+    /// shift below −31 flushes the multiplier to 0. A zero, negative or non-finite `real`
+    /// gives 0. A `const fn`, so a baked model computes its multipliers at compile time.
+    pub const fn quantize(real: f64) -> Self {
+        if !(real > 0.0 && real.is_finite()) {
             return Self::ZERO;
         }
-        let (q, mut shift) = libm::frexp(real);
-        let mut m = libm::round(q * (1u64 << 31) as f64) as i64;
+        let (q, mut shift) = frexp(real);
+        // round(v) for v = q · 2^31 in [2^30, 2^31): v + 0.5 is exact below 2^31 − 0.5 and
+        // truncates to 2^31 above, so truncation gives the round half away from zero
+        // (`f64::round` is not in `core`).
+        let mut m = (q * (1u64 << 31) as f64 + 0.5) as i64;
         if m == 1 << 31 {
             m /= 2;
             shift += 1;
@@ -42,6 +46,19 @@ impl Multiplier {
         let right = (-self.shift).max(0);
         rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x.wrapping_shl(left), self.m), right)
     }
+}
+
+/// C's `frexp` for a positive finite `x`: `(q, e)` with `x = q · 2^e` and `q` in
+/// `[0.5, 1)`, read from the bits (a subnormal is first scaled by 2^64).
+const fn frexp(x: f64) -> (f64, i32) {
+    const EXPONENT: u64 = 0x7ff << 52;
+    let (mut bits, mut bias) = (x.to_bits(), 1022);
+    if bits & EXPONENT == 0 {
+        bits = (x * f64::from_bits((1023 + 64) << 52)).to_bits();
+        bias += 64;
+    }
+    let exponent = ((bits & EXPONENT) >> 52) as i32;
+    (f64::from_bits((bits & !EXPONENT) | (1022 << 52)), exponent - bias)
 }
 
 /// gemmlowp's `SaturatingRoundingDoublingHighMul`: the high 32 bits of `2·a·b`, rounded
@@ -85,20 +102,23 @@ pub struct Requantize<const N: usize> {
 impl<const N: usize> Requantize<N> {
     /// The requantisation from `acc = Σ w · (x − zp_in)` (scale `input_scale · weight_scales[c]`)
     /// to the output `output` (scale, zero point), with a fused ReLU when `relu`:
-    /// `QuantizeMultiplier(double(s_in) · double(s_w[c]) / double(s_out))` per channel.
-    pub fn new(
+    /// `QuantizeMultiplier(double(s_in) · double(s_w[c]) / double(s_out))` per channel (a
+    /// `const fn`: a baked model computes its multipliers at compile time).
+    pub const fn new(
         input_scale: f32,
         weight_scales: &[f32; N],
         output_scale: f32,
         output_zero_point: i32,
         relu: bool,
     ) -> Self {
-        Self {
-            multipliers: weight_scales
-                .map(|s_w| Multiplier::quantize(f64::from(input_scale) * f64::from(s_w) / f64::from(output_scale))),
-            zero_point: output_zero_point,
-            act_min: act_min(output_zero_point, relu),
+        let mut multipliers = [Multiplier::ZERO; N];
+        let mut c = 0;
+        while c < N {
+            let real = input_scale as f64 * weight_scales[c] as f64 / output_scale as f64;
+            multipliers[c] = Multiplier::quantize(real);
+            c += 1;
         }
+        Self { multipliers, zero_point: output_zero_point, act_min: act_min(output_zero_point, relu) }
     }
 
     /// Channel `c`'s accumulator to its int8 output.
@@ -195,6 +215,40 @@ mod tests {
         assert_eq!(rounding_divide_by_pot(12345, 0), 12345);
     }
 
+    /// TFLite's `QuantizeMultiplier` as it writes it, with libm's `frexp` and `round`.
+    fn tflite_quantize_multiplier(real: f64) -> Multiplier {
+        let (q, mut shift) = libm::frexp(real);
+        let mut m = libm::round(q * (1u64 << 31) as f64) as i64;
+        if m == 1 << 31 {
+            m /= 2;
+            shift += 1;
+        }
+        if shift < -31 {
+            return Multiplier::ZERO;
+        }
+        Multiplier { m: m as i32, shift }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn quantize_multiplier_is_tflites(bits in 1u64..0x7ff0_0000_0000_0000, scale in 1e-12f64..1e3) {
+            let x = f64::from_bits(bits);
+            prop_assert_eq!(Multiplier::quantize(x), tflite_quantize_multiplier(x));
+            prop_assert_eq!(Multiplier::quantize(scale), tflite_quantize_multiplier(scale));
+        }
+
+        /// The bit-level `frexp` is C's (libm's), normal and subnormal numbers alike.
+        #[test]
+        fn frexp_is_cs(bits in 1u64..0x7ff0_0000_0000_0000, subnormal in 1u64..1 << 52) {
+            let x = f64::from_bits(bits);
+            prop_assert_eq!(frexp(x), libm::frexp(x));
+            let x = f64::from_bits(subnormal);
+            prop_assert_eq!(frexp(x), libm::frexp(x));
+        }
+    }
+
     #[test]
     fn quantize_multiplier_matches_tflite() {
         // 0.5 = 0.5 · 2^0 → m = 2^30, shift 0.
@@ -212,6 +266,10 @@ mod tests {
         assert_eq!(Multiplier::quantize(2f64.powi(-32)), Multiplier { m: 1 << 30, shift: -31 });
         assert_eq!(Multiplier::quantize(2f64.powi(-33)), Multiplier::ZERO);
         assert_eq!(Multiplier::quantize(0.0), Multiplier::ZERO);
+        assert_eq!(Multiplier::quantize(f64::INFINITY), Multiplier::ZERO);
+        // In a const, at compile time.
+        const TENTH: Multiplier = Multiplier::quantize(0.1);
+        assert_eq!(TENTH, Multiplier { m: 1_717_986_918, shift: -3 });
     }
 
     #[test]
