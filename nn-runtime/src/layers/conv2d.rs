@@ -907,6 +907,26 @@ mod tests {
         }
     }
 
+    /// The depthwise kernel's wide rows read the last image column in the gaps of the tap
+    /// kj = 0, which never reads it: infinities there, or in that tap's weight, must not
+    /// reach gradients PyTorch keeps finite.
+    #[test]
+    fn depthwise_infinities_match_the_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let spec = Conv2dSpec::new(2, 4, (3, 3)).padding((1, 1)).groups(2);
+        for (infinite_x, infinite_weight) in [(true, false), (false, true)] {
+            let mut layer = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+            let mut x = Array4::from_shape_simple_fn((2, 2, 5, 5), || rng.random_range(-1.0..1.0));
+            if infinite_x {
+                x[[1, 0, 2, 4]] = f64::INFINITY;
+            }
+            if infinite_weight {
+                layer.weight[[1, 0, 0, 0]] = f64::NEG_INFINITY;
+            }
+            check_against_reference(layer, &x, &mut rng);
+        }
+    }
+
     #[test]
     fn init_is_bounded_by_one_over_sqrt_fan_in() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
