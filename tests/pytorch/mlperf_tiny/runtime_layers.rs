@@ -211,6 +211,9 @@ fn ds_cnn_frozen_with_batch_norms_folded_gives_pytorchs_eval_output_in_f32() {
     assert_close_relative(logits.view(), io.floats("eval_output").view(), 1e-4, "folded frozen output");
 }
 
+/// A BatchNorm applied in the mode under test: `forward` (eval) or `forward_train`.
+type Normalize = dyn Fn(&BatchNorm<f64>, Array4<f64>) -> Array4<f64>;
+
 /// ResNet-8's residual stage at `key`: `cin` → `cout` channels, the first convolution
 /// (and the 1×1 shortcut, if `stride` is 2) with `stride`.
 struct Stage {
@@ -231,9 +234,8 @@ impl Stage {
         Stage { chain: [unit(0, first), unit(3, second)], shortcut }
     }
 
-    /// `relu(chain(x) + shortcut(x))`, the chain `conv → bn → relu → conv → bn` with
-    /// `bn` applying a BatchNorm in the mode under test.
-    fn forward(&self, x: &Array4<f64>, bn: &impl Fn(&BatchNorm<f64>, Array4<f64>) -> Array4<f64>) -> Array4<f64> {
+    /// `relu(chain(x) + shortcut(x))`, the chain `conv → bn → relu → conv → bn`.
+    fn forward(&self, x: &Array4<f64>, bn: &Normalize) -> Array4<f64> {
         let [(conv1, bn1), (conv2, bn2)] = &self.chain;
         let y = activation::forward_in_place(Relu, bn(bn1, conv1.forward(x.view())));
         let y = bn(bn2, conv2.forward(y.view()));
@@ -255,10 +257,10 @@ fn resnet8_eval_and_train_outputs_are_pytorchs_in_f64() {
     ];
     let fc = linear::<f64>(&weights, "11");
     let x = io.floats_of::<Ix4>("input").mapv(f64::from);
-    let forward = |bn: &dyn Fn(&BatchNorm<f64>, Array4<f64>) -> Array4<f64>| {
+    let forward = |bn: &Normalize| {
         let mut y = activation::forward_in_place(Relu, bn(&bn0, conv0.forward(x.view())));
         for stage in &stages {
-            y = stage.forward(&y, &|b: &BatchNorm<f64>, v: Array4<f64>| bn(b, v));
+            y = stage.forward(&y, bn);
         }
         fc.forward(flatten(adaptive_avg_pool2d(y.view(), (1, 1))).view())
     };
