@@ -177,7 +177,6 @@ impl<F: Float> Conv2d<F> {
     /// A layer with every parameter zero (what loading fills in); an error if the
     /// arguments do not fit together.
     pub fn zeros(spec: Conv2dSpec) -> Result<Self, Error> {
-        spec.check()?;
         Self::from_parts(spec, Array4::zeros(spec.weight_shape()), spec.bias.then(|| Array1::zeros(spec.out_channels)))
     }
 
