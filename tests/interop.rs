@@ -10,7 +10,8 @@
 //! and safetensors:
 //!
 //! ```text
-//! python tests/pytorch/linear/make_fixture.py        # and lenet/, batch_norm/, conv2d_groups/ likewise
+//! python tests/pytorch/linear/make_fixture.py        # and lenet/, batch_norm/, conv2d_groups/,
+//!                                                    # mlperf_tiny/ likewise
 //! NN_WRITE_FIXTURES=1 cargo test --test interop linear_saved_by_nn   # nn writes its file
 //! python tests/pytorch/linear_saved_by_nn/make_fixture.py            # PyTorch loads it
 //! ```
@@ -25,8 +26,8 @@ mod lenet;
 mod linear;
 #[path = "pytorch/linear_saved_by_nn/mod.rs"]
 mod linear_saved_by_nn;
-#[path = "pytorch/mlperf_tiny/ds_cnn_layers.rs"]
-mod mlperf_tiny_ds_cnn_layers;
+#[path = "pytorch/mlperf_tiny/runtime_layers.rs"]
+mod mlperf_tiny_runtime_layers;
 
 /// Reading the fixtures and comparing with them.
 mod fixture {

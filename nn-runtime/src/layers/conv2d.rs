@@ -177,7 +177,6 @@ impl<F: Float> Conv2d<F> {
     /// A layer with every parameter zero (what loading fills in); an error if the
     /// arguments do not fit together.
     pub fn zeros(spec: Conv2dSpec) -> Result<Self, Error> {
-        spec.check()?;
         Self::from_parts(spec, Array4::zeros(spec.weight_shape()), spec.bias.then(|| Array1::zeros(spec.out_channels)))
     }
 
@@ -898,6 +897,26 @@ mod tests {
                 b.mapv_inplace(|_| rng.random_range(-1.0..1.0));
             }
             let x = Array4::from_shape_simple_fn((2, in_c, h, w), || rng.random_range(-1.0..1.0));
+            check_against_reference(layer, &x, &mut rng);
+        }
+    }
+
+    /// The depthwise kernel's wide rows read the last image column in the gaps of the tap
+    /// kj = 0, which never reads it: infinities there, or in that tap's weight, must not
+    /// reach gradients PyTorch keeps finite.
+    #[test]
+    fn depthwise_infinities_match_the_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let spec = Conv2dSpec::new(2, 4, (3, 3)).padding((1, 1)).groups(2);
+        for (infinite_x, infinite_weight) in [(true, false), (false, true)] {
+            let mut layer = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+            let mut x = Array4::from_shape_simple_fn((2, 2, 5, 5), || rng.random_range(-1.0..1.0));
+            if infinite_x {
+                x[[1, 0, 2, 4]] = f64::INFINITY;
+            }
+            if infinite_weight {
+                layer.weight[[1, 0, 0, 0]] = f64::NEG_INFINITY;
+            }
             check_against_reference(layer, &x, &mut rng);
         }
     }

@@ -1,13 +1,16 @@
-//! The DS-CNN fixtures of `make_fixture.py` against nn's runtime layers, chained by hand
-//! as `network!` will chain them: in f64, the eval-mode output, the train-mode output, the
-//! loss and every parameter's gradient are PyTorch's; in f32, the frozen kernels with each
-//! BatchNorm folded into the convolution before it give PyTorch's eval-mode output.
+//! The fixtures of `make_fixture.py` against nn's runtime layers, chained by hand as
+//! `network!` will chain them (`mod.rs` beside this file declares the models in the DSL,
+//! for when `network!` accepts them):
+//! - DS-CNN: in f64, the eval-mode output, the train-mode output, the loss and every
+//!   parameter's gradient are PyTorch's; in f32, the frozen kernels with each BatchNorm
+//!   folded into the convolution before it give PyTorch's eval-mode output.
+//! - ResNet-8: in f64, the eval-mode and train-mode outputs are PyTorch's (the residual
+//!   stages, their projection shortcuts and keys).
 //!
-//! (`mod.rs` beside this file declares the same model in the DSL, once `network!`
-//! accepts it.) Tolerances as there: relative to each tensor's largest magnitude, 1e-4
-//! for outputs and 2e-4 for gradients. Measured, in those units: at most 4.6e-8 (f64 eval
-//! output), 2.5e-8 (train output), 5.0e-8 (gradients: the fixtures' float32 rounding),
-//! 2.8e-7 (folded frozen f32 output).
+//! Tolerances as in `mod.rs`: relative to each tensor's largest magnitude, 1e-4 for
+//! outputs and 2e-4 for gradients. Measured, in those units: at most 4.6e-8 (DS-CNN f64
+//! eval output), 2.5e-8 (train output), 5.0e-8 (gradients: the fixtures' float32
+//! rounding), 2.8e-7 (folded frozen f32 output); ResNet-8: 2.2e-8 (eval), 3.8e-8 (train).
 
 use nn::activation::Relu;
 use nn::frozen;
@@ -34,6 +37,36 @@ fn spec(u: usize) -> Conv2dSpec {
     }
 }
 
+/// The float tensor `key` of `weights` in `F`, of rank `D`.
+fn tensor<F: Float, D: Dimension>(weights: &Tensors, key: &str) -> nn::ndarray::Array<F, D> {
+    weights.floats(key).mapv(|v| F::of(f64::from(v))).into_dimensionality().unwrap()
+}
+
+/// The Conv2d of `spec` at `key`.
+fn conv<F: Float>(weights: &Tensors, key: &str, spec: Conv2dSpec) -> Conv2d<F> {
+    let bias = tensor(weights, &format!("{key}.bias"));
+    Conv2d::from_parts(spec, tensor(weights, &format!("{key}.weight")), Some(bias)).unwrap()
+}
+
+/// The BatchNorm2d of `channels` at `key`, running statistics included.
+fn batch_norm<F: Float>(weights: &Tensors, key: &str, channels: usize) -> BatchNorm<F> {
+    let mut bn = BatchNorm::new(channels, 1e-5, 0.1);
+    bn.weight = tensor(weights, &format!("{key}.weight"));
+    bn.bias = tensor(weights, &format!("{key}.bias"));
+    bn.running_mean = tensor(weights, &format!("{key}.running_mean"));
+    bn.running_var = tensor(weights, &format!("{key}.running_var"));
+    bn.num_batches_tracked = weights.count(&format!("{key}.num_batches_tracked"));
+    bn
+}
+
+/// The Linear at `key`.
+fn linear<F: Float>(weights: &Tensors, key: &str) -> Linear<F> {
+    Linear::from_parts(
+        tensor::<F, Ix2>(weights, &format!("{key}.weight")),
+        Some(tensor(weights, &format!("{key}.bias"))),
+    )
+}
+
 /// The model's layers, loaded from `ds_cnn_weights.safetensors`.
 struct DsCnn<F> {
     units: Vec<(Conv2d<F>, BatchNorm<F>)>,
@@ -41,35 +74,16 @@ struct DsCnn<F> {
 }
 
 fn load<F: Float>(weights: &Tensors) -> DsCnn<F> {
-    let tensor = |key: String| weights.floats(&key).mapv(|v| F::of(f64::from(v)));
     let units = (0..UNITS)
-        .map(|u| {
-            let (c, b) = (3 * u, 3 * u + 1);
-            let weight = tensor(format!("{c}.weight")).into_dimensionality::<Ix4>().unwrap();
-            let bias = tensor(format!("{c}.bias")).into_dimensionality::<Ix1>().unwrap();
-            let conv = Conv2d::from_parts(spec(u), weight, Some(bias)).unwrap();
-            let mut bn = BatchNorm::new(64, 1e-5, 0.1);
-            for (field, name) in [
-                (&mut bn.weight, "weight"),
-                (&mut bn.bias, "bias"),
-                (&mut bn.running_mean, "running_mean"),
-                (&mut bn.running_var, "running_var"),
-            ] {
-                *field = tensor(format!("{b}.{name}")).into_dimensionality().unwrap();
-            }
-            bn.num_batches_tracked = weights.count(&format!("{b}.num_batches_tracked"));
-            (conv, bn)
-        })
+        .map(|u| (conv(weights, &(3 * u).to_string(), spec(u)), batch_norm(weights, &(3 * u + 1).to_string(), 64)))
         .collect();
-    let weight = tensor(format!("{LINEAR}.weight")).into_dimensionality::<Ix2>().unwrap();
-    let bias = tensor(format!("{LINEAR}.bias")).into_dimensionality::<Ix1>().unwrap();
-    DsCnn { units, linear: Linear::from_parts(weight, Some(bias)) }
+    DsCnn { units, linear: linear(weights, &LINEAR.to_string()) }
 }
 
-/// `[batch, 64, 1, 1]` → `[batch, 64]`.
+/// `[batch, C, 1, 1]` → `[batch, C]`.
 fn flatten(x: Array4<f64>) -> Array2<f64> {
-    let batch = x.dim().0;
-    x.into_shape_with_order((batch, 64)).unwrap()
+    let (batch, channels, _, _) = x.dim();
+    x.into_shape_with_order((batch, channels)).unwrap()
 }
 
 /// Asserts `|got − want| ≤ tolerance · max(max |want|, 1e-6)` everywhere, naming the worst
@@ -195,4 +209,63 @@ fn ds_cnn_frozen_with_batch_norms_folded_gives_pytorchs_eval_output_in_f32() {
     }
     let logits = Array2::from_shape_vec((4, 12), logits).unwrap();
     assert_close_relative(logits.view(), io.floats("eval_output").view(), 1e-4, "folded frozen output");
+}
+
+/// A BatchNorm applied in the mode under test: `forward` (eval) or `forward_train`.
+type Normalize = dyn Fn(&BatchNorm<f64>, Array4<f64>) -> Array4<f64>;
+
+/// ResNet-8's residual stage at `key`: `cin` → `cout` channels, the first convolution
+/// (and the 1×1 shortcut, if `stride` is 2) with `stride`.
+struct Stage {
+    chain: [(Conv2d<f64>, BatchNorm<f64>); 2],
+    shortcut: Option<Conv2d<f64>>,
+}
+
+impl Stage {
+    fn load(weights: &Tensors, key: usize, (cin, cout): (usize, usize), stride: usize) -> Self {
+        let first = Conv2dSpec::new(cin, cout, (3, 3)).stride((stride, stride)).padding((1, 1));
+        let second = Conv2dSpec::new(cout, cout, (3, 3)).padding((1, 1));
+        let unit = |i: usize, spec| {
+            (conv(weights, &format!("{key}.{i}"), spec), batch_norm(weights, &format!("{key}.{}", i + 1), cout))
+        };
+        let shortcut = (stride != 1).then(|| {
+            conv(weights, &format!("{key}.shortcut.0"), Conv2dSpec::new(cin, cout, (1, 1)).stride((stride, stride)))
+        });
+        Stage { chain: [unit(0, first), unit(3, second)], shortcut }
+    }
+
+    /// `relu(chain(x) + shortcut(x))`, the chain `conv → bn → relu → conv → bn`.
+    fn forward(&self, x: &Array4<f64>, bn: &Normalize) -> Array4<f64> {
+        let [(conv1, bn1), (conv2, bn2)] = &self.chain;
+        let y = activation::forward_in_place(Relu, bn(bn1, conv1.forward(x.view())));
+        let y = bn(bn2, conv2.forward(y.view()));
+        let skip = self.shortcut.as_ref().map_or_else(|| x.clone(), |shortcut| shortcut.forward(x.view()));
+        activation::forward_in_place(Relu, y + skip)
+    }
+}
+
+#[test]
+fn resnet8_eval_and_train_outputs_are_pytorchs_in_f64() {
+    let weights = Tensors::read(CASE, "resnet8_weights.safetensors");
+    let io = Tensors::read(CASE, "resnet8_io.safetensors");
+    let (conv0, bn0) =
+        (conv(&weights, "0", Conv2dSpec::new(3, 16, (3, 3)).padding((1, 1))), batch_norm(&weights, "1", 16));
+    let stages = [
+        Stage::load(&weights, 3, (16, 16), 1),
+        Stage::load(&weights, 5, (16, 32), 2),
+        Stage::load(&weights, 7, (32, 64), 2),
+    ];
+    let fc = linear::<f64>(&weights, "11");
+    let x = io.floats_of::<Ix4>("input").mapv(f64::from);
+    let forward = |bn: &Normalize| {
+        let mut y = activation::forward_in_place(Relu, bn(&bn0, conv0.forward(x.view())));
+        for stage in &stages {
+            y = stage.forward(&y, bn);
+        }
+        fc.forward(flatten(adaptive_avg_pool2d(y.view(), (1, 1))).view())
+    };
+    let eval = forward(&|bn, y| bn.forward(y.view()));
+    assert_close_relative(eval.view(), io.floats("eval_output").view(), 1e-4, "resnet8 eval output");
+    let train = forward(&|bn, y| bn.forward_train(y.view()).0);
+    assert_close_relative(train.view(), io.floats("train_output").view(), 1e-4, "resnet8 train output");
 }
