@@ -228,18 +228,7 @@ pub fn save<F: Float>(model: &impl Params<F>, path: &Path) -> Result<(), Error> 
 /// The bytes of a weight file, with a missing file, or one that is not a regular file
 /// (a directory, a FIFO, a device such as `/dev/zero`), reported as [`Error::Io`].
 pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    read_regular(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
-}
-
-/// The bytes of the regular file at `path`. Anything else is refused before it is
-/// opened: opening a FIFO blocks, and a device such as `/dev/zero` never ends.
-pub(crate) fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
-    let kind = fs::metadata(path)?.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_dir() { "a directory" } else { "a FIFO, socket or device" };
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("not a regular file but {what}")));
-    }
-    fs::read(path)
+    nn_safetensors::read_regular(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
 /// Parses safetensors bytes read from `path`; corrupt or truncated data, and a header

@@ -8,8 +8,13 @@
 //! tensor's offsets span exactly its shape's bytes (all arithmetic checked), and the
 //! tensors tile the data from its first byte to the file's last, without gap or overlap.
 //! Such a file the `safetensors` crate parses and slices without overflow or panic.
+//! [`read_regular`] reads a file only if it is a regular one.
 
 #![deny(missing_docs)]
+
+use std::fs;
+use std::io;
+use std::path::Path;
 
 use safetensors::tensor::{Metadata, TensorInfo};
 
@@ -76,6 +81,18 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The bytes of the regular file at `path`. Anything else (a directory, a FIFO, a
+/// socket, a device) is refused before it is opened, as an [`io::ErrorKind::InvalidInput`]
+/// error: opening a FIFO blocks until a writer comes, and `/dev/zero` never ends.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let kind = fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() { "a directory" } else { "a FIFO, socket or device" };
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("not a regular file but {what}")));
+    }
+    fs::read(path)
 }
 
 #[cfg(test)]

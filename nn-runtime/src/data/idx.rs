@@ -7,8 +7,8 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 
-use crate::io::read_regular;
 use crate::Error;
+use nn_safetensors::read_regular;
 
 /// The type code of unsigned bytes, the only element type MNIST uses.
 const UNSIGNED_BYTE: u8 = 0x08;
