@@ -460,24 +460,31 @@ fn batch_norm_statistics_out_of_range_are_named() {
     assert_names(&err, &path, &["is -3, but a count of batches is at least 0"]);
 }
 
-/// Two tensors of one name, data that does not match the shape, and NaN weights are
-/// refused before anything is written.
+/// Two tensors of one name, data that does not match the shape, and a model with an
+/// infinite weight are refused before anything is written.
 #[test]
 fn tensors_that_cannot_be_one_file_are_not_saved() {
     let (dir, path) = scratch();
     let tensor = StoredTensor::from_array(Array1::<f32>::zeros(3).view());
     let short = StoredTensor { data: vec![0; 8], ..tensor.clone() };
-    let nan = StoredTensor::from_array(Array1::from(vec![0.0f32, f32::NAN]).view());
     let cases = [
         (vec![("a".to_string(), tensor.clone()), ("a".to_string(), tensor.clone())], "two tensors are named `a`"),
         (vec![("a".to_string(), short)], "tensor `a` is F32 [3], which needs 12 bytes, but holds 8"),
-        (vec![("a".to_string(), nan)], "tensor `a` holds NaN at element 1; nn loads only finite weights"),
     ];
     for (tensors, expected) in cases {
         let err = nn::io::save_tensors(&path, &tensors, None).unwrap_err();
         assert!(matches!(&err, Error::InvalidTensors { path: p, .. } if p == &path), "{err:?}");
         assert_names(&err, &path, &["cannot save", expected]);
     }
+    let mut nan = small::<f32>(0);
+    nan.visit_mut(&mut |name, entry| {
+        if let (nn::EntryMut::Param { mut value, .. }, "2.bias") = (entry, name) {
+            value[1] = f32::INFINITY;
+        }
+    });
+    let err = nan.save(&path).unwrap_err();
+    assert!(matches!(&err, Error::InvalidTensors { .. }), "{err:?}");
+    assert_names(&err, &path, &["cannot save: tensor `2.bias` holds inf at element 1; nn loads only finite weights"]);
     assert!(entries(dir.path()).is_empty(), "nothing was written");
 }
 

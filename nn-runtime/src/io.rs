@@ -82,9 +82,8 @@ pub fn state_dict<F: Float>(model: &impl Params<F>, prefix: &str) -> Vec<(String
 /// through a temporary file in the same directory, so an interrupted write never
 /// leaves a damaged file behind.
 ///
-/// Two tensors of one name, a tensor whose data is not its shape's size, and a float
-/// tensor holding NaN or ±inf (which [`load`] would refuse) are [`Error::InvalidTensors`],
-/// and nothing is written.
+/// Two tensors of one name, and a tensor whose data is not its shape's size, are
+/// [`Error::InvalidTensors`], and nothing is written.
 pub fn save_tensors(
     path: &Path,
     tensors: &[(String, StoredTensor)],
@@ -113,9 +112,6 @@ fn check_savable(tensors: &[(String, StoredTensor)]) -> Result<(), String> {
                 needed.map_or("more than usize::MAX".to_string(), |n| n.to_string()),
                 tensor.data.len()
             ));
-        }
-        if let Some((index, value)) = first_non_finite(tensor) {
-            return Err(format!("tensor `{name}` holds {value} at element {index}; nn loads only finite weights"));
         }
     }
     Ok(())
@@ -220,9 +216,16 @@ fn sync_directory(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Saves `model`'s state dict to `path` (what `network!`'s `save` calls).
+/// Saves `model`'s state dict to `path` (what `network!`'s `save` calls). A NaN or
+/// infinite weight, which [`load`] would refuse, is [`Error::InvalidTensors`], and the
+/// file is not written.
 pub fn save<F: Float>(model: &impl Params<F>, path: &Path) -> Result<(), Error> {
-    save_tensors(path, &state_dict(model, ""), None)
+    let tensors = state_dict(model, "");
+    if let Some((name, (index, value))) = tensors.iter().find_map(|(name, t)| Some((name, first_non_finite(t)?))) {
+        let reason = format!("tensor `{name}` holds {value} at element {index}; nn loads only finite weights");
+        return Err(Error::InvalidTensors { path: path.to_path_buf(), reason });
+    }
+    save_tensors(path, &tensors, None)
 }
 
 /// The bytes of a weight file, with a missing file, or one that is not a regular file
