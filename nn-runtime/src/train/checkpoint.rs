@@ -224,3 +224,79 @@ fn history_from_table(table: &Array2<f64>) -> History {
         .collect();
     History { epochs }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::testing::Toy;
+    use crate::optim::Sgd;
+
+    /// A checkpoint of a toy model after one SGD step with momentum, as bytes, with
+    /// `edit` applied to its metadata.
+    fn checkpoint(edit: impl FnOnce(&mut HashMap<String, String>)) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.safetensors");
+        let mut toy = Toy::<f64>::new([1.0, -2.0, 0.5]);
+        toy.set_grads([0.5, -1.0, 2.0]);
+        let mut sgd = Sgd::new(0.1).momentum(0.9);
+        sgd.step(&mut toy);
+        let record = EpochRecord {
+            epoch: 1,
+            train_loss: 0.5,
+            train_accuracy: 0.75,
+            test_loss: None,
+            test_accuracy: None,
+            seconds: 1.0,
+        };
+        let position =
+            Position { steps: 3, seed: 7, batch_size: 4, drop_last: false, history: History { epochs: vec![record] } };
+        save(&path, &toy, &sgd, &position).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let mut metadata = header.metadata().clone().unwrap();
+        edit(&mut metadata);
+        safetensors::serialize(file.tensors(), &Some(metadata)).unwrap()
+    }
+
+    fn resume(bytes: &[u8]) -> Result<Position, Error> {
+        let mut sgd = Sgd::new(0.5).momentum(0.9);
+        load_bytes(Path::new("run.safetensors"), bytes, &mut Toy::<f64>::new([0.0; 3]), &mut sgd)
+    }
+
+    #[test]
+    fn a_checkpoint_reads_back_its_position() {
+        let position = resume(&checkpoint(|_| ())).unwrap();
+        assert_eq!((position.steps, position.seed, position.batch_size, position.drop_last), (3, 7, 4, false));
+        assert_eq!(position.history.len(), 1);
+        assert_eq!(position.history.epochs[0].test_loss, None);
+    }
+
+    /// Every counter and hyper-parameter outside its range is named with its value.
+    #[test]
+    fn counters_and_hyper_parameters_are_range_checked() {
+        let cases = [
+            ("step", "9007199254740993", "metadata `step` is 9007199254740993, outside 0..=9007199254740992"),
+            ("step", "-1", "metadata `step` is \"-1\", not a count"),
+            ("optim.step", "18446744073709551615", "metadata `optim.step` is 18446744073709551615, outside 0..="),
+            ("epoch", "4", "metadata `epoch` is 4, outside 0..=3"),
+            ("batch_size", "0", "metadata `batch_size` is 0, outside 1..="),
+            ("seed", "1e3", "metadata `seed` is \"1e3\", not a count"),
+            ("optim.lr", "NaN", "metadata `optim.lr` is NaN, but a learning rate is finite and > 0"),
+            ("optim.lr", "inf", "metadata `optim.lr` is inf, but a learning rate is finite and > 0"),
+            ("optim.lr", "-0.1", "metadata `optim.lr` is -0.1, but a learning rate is finite and > 0"),
+            ("optim.lr", "0", "metadata `optim.lr` is 0, but a learning rate is finite and > 0"),
+            ("drop_last", "yes", "metadata `drop_last` is \"yes\", not true or false"),
+            ("epoch", "2", "`train.history` has shape [1, 5], expected [2, 5]"),
+        ];
+        for (key, value, expected) in cases {
+            let error = resume(&checkpoint(|m| drop(m.insert(key.to_string(), value.to_string())))).unwrap_err();
+            match &error {
+                Error::Checkpoint { reason, .. } => assert!(reason.contains(expected), "{reason:?} vs {expected:?}"),
+                other => panic!("{key} = {value}: expected Error::Checkpoint, got {other:?}"),
+            }
+        }
+        let error = resume(&checkpoint(|m| drop(m.remove("seed")))).unwrap_err();
+        assert!(error.to_string().ends_with("invalid checkpoint: metadata `seed` is missing"), "{error}");
+    }
+}
