@@ -325,4 +325,16 @@ mod tests {
             )]
         );
     }
+
+    /// Mutated weight files are baked or rejected with messages, never a panic (which
+    /// in a proc macro would crash the compiler).
+    #[test]
+    fn fuzz_bake() {
+        let tensors = [tensor("0.weight", &[2, 3], true), tensor("0.bias", &[2], false)];
+        let valid = file(&[
+            ("0.weight", Dtype::F32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+            ("0.bias", Dtype::F32, &[2], &[7.0, 8.0]),
+        ]);
+        nn_fuzz::fuzz("bake", valid, |bytes| frozen_image(&tensors, bytes).is_ok());
+    }
 }

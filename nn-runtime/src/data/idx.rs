@@ -169,4 +169,23 @@ mod tests {
             assert!(reason.contains(expected), "{reason:?} should contain {expected:?}");
         }
     }
+
+    /// `bytes` gzipped.
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Mutated IDX files, plain, gzipped after the mutation (so the header's mutations
+    /// reach the size cap) and mutated after gzip, are an error or an array, never a panic.
+    #[test]
+    fn fuzz_idx() {
+        let valid = idx_bytes(&[3, 2, 2], &(0..12).collect::<Vec<u8>>());
+        nn_fuzz::fuzz("idx", valid.clone(), |bytes| parse_file(bytes).is_ok());
+        nn_fuzz::fuzz("idx-gzip", valid, |bytes| parse_file(&gzip(bytes)).is_ok());
+        let valid = gzip(&idx_bytes(&[4, 3], &[7; 12]));
+        nn_fuzz::fuzz("gzip-stream", valid, |bytes| parse_file(bytes).is_ok());
+    }
 }

@@ -299,4 +299,11 @@ mod tests {
         let error = resume(&checkpoint(|m| drop(m.remove("seed")))).unwrap_err();
         assert!(error.to_string().ends_with("invalid checkpoint: metadata `seed` is missing"), "{error}");
     }
+
+    /// Mutated checkpoints (bytes, and numbers in the metadata replaced by extreme ones)
+    /// resume or are a typed error, never a panic.
+    #[test]
+    fn fuzz_checkpoint() {
+        nn_fuzz::fuzz("checkpoint", checkpoint(|_| ()), |bytes| resume(bytes).is_ok());
+    }
 }
