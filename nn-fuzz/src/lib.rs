@@ -29,17 +29,22 @@ pub fn cases() -> u32 {
 }
 
 /// Numbers that break size arithmetic, written over a run of digits in a header.
-const EXTREMES: [&str; 10] = [
+const EXTREMES: [&str; 15] = [
     "0",
     "1",
     "-1",
     "255",
+    "2147483647",
     "4294967295",
     "4294967296",
     "9007199254740993",
+    "4611686018427387903",
+    "9223372036854775807",
+    "18446744073709551612",
     "18446744073709551615",
     "18446744073709551616",
     "1e400",
+    "NaN",
 ];
 
 /// Bytes worth writing over another: zeros, all-ones, sign bits and JSON punctuation.
@@ -158,6 +163,7 @@ mod tests {
         assert_eq!(apply(bytes.clone(), &Mutation::Insert(12, vec![b'!'])), b"ab 12 cd 345!");
         assert_eq!(apply(bytes.clone(), &Mutation::Duplicate(0, 2)), b"abab 12 cd 345");
         assert_eq!(apply(bytes.clone(), &Mutation::Number(1, 2)), b"ab 12 cd -1");
+        assert_eq!(apply(bytes.clone(), &Mutation::Number(0, 14)), b"ab NaN cd 345");
         assert_eq!(digit_runs(&bytes), [(3, 5), (9, 12)]);
     }
 

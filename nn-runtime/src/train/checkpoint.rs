@@ -300,6 +300,33 @@ mod tests {
         assert!(error.to_string().ends_with("invalid checkpoint: metadata `seed` is missing"), "{error}");
     }
 
+    /// A NaN in the optimiser's state is refused at `resume`, naming the tensor.
+    #[test]
+    fn a_non_finite_optimiser_tensor_is_refused() {
+        let bytes = checkpoint(|_| ());
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let mut tensors: Vec<(String, StoredTensor)> = file
+            .tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                (name, StoredTensor { dtype: t.dtype(), shape: t.shape().to_vec(), data: t.data().to_vec() })
+            })
+            .collect();
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        let (name, tensor) = tensors.iter_mut().find(|(name, _)| name.starts_with(OPTIM)).unwrap();
+        tensor.data[..8].copy_from_slice(&f64::NAN.to_le_bytes());
+        let name = name.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.safetensors");
+        io::save_tensors(&path, &tensors, header.metadata().clone()).unwrap();
+        let error = resume(&std::fs::read(&path).unwrap()).unwrap_err();
+        assert!(
+            error.to_string().ends_with(&format!("tensor `{name}` holds NaN; optimiser state must be finite")),
+            "{error}"
+        );
+    }
+
     /// Mutated checkpoints (bytes, and numbers in the metadata replaced by extreme ones)
     /// resume or are a typed error, never a panic.
     #[test]
