@@ -181,6 +181,14 @@ fn a_checkpoint_that_does_not_fit_is_a_typed_error() {
 
     let error = trainer(model(0), 1).resume(dir.path().join("missing.safetensors")).err().unwrap();
     assert!(matches!(error, Error::Io { .. }), "{error:?}");
+
+    // An end offset near 2^64 overflows inside the safetensors crate unless nn checks first.
+    let end = usize::MAX - 10;
+    let header = format!(r#"{{"model.0.weight":{{"dtype":"U8","shape":[{end}],"data_offsets":[0,{end}]}}}}"#);
+    let overflowing = dir.path().join("overflowing.safetensors");
+    fs::write(&overflowing, [&(header.len() as u64).to_le_bytes()[..], header.as_bytes()].concat()).unwrap();
+    let error = trainer(model(0), 1).resume(&overflowing).err().unwrap();
+    assert!(matches!(&error, Error::WeightFormat { reason, .. } if reason.contains("the tensors end at data byte")));
 }
 
 #[test]
