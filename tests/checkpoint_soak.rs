@@ -1,7 +1,7 @@
 //! The kill -9 soak: a child process trains and checkpoints in a loop and is killed
 //! (SIGKILL) at random moments, again and again. After every kill the checkpoint loads
 //! and holds the last completed save, and no temporary file of a killed save survives
-//! the next save.
+//! the next save. And two processes saving one path leave one whole model.
 //!
 //! `cargo test --test checkpoint_soak` kills 30 times (a few seconds); the long run
 //! `NN_SOAK_KILLS=200 cargo test --release --test checkpoint_soak -- --nocapture` kills
@@ -31,6 +31,7 @@ network! {
 }
 
 const CHILD: &str = "NN_SOAK_CHILD";
+const SAVER: &str = "NN_SOAK_SAVER";
 const KILLS: &str = "NN_SOAK_KILLS";
 const DEFAULT_KILLS: usize = 30;
 
@@ -196,4 +197,35 @@ fn kill_9_soak() {
          {unreported} kills fell between a completed save and its report; every checkpoint loaded",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Two processes saving different models to one path, 100 times each, leave a file that
+/// is one of the two models, and no temporary file.
+#[test]
+fn two_processes_saving_one_path_leave_one_of_the_models() {
+    let model = |seed: u64| Soaked::<f32>::init(&mut StdRng::seed_from_u64(seed));
+    if let (Ok(seed), Some(dir)) = (std::env::var(SAVER), std::env::var_os(CHILD)) {
+        let model = model(seed.parse().unwrap());
+        (0..100).for_each(|_| model.save(Path::new(&dir).join("run.safetensors")).unwrap());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let savers: Vec<_> = [1u64, 2]
+        .iter()
+        .map(|seed| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["two_processes_saving_one_path_leave_one_of_the_models", "--exact"])
+                .env(SAVER, seed.to_string())
+                .env(CHILD, dir.path())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut saver in savers {
+        assert!(saver.wait().unwrap().success(), "a saver failed");
+    }
+    let loaded = fingerprint(&Soaked::<f32>::load(dir.path().join("run.safetensors")).unwrap());
+    assert!([model(1), model(2)].iter().any(|m| fingerprint(m) == loaded), "the file is neither model");
+    assert!(temporaries(dir.path()).is_empty(), "{:?}", temporaries(dir.path()));
 }
