@@ -82,6 +82,53 @@ fn missing_files_are_named() {
     assert_data_error(read_idx(&missing), &missing, "cannot read the file");
 }
 
+/// `bytes` gzipped.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A gzip bomb, 16 MiB of zeros after a header that declares 10 bytes, stops unpacking
+/// after the 11th byte; a footer that overstates the size is a corrupt stream.
+#[test]
+fn gzip_is_unpacked_only_as_far_as_the_header_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bomb = idx_bytes(&Idx { dims: vec![10], data: Vec::new() });
+    bomb.resize(bomb.len() + (16 << 20), 0);
+    let path = dir.path().join("bomb.gz");
+    fs::write(&path, gzip(&bomb)).unwrap();
+    assert!(fs::metadata(&path).unwrap().len() < 64 << 10, "the bomb is small on disk");
+    assert_data_error(read_idx(&path), &path, "the gzip stream unpacks to more than the 10 data bytes");
+
+    let mut lying = gzip(&idx_bytes(&Idx { dims: vec![3], data: vec![1, 2, 3] }));
+    let footer = lying.len() - 4;
+    lying[footer..].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(&path, &lying).unwrap();
+    assert_data_error(read_idx(&path), &path, "corrupt gzip stream");
+
+    fs::write(&path, gzip(&idx_bytes(&Idx { dims: vec![3], data: vec![1, 2, 3] }))).unwrap();
+    assert_eq!(read_idx(&path).unwrap(), Idx { dims: vec![3], data: vec![1, 2, 3] });
+}
+
+/// A directory, a FIFO and a device are refused before they are read: a FIFO would
+/// block the read and `/dev/zero` would never end.
+#[test]
+fn files_that_are_not_regular_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_data_error(read_idx(dir.path()), dir.path(), "not a regular file but a directory");
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success(), "mkfifo failed");
+        assert_data_error(read_idx(&fifo), &fifo, "not a regular file but a FIFO, socket or device");
+        let zero = Path::new("/dev/zero");
+        assert_data_error(read_idx(zero), zero, "not a regular file but a FIFO, socket or device");
+    }
+}
+
 #[test]
 fn truncated_and_corrupt_files_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -108,18 +108,36 @@ fn a_failed_checkpoint_write_leaves_the_previous_checkpoint_intact() {
     let dir = tempfile::tempdir().unwrap();
     let train = blobs(64, 1);
     let checkpoint = dir.path().join("run.safetensors");
-    trainer(model(0), 1).checkpoint(&checkpoint).fit(&train, None).unwrap();
+    let normed_trainer = |model| {
+        Trainer::new(model, Adam::new(0.01), CrossEntropyLoss::new())
+            .batch_size(16)
+            .checkpoint(&checkpoint)
+            .progress(Progress::Silent)
+    };
+    let normed = || NormedBlobs::<f32>::init(&mut StdRng::seed_from_u64(0));
+    normed_trainer(normed()).epochs(1).fit(&train, None).unwrap();
     let saved = fs::read(&checkpoint).unwrap();
 
-    // io::write_atomically writes `.run.safetensors.tmp<pid>` first and renames it; a
-    // directory of that name makes the write fail, as a full disk would.
-    let temp = dir.path().join(format!(".run.safetensors.tmp{}", std::process::id()));
-    fs::create_dir(&temp).unwrap();
-    let mut second = trainer(model(0), 2).checkpoint(&checkpoint).resume(&checkpoint).unwrap();
-    let error = second.fit(&train, None).unwrap_err();
-    assert!(matches!(&error, Error::Io { path, .. } if path == &checkpoint), "{error:?}");
+    // A NaN running variance, which the training loss never sees, stops the run at its
+    // checkpoint, which is not written.
+    let mut poisoned = normed();
+    poisoned.visit_mut(&mut |name, entry| {
+        if let (nn::EntryMut::Buffer(mut value), "1.running_var") = (entry, name) {
+            value[3] = f32::NAN;
+        }
+    });
+    let error = normed_trainer(poisoned).epochs(1).fit(&train, None).unwrap_err();
+    assert!(
+        matches!(&error, Error::NonFiniteParameter { name, epoch: 1, value }
+            if name == "model.1.running_var" && value.is_nan()),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "`model.1.running_var` holds NaN after epoch 1; the checkpoint was not written, the previous one is kept"
+    );
     assert_eq!(fs::read(&checkpoint).unwrap(), saved, "the previous checkpoint is untouched");
-    assert_eq!(trainer(model(5), 2).resume(&checkpoint).unwrap().history().len(), 1);
+    assert_eq!(normed_trainer(normed()).epochs(2).resume(&checkpoint).unwrap().history().len(), 1);
 
     // A checkpoint path below a regular file cannot be created at all.
     let blocked = dir.path().join("run.safetensors/inner.safetensors");
@@ -163,6 +181,14 @@ fn a_checkpoint_that_does_not_fit_is_a_typed_error() {
 
     let error = trainer(model(0), 1).resume(dir.path().join("missing.safetensors")).err().unwrap();
     assert!(matches!(error, Error::Io { .. }), "{error:?}");
+
+    // An end offset near 2^64 overflows inside the safetensors crate unless nn checks first.
+    let end = usize::MAX - 10;
+    let header = format!(r#"{{"model.0.weight":{{"dtype":"U8","shape":[{end}],"data_offsets":[0,{end}]}}}}"#);
+    let overflowing = dir.path().join("overflowing.safetensors");
+    fs::write(&overflowing, [&(header.len() as u64).to_le_bytes()[..], header.as_bytes()].concat()).unwrap();
+    let error = trainer(model(0), 1).resume(&overflowing).err().unwrap();
+    assert!(matches!(&error, Error::WeightFormat { reason, .. } if reason.contains("the tensors end at data byte")));
 }
 
 #[test]
@@ -217,4 +243,64 @@ fn plot_draws_a_history_without_a_test_set() {
     let history = trainer(model(0), 2).fit(&blobs(32, 1), None).unwrap();
     nn::train::plot_history(&history, &path).unwrap();
     assert!(fs::read(&path).unwrap().starts_with(b"\x89PNG"));
+}
+
+network! {
+    /// `Blobs` with a batch norm, which cannot train on a batch of one sample.
+    pub struct NormedBlobs {
+        Linear(8, 16) -> BatchNorm1d(16) -> ReLU -> Linear(16, 4)
+    }
+}
+
+/// A batch size of 0 is an error; one beyond the data set makes a single batch of it all.
+#[test]
+fn batch_sizes_out_of_range_are_errors_not_overflows() {
+    let train = blobs(20, 1);
+    let error = trainer(model(0), 1).batch_size(0).fit(&train, None).unwrap_err();
+    assert!(matches!(&error, Error::InvalidOption { option, .. } if option == "batch_size"), "{error:?}");
+    assert_eq!(error.to_string(), "invalid `batch_size`: 0; a batch holds at least 1 sample");
+
+    let history = trainer(model(0), 2).batch_size(usize::MAX).fit(&train, None).unwrap();
+    assert_eq!(history.len(), 2);
+
+    let error = trainer(model(0), 1).batch_size(21).drop_last(true).fit(&train, None).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid `batch_size`: 21 with `drop_last`, but the training set holds 20 samples: no batch is left"
+    );
+}
+
+/// BatchNorm refuses one value per channel as PyTorch's `ValueError` does, before any
+/// step; `drop_last` skips the last batch of 1, and a model without BatchNorm trains on it.
+#[test]
+fn a_batch_of_one_sample_under_batch_norm_is_an_error_that_drop_last_avoids() {
+    let normed = || NormedBlobs::<f32>::init(&mut StdRng::seed_from_u64(0));
+    let normed_trainer =
+        || Trainer::new(normed(), Adam::new(0.01), CrossEntropyLoss::new()).epochs(1).progress(Progress::Silent);
+    let train = blobs(33, 1);
+    let error = normed_trainer().batch_size(16).fit(&train, None).unwrap_err();
+    assert!(matches!(error, Error::SingleValueBatch { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "BatchNorm in training needs more than 1 value per channel, but the last batch of every epoch holds 1 \
+         sample (33 samples in batches of 16); set `drop_last(true)` or another batch size"
+    );
+    let error = normed_trainer().batch_size(1).fit(&train, None).unwrap_err();
+    assert!(error.to_string().ends_with("every training batch holds 1 sample; use a batch size of at least 2"));
+
+    let mut dropping = normed_trainer().batch_size(16).drop_last(true);
+    dropping.fit(&train, None).unwrap();
+    assert_eq!(count(dropping.model()), 2, "two full batches, the last one dropped");
+    trainer(model(0), 1).fit(&train, None).unwrap();
+}
+
+/// `num_batches_tracked` of a model's first BatchNorm.
+fn count(model: &NormedBlobs<f32>) -> i64 {
+    let mut found = -1;
+    model.visit(&mut |_, entry| {
+        if let nn::Entry::Count(count) = entry {
+            found = count;
+        }
+    });
+    found
 }

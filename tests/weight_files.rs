@@ -335,3 +335,201 @@ fn save_creates_parent_directories() {
     small::<f32>(0).save(&path).unwrap();
     assert_eq!(values(&Small::<f32>::load(&path).unwrap()), values(&small::<f32>(0)));
 }
+
+/// `Normed`'s state dict by hand, with `replace(key, tensor)` deciding each tensor.
+fn handmade_normed(replace: impl Fn(&str, &StoredTensor) -> (&'static str, Vec<usize>, Vec<u8>)) -> Vec<u8> {
+    let tensors = nn::io::state_dict(&Normed::<f32>::init(&mut StdRng::seed_from_u64(0)), "");
+    let entries: Vec<_> = tensors
+        .iter()
+        .map(|(name, tensor)| {
+            let (dtype, shape, bytes) = replace(name, tensor);
+            (name.as_str(), dtype, shape, bytes)
+        })
+        .collect();
+    handmade(&entries)
+}
+
+/// A tensor's bytes with element `index` set to `value`.
+fn with_f32(tensor: &StoredTensor, index: usize, value: f32) -> Vec<u8> {
+    let mut data = tensor.data.clone();
+    data[index * 4..index * 4 + 4].copy_from_slice(&value.to_le_bytes());
+    data
+}
+
+/// Offsets that overflow inside the safetensors crate, leave a gap, overlap, or run past
+/// the data are format errors naming the tensor, checked before that crate parses them.
+#[test]
+fn a_header_whose_offsets_do_not_tile_the_data_is_a_format_error() {
+    let (_dir, path) = scratch();
+    let huge = usize::MAX - 10;
+    let overflow = format!(r#"{{"0.weight":{{"dtype":"U8","shape":[{huge}],"data_offsets":[0,{huge}]}}}}"#);
+    let gap =
+        r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[2,3]}}"#;
+    let overlap =
+        r#"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#;
+    let cases = [
+        (overflow.as_str(), 0, format!("the tensors end at data byte {huge}, but the file holds 0 data bytes")),
+        (gap, 3, "tensor `b` begins at data byte 2, leaving bytes 1..2 unused".to_string()),
+        (overlap, 2, "tensor `b` begins at data byte 1, inside the previous tensor".to_string()),
+    ];
+    for (header, data_len, expected) in cases {
+        let bytes = [&(header.len() as u64).to_le_bytes()[..], header.as_bytes(), &vec![0; data_len]].concat();
+        fs::write(&path, bytes).unwrap();
+        let err = Small::<f32>::load(&path).unwrap_err();
+        assert!(matches!(&err, Error::WeightFormat { path: p, .. } if p == &path), "{err:?}");
+        assert_names(&err, &path, &["not a valid safetensors file", &expected]);
+    }
+}
+
+/// NaN, ±inf, and an f64 beyond f32's range are errors naming the tensor and element.
+#[test]
+fn weights_that_are_not_finite_are_named() {
+    let (_dir, path) = scratch();
+    for (value, expected) in [(f32::NAN, "holds NaN at element 4"), (f32::NEG_INFINITY, "holds -inf at element 4")] {
+        fs::write(
+            &path,
+            handmade_small(|name, t| match name {
+                "2.weight" => ("F32", t.shape.clone(), with_f32(t, 4, value)),
+                _ => ("F32", t.shape.clone(), t.data.clone()),
+            }),
+        )
+        .unwrap();
+        let err = Small::<f64>::load(&path).unwrap_err();
+        assert!(matches!(&err, Error::TensorValue { name, .. } if name == "2.weight"), "{err:?}");
+        assert_names(&err, &path, &["tensor `2.weight`", expected, "weights must be finite"]);
+    }
+    let big = 1e300f64.to_le_bytes();
+    fs::write(
+        &path,
+        handmade_small(|name, t| match name {
+            "0.bias" => ("F64", t.shape.clone(), [big.to_vec(), vec![0; 8 * (t.shape[0] - 1)]].concat()),
+            _ => ("F32", t.shape.clone(), t.data.clone()),
+        }),
+    )
+    .unwrap();
+    assert!(Small::<f64>::load(&path).is_ok(), "1e300 is an f64");
+    let err = Small::<f32>::load(&path).unwrap_err();
+    assert!(matches!(&err, Error::TensorValue { name, .. } if name == "0.bias"), "{err:?}");
+    assert_names(&err, &path, &["tensor `0.bias`", "holds 1e300 at element 0, beyond the range of F32"]);
+}
+
+/// A negative running variance, a batch count that is not a scalar, and a negative
+/// batch count are refused, naming the tensor.
+#[test]
+fn batch_norm_statistics_out_of_range_are_named() {
+    let (_dir, path) = scratch();
+    fs::write(
+        &path,
+        handmade_normed(|name, t| match name {
+            "1.running_var" => ("F32", t.shape.clone(), with_f32(t, 2, -0.5)),
+            "1.num_batches_tracked" => ("I64", Vec::new(), t.data.clone()),
+            _ => ("F32", t.shape.clone(), t.data.clone()),
+        }),
+    )
+    .unwrap();
+    let err = Normed::<f32>::load(&path).unwrap_err();
+    assert!(matches!(&err, Error::TensorValue { name, .. } if name == "1.running_var"), "{err:?}");
+    assert_names(&err, &path, &["tensor `1.running_var`", "holds -0.5 at element 2; a variance is at least 0"]);
+
+    fs::write(
+        &path,
+        handmade_normed(|name, t| match name {
+            "1.num_batches_tracked" => ("I64", vec![1], t.data.clone()),
+            _ => ("F32", t.shape.clone(), t.data.clone()),
+        }),
+    )
+    .unwrap();
+    let err = Normed::<f32>::load(&path).unwrap_err();
+    assert!(
+        matches!(&err, Error::TensorShape { name, expected, found, .. }
+            if name == "1.num_batches_tracked" && expected.is_empty() && found == &[1]),
+        "{err:?}"
+    );
+    assert_names(&err, &path, &["`1.num_batches_tracked` has shape [1], the network expects []"]);
+
+    fs::write(
+        &path,
+        handmade_normed(|name, t| match name {
+            "1.num_batches_tracked" => ("I64", Vec::new(), (-3i64).to_le_bytes().to_vec()),
+            _ => ("F32", t.shape.clone(), t.data.clone()),
+        }),
+    )
+    .unwrap();
+    let err = Normed::<f32>::load(&path).unwrap_err();
+    assert!(matches!(&err, Error::TensorValue { name, .. } if name == "1.num_batches_tracked"), "{err:?}");
+    assert_names(&err, &path, &["is -3, but a count of batches is at least 0"]);
+}
+
+/// Two tensors of one name, data that does not match the shape, and a model with an
+/// infinite weight are refused before anything is written.
+#[test]
+fn tensors_that_cannot_be_one_file_are_not_saved() {
+    let (dir, path) = scratch();
+    let tensor = StoredTensor::from_array(Array1::<f32>::zeros(3).view());
+    let short = StoredTensor { data: vec![0; 8], ..tensor.clone() };
+    let cases = [
+        (vec![("a".to_string(), tensor.clone()), ("a".to_string(), tensor.clone())], "two tensors are named `a`"),
+        (vec![("a".to_string(), short)], "tensor `a` is F32 [3], which needs 12 bytes, but holds 8"),
+    ];
+    for (tensors, expected) in cases {
+        let err = nn::io::save_tensors(&path, &tensors, None).unwrap_err();
+        assert!(matches!(&err, Error::InvalidTensors { path: p, .. } if p == &path), "{err:?}");
+        assert_names(&err, &path, &["cannot save", expected]);
+    }
+    let mut nan = small::<f32>(0);
+    nan.visit_mut(&mut |name, entry| {
+        if let (nn::EntryMut::Param { mut value, .. }, "2.bias") = (entry, name) {
+            value[1] = f32::INFINITY;
+        }
+    });
+    let err = nan.save(&path).unwrap_err();
+    assert!(matches!(&err, Error::InvalidTensors { .. }), "{err:?}");
+    assert_names(&err, &path, &["cannot save: tensor `2.bias` holds inf at element 1; nn loads only finite weights"]);
+    assert!(entries(dir.path()).is_empty(), "nothing was written");
+}
+
+/// Loading a directory, a FIFO or a device is an I/O error, before the file is opened.
+#[test]
+fn weights_from_a_file_that_is_not_regular_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Small::<f32>::load(dir.path()).unwrap_err();
+    assert!(matches!(&err, Error::Io { path, .. } if path == dir.path()), "{err:?}");
+    assert_names(&err, dir.path(), &["not a regular file but a directory"]);
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        for path in [fifo.as_path(), Path::new("/dev/zero")] {
+            let err = Small::<f32>::load(path).unwrap_err();
+            assert_names(&err, path, &["not a regular file but a FIFO, socket or device"]);
+        }
+    }
+}
+
+/// Stale temporary files of a target (a killed save's) are removed by the next save;
+/// another file's temporaries and unrelated files stay.
+#[test]
+fn the_next_save_removes_stale_temporary_files() {
+    let (dir, path) = scratch();
+    fs::write(dir.path().join(".model.safetensors.tmp-0123456789abcdef"), b"half a file").unwrap();
+    fs::write(dir.path().join(".other.safetensors.tmp-0123456789abcdef"), b"another target's").unwrap();
+    small::<f32>(0).save(&path).unwrap();
+    assert_eq!(entries(dir.path()), [".other.safetensors.tmp-0123456789abcdef", "model.safetensors"]);
+}
+
+/// Threads saving different models to one path leave a file equal to one of them.
+#[test]
+fn concurrent_saves_leave_one_whole_model() {
+    let (dir, path) = scratch();
+    let models: Vec<Small<f32>> = (0..4).map(small).collect();
+    for _ in 0..10 {
+        std::thread::scope(|scope| {
+            for model in &models {
+                scope.spawn(|| (0..5).for_each(|_| model.save(&path).unwrap()));
+            }
+        });
+        let loaded = values(&Small::<f32>::load(&path).unwrap());
+        assert!(models.iter().any(|m| values(m) == loaded), "the file is none of the saved models");
+        assert_eq!(entries(dir.path()), ["model.safetensors"]);
+    }
+}

@@ -58,7 +58,7 @@ pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
         ));
     }
     let file = resolve(path)?;
-    let bytes = std::fs::read(&file).map_err(|e| {
+    let bytes = nn_safetensors::read_regular(&file).map_err(|e| {
         syn::Error::new(
             path.span(),
             format!(
@@ -123,9 +123,12 @@ fn resolve(path: &LitStr) -> syn::Result<PathBuf> {
 }
 
 /// The little-endian bytes of the frozen struct whose fields are `tensors`, read from the
-/// safetensors `file`; or one message per missing, extra, non-F32 or mis-shaped tensor.
+/// safetensors `file`; or one message per missing, extra, non-F32, mis-shaped or
+/// non-finite tensor, or the one reason the file is not valid safetensors.
 fn frozen_image(tensors: &[FrozenTensor], file: &[u8]) -> Result<Vec<u8>, Vec<String>> {
-    let file = SafeTensors::deserialize(file).map_err(|e| vec![format!("not a valid safetensors file: {e}")])?;
+    let invalid = |reason: String| vec![format!("not a valid safetensors file: {reason}")];
+    nn_safetensors::check(file).map_err(invalid)?;
+    let file = SafeTensors::deserialize(file).map_err(|e| invalid(e.to_string()))?;
     let size = tensors.iter().map(|t| t.shape.iter().product::<usize>() * F32_BYTES).sum();
     let mut image = Vec::with_capacity(size);
     let mut problems = Vec::new();
@@ -149,6 +152,14 @@ fn frozen_image(tensors: &[FrozenTensor], file: &[u8]) -> Result<Vec<u8>, Vec<St
                 } else {
                     " (a baked model stores f32: save the weights as float32)"
                 }
+            ));
+            continue;
+        }
+        let floats = found.data().chunks_exact(F32_BYTES).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        if let Some((index, value)) = floats.enumerate().find(|(_, v)| !v.is_finite()) {
+            problems.push(format!(
+                "tensor `{}` holds {value} at element {index}: a baked model needs finite weights",
+                expected.key
             ));
             continue;
         }
@@ -296,5 +307,47 @@ mod tests {
     fn rejects_bytes_that_are_not_safetensors() {
         let problems = frozen_image(&[], b"not a weight file").unwrap_err();
         assert!(problems[0].starts_with("not a valid safetensors file"), "{problems:?}");
+    }
+
+    #[test]
+    fn rejects_non_finite_weights_naming_the_tensor_and_element() {
+        let tensors = [tensor("0.weight", &[1, 2], true), tensor("0.bias", &[1], false)];
+        let bytes = file(&[
+            ("0.weight", Dtype::F32, &[1, 2], &[0.5, f32::INFINITY]),
+            ("0.bias", Dtype::F32, &[1], &[f32::NAN]),
+        ]);
+        assert_eq!(
+            frozen_image(&tensors, &bytes).unwrap_err(),
+            [
+                "tensor `0.weight` holds inf at element 1: a baked model needs finite weights",
+                "tensor `0.bias` holds NaN at element 0: a baked model needs finite weights",
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_offsets_that_would_overflow_inside_safetensors() {
+        let end = usize::MAX - 10;
+        let header = format!(r#"{{"0.bias":{{"dtype":"U8","shape":[{end}],"data_offsets":[0,{end}]}}}}"#);
+        let bytes = [&(header.len() as u64).to_le_bytes()[..], header.as_bytes()].concat();
+        let problems = frozen_image(&[tensor("0.bias", &[1], false)], &bytes).unwrap_err();
+        assert_eq!(
+            problems,
+            [format!(
+                "not a valid safetensors file: the tensors end at data byte {end}, but the file holds 0 data bytes"
+            )]
+        );
+    }
+
+    /// Mutated weight files are baked or rejected with messages, never a panic (which
+    /// in a proc macro would crash the compiler).
+    #[test]
+    fn fuzz_bake() {
+        let tensors = [tensor("0.weight", &[2, 3], true), tensor("0.bias", &[2], false)];
+        let valid = file(&[
+            ("0.weight", Dtype::F32, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+            ("0.bias", Dtype::F32, &[2], &[7.0, 8.0]),
+        ]);
+        nn_fuzz::fuzz("bake", valid, |bytes| frozen_image(&tensors, bytes).is_ok());
     }
 }

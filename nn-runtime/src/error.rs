@@ -82,15 +82,25 @@ pub enum Error {
         /// The dtype in the file.
         found: String,
     },
-    /// A tensor of the right name, dtype and shape whose values are out of range (an
-    /// int8 zero point outside −128..=127, a scale that is not positive and finite).
+    /// A tensor whose values a model cannot hold: NaN, ±inf, an f64 beyond f32's range,
+    /// a negative variance or batch count, an int8 zero point outside −128..=127, a
+    /// scale that is not positive and finite.
     #[error("{}: tensor `{name}` {reason}", path.display())]
     TensorValue {
         /// The weight file.
         path: PathBuf,
         /// The state-dict key.
         name: String,
-        /// What is wrong with its values.
+        /// Which value is wrong, and why.
+        reason: String,
+    },
+    /// Tensors that cannot be written as one weight file (two of one name, or data
+    /// that does not match the shape).
+    #[error("{}: cannot save: {reason}", path.display())]
+    InvalidTensors {
+        /// The weight file that was not written.
+        path: PathBuf,
+        /// What is wrong with the tensors.
         reason: String,
     },
     /// A data file (IDX, dataset) that is missing, truncated or malformed.
@@ -121,6 +131,32 @@ pub enum Error {
         step: usize,
         /// The offending loss value.
         value: f64,
+    },
+    /// A parameter, buffer or optimiser tensor became NaN or infinite: the checkpoint
+    /// (or weight file) is not written, so the last good one stays in place.
+    #[error("`{name}` holds {value} after epoch {epoch}; the checkpoint was not written, the previous one is kept")]
+    NonFiniteParameter {
+        /// The tensor's key in the checkpoint (`model.0.weight`, `optim.exp_avg.0.weight`).
+        name: String,
+        /// Completed epochs at the failed save.
+        epoch: usize,
+        /// The first non-finite value found.
+        value: f64,
+    },
+    /// BatchNorm in training was given one value per channel, which PyTorch refuses with
+    /// `ValueError: Expected more than 1 value per channel when training`.
+    #[error("BatchNorm in training needs more than 1 value per channel, but {reason}")]
+    SingleValueBatch {
+        /// Which batch holds a single sample, and how to avoid it.
+        reason: String,
+    },
+    /// A training option outside the range it allows.
+    #[error("invalid `{option}`: {reason}")]
+    InvalidOption {
+        /// The option (`batch_size`, ...).
+        option: String,
+        /// The value given and the range allowed.
+        reason: String,
     },
     /// A plot could not be drawn or written.
     #[error("{}: cannot draw plot: {reason}", path.display())]

@@ -29,6 +29,11 @@ pub trait Model<F: Float>: Params<F> + Sized {
     /// [`Model::forward`], with a wrong-shaped batch returned as an error.
     fn try_forward(&self, x: ArrayView<F, Self::InputDim>) -> Result<Array<F, Self::OutputDim>, Error>;
     /// Training forward pass: the output and the tape `backward` consumes.
+    ///
+    /// # Panics
+    /// If the batch's feature dimensions differ from the declaration, or a BatchNorm
+    /// layer sees a single value per channel (PyTorch's `ValueError`; the trainer
+    /// reports it as [`Error::SingleValueBatch`] before training).
     fn forward_train<'a>(&self, x: ArrayView<'a, F, Self::InputDim>) -> (Array<F, Self::OutputDim>, Self::Tape<'a>) {
         self.forward_train_cow(CowArray::from(x))
     }
@@ -36,6 +41,9 @@ pub trait Model<F: Float>: Params<F> + Sized {
     /// moves into the tape): how a network feeds another in [`crate::Chain`].
     fn forward_train_cow<'a>(&self, x: CowArray<'a, F, Self::InputDim>) -> (Array<F, Self::OutputDim>, Self::Tape<'a>);
     /// Accumulates every parameter gradient; skips d loss / d input.
+    ///
+    /// # Panics
+    /// If `grad_out` is not shaped as the output of the forward that made `tape`.
     fn backward(&mut self, tape: Self::Tape<'_>, grad_out: ArrayView<F, Self::OutputDim>);
     /// Accumulates every parameter gradient and returns d loss / d input.
     fn backward_with_input_grad(
@@ -51,6 +59,9 @@ pub trait Model<F: Float>: Params<F> + Sized {
     /// One training step into `ws`: forward, `loss` and backward, with the gradients
     /// written rather than added (no `zero_grad` needed). Returns the loss; follow it
     /// with the optimiser's `step`.
+    ///
+    /// # Panics
+    /// As [`Model::forward_train`], and if `target` does not fit the output.
     fn train_step<L: Loss<F>>(
         &mut self,
         ws: &mut Self::Workspace,

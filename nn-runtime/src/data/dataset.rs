@@ -99,6 +99,7 @@ impl<F: Float, D: Dimension> Dataset<F, D> {
 pub struct DataLoader<'d, F, D: Dimension> {
     dataset: &'d Dataset<F, D>,
     batch_size: usize,
+    drop_last: bool,
     seed: Option<u64>,
     order: Vec<usize>,
     inputs: Array<F, D>,
@@ -115,6 +116,7 @@ impl<'d, F: Float, D: Dimension> DataLoader<'d, F, D> {
         DataLoader {
             dataset,
             batch_size,
+            drop_last: false,
             seed: None,
             order: Vec::new(),
             inputs: Array::zeros(D::zeros(dataset.inputs.ndim())),
@@ -135,14 +137,30 @@ impl<'d, F: Float, D: Dimension> DataLoader<'d, F, D> {
         self
     }
 
+    /// Drops the last batch of every epoch when it would hold fewer than `batch_size`
+    /// samples, as PyTorch's `drop_last=True` (off by default).
+    pub fn drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
+        self
+    }
+
     /// Samples per batch (the last batch of an epoch may hold fewer).
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
 
-    /// Batches per epoch, the last partial one included.
+    /// Batches per epoch, the last partial one included unless [`DataLoader::drop_last`].
     pub fn num_batches(&self) -> usize {
-        self.dataset.len().div_ceil(self.batch_size)
+        self.batches_of(self.dataset.len())
+    }
+
+    /// How many batches `samples` samples make.
+    fn batches_of(&self, samples: usize) -> usize {
+        if self.drop_last {
+            samples / self.batch_size
+        } else {
+            samples.div_ceil(self.batch_size)
+        }
     }
 
     /// The batches of epoch `epoch` (0-based), shuffled if the loader shuffles.
@@ -179,8 +197,8 @@ impl<F: Float, D: Dimension> Batches<'_, '_, F, D> {
         let loader = &mut *self.loader;
         let dataset = loader.dataset;
         let start = self.next;
-        let end = (start + loader.batch_size).min(dataset.len());
-        if start >= end {
+        let end = start.saturating_add(loader.batch_size).min(dataset.len());
+        if start >= end || (loader.drop_last && end - start < loader.batch_size) {
             return None;
         }
         self.next = end;
@@ -205,7 +223,7 @@ impl<F: Float, D: Dimension> Batches<'_, '_, F, D> {
 
     /// Batches left in this epoch.
     pub fn remaining(&self) -> usize {
-        (self.loader.dataset.len() - self.next).div_ceil(self.loader.batch_size)
+        self.loader.batches_of(self.loader.dataset.len() - self.next)
     }
 }
 
@@ -282,5 +300,27 @@ mod tests {
         let data = Dataset::new(inputs.t().to_owned(), Array1::zeros(4)).unwrap();
         assert!(data.inputs().is_standard_layout());
         assert_eq!(data.inputs(), inputs.t());
+    }
+
+    #[test]
+    fn drop_last_drops_the_partial_batch_and_a_huge_batch_size_takes_everything() {
+        let data = indexed(10);
+        for shuffled in [false, true] {
+            let loader = DataLoader::new(&data, 4).drop_last(true);
+            let mut loader = if shuffled { loader.shuffle(3) } else { loader };
+            assert_eq!(loader.num_batches(), 2);
+            let mut batches = loader.epoch(0);
+            assert_eq!(batches.remaining(), 2);
+            let mut sizes = Vec::new();
+            while let Some((_, y)) = batches.next_batch() {
+                sizes.push(y.len());
+            }
+            assert_eq!(sizes, [4, 4]);
+        }
+        let mut whole = DataLoader::new(&data, usize::MAX).shuffle(0);
+        assert_eq!(whole.num_batches(), 1);
+        let mut batches = whole.epoch(0);
+        assert_eq!(batches.next_batch().unwrap().1.len(), 10);
+        assert!(batches.next_batch().is_none());
     }
 }

@@ -241,7 +241,7 @@ impl<F: Float, const N: usize> ParamBuffers<F, N> {
 
 /// A tiny hand-written model for the optimiser tests: named tensors with gradients.
 #[cfg(test)]
-mod testing {
+pub(crate) mod testing {
     use ndarray::{ArrayD, IxDyn};
 
     use super::Optimizer;

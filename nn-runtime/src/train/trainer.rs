@@ -13,7 +13,7 @@ use super::{plot_history, EpochRecord, History};
 use crate::data::{DataLoader, Dataset};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
-use crate::{Error, Float, Model};
+use crate::{Entry, Error, Float, Model};
 
 /// Samples per forward pass when evaluating: bounds memory, not results.
 const EVAL_BATCH: usize = 1024;
@@ -43,6 +43,7 @@ pub struct Trainer<F, M, O, L> {
     loss: L,
     epochs: usize,
     batch_size: usize,
+    drop_last: bool,
     seed: u64,
     checkpoint: Option<PathBuf>,
     plot: Option<PathBuf>,
@@ -77,6 +78,7 @@ where
             loss,
             epochs: 10,
             batch_size: 64,
+            drop_last: false,
             seed: 0,
             checkpoint: None,
             plot: None,
@@ -94,13 +96,19 @@ where
         self
     }
 
-    /// Samples per step; the last batch of an epoch holds the remainder.
-    ///
-    /// # Panics
-    /// If `batch_size` is 0.
+    /// Samples per step; the last batch of an epoch holds the remainder (unless
+    /// [`Trainer::drop_last`]). A size beyond the training set makes one batch of it all;
+    /// 0 makes `fit` return [`Error::InvalidOption`].
     pub fn batch_size(mut self, batch_size: usize) -> Self {
-        assert!(batch_size > 0, "batch size must be at least 1");
         self.batch_size = batch_size;
+        self
+    }
+
+    /// Skips the last batch of every epoch when it holds fewer than `batch_size`
+    /// samples, as PyTorch's `DataLoader(drop_last=True)`: what a model with BatchNorm
+    /// needs when that batch would hold a single sample (off by default).
+    pub fn drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
         self
     }
 
@@ -131,7 +139,8 @@ where
 
     /// Continues from the checkpoint at `path`: restores the model, the optimiser
     /// state, the history, the step count, and the seed and batch size of the run
-    /// that wrote it, so `fit` goes on to the same numbers as an uninterrupted run.
+    /// that wrote it (and its `drop_last`), so `fit` goes on to the same numbers as an
+    /// uninterrupted run.
     ///
     /// A missing or corrupt file is [`Error::Io`] or [`Error::WeightFormat`]; a
     /// checkpoint of another model, optimiser or float type is [`Error::Checkpoint`].
@@ -141,6 +150,7 @@ where
         self.steps = position.steps;
         self.seed = position.seed;
         self.batch_size = position.batch_size;
+        self.drop_last = position.drop_last;
         self.history = position.history;
         Ok(self)
     }
@@ -151,8 +161,15 @@ where
     /// Stops with [`Error::NonFiniteLoss`] (naming the epoch and step) before the
     /// step that would apply a NaN or infinite loss. Inputs of another shape than the
     /// model's are [`Error::Shape`]; an empty training set or a label without a
-    /// model output is [`Error::Dataset`]; a failed checkpoint or plot write is
-    /// returned as well.
+    /// model output is [`Error::Dataset`]; a batch size of 0, or `drop_last` with a
+    /// batch size beyond the training set (no batch at all), is [`Error::InvalidOption`].
+    /// A model with BatchNorm and a batch of a single sample (`batch_size(1)`, or a last
+    /// batch of 1 without `drop_last`) is [`Error::SingleValueBatch`], before any step:
+    /// PyTorch refuses one value per channel. (This is stricter than PyTorch for a
+    /// `BatchNorm2d` over more than one position, which normalises a single image.)
+    /// A parameter that became NaN or infinite is [`Error::NonFiniteParameter`] at the
+    /// epoch's checkpoint, which is then not written. A failed checkpoint or plot write
+    /// is returned as well.
     pub fn fit(
         &mut self,
         train: &Dataset<F, M::InputDim>,
@@ -161,10 +178,11 @@ where
         if train.is_empty() {
             return Err(Error::Dataset("the training set is empty".to_string()));
         }
+        self.check_batches(train.len())?;
         for data in std::iter::once(train).chain(test) {
             self.check_fits(data)?;
         }
-        let mut loader = DataLoader::new(train, self.batch_size).shuffle(self.seed);
+        let mut loader = DataLoader::new(train, self.batch_size).drop_last(self.drop_last).shuffle(self.seed);
         let mut workspace = M::Workspace::default();
         for epoch in self.history.len()..self.epochs {
             let started = Instant::now();
@@ -200,6 +218,7 @@ where
                     steps: self.steps,
                     seed: self.seed,
                     batch_size: self.batch_size,
+                    drop_last: self.drop_last,
                     history: self.history.clone(),
                 };
                 checkpoint::save(path, &self.model, &self.optimizer, &position)?;
@@ -209,6 +228,35 @@ where
             plot_history(&self.history, path)?;
         }
         Ok(self.history.clone())
+    }
+
+    /// Checks that `samples` training samples make batches: a batch size of at least 1,
+    /// at least one batch, and no batch of a single sample when the model holds a
+    /// BatchNorm (whose `num_batches_tracked` is the model's only count).
+    fn check_batches(&self, samples: usize) -> Result<(), Error> {
+        let batch_size = self.batch_size;
+        let option = |reason: String| Error::InvalidOption { option: "batch_size".to_string(), reason };
+        if batch_size == 0 {
+            return Err(option("0; a batch holds at least 1 sample".to_string()));
+        }
+        if self.drop_last && batch_size > samples {
+            return Err(option(format!(
+                "{batch_size} with `drop_last`, but the training set holds {samples} samples: no batch is left"
+            )));
+        }
+        let mut has_batch_norm = false;
+        self.model.visit(&mut |_, entry| has_batch_norm |= matches!(entry, Entry::Count(_)));
+        let single = |reason: String| Err(Error::SingleValueBatch { reason });
+        if has_batch_norm && (batch_size == 1 || samples == 1) {
+            return single("every training batch holds 1 sample; use a batch size of at least 2".to_string());
+        }
+        if has_batch_norm && samples % batch_size == 1 && !self.drop_last {
+            return single(format!(
+                "the last batch of every epoch holds 1 sample ({samples} samples in batches of {batch_size}); \
+                 set `drop_last(true)` or another batch size"
+            ));
+        }
+        Ok(())
     }
 
     /// Checks on one sample that `data`'s inputs have the model's shape ([`Error::Shape`]),

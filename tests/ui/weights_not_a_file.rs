@@ -1,0 +1,10 @@
+use nn::network;
+
+network! {
+    #[weights = "tests/ui/fixtures"]
+    pub struct Tiny {
+        Linear(4, 3) -> ReLU -> Linear(3, 2)
+    }
+}
+
+fn main() {}
