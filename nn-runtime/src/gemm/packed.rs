@@ -1,10 +1,12 @@
 //! One thread's matrix product, blocked as in BLIS (Goto's algorithm): a register-tiled
-//! micro-kernel multiplies an `MR`-row sliver of `a` by an `NR`-column sliver of `b` over
-//! a depth of `KC`, in `MC × NC` blocks of the output. The kernel reads `a` where it
-//! lies and `b` where its rows are contiguous; what it cannot read in place (a `b` of
-//! strided rows, the partial slivers at the edges) is copied, zero-padded, into packing
-//! buffers that are this thread's, kept from one product to the next, so a product
-//! allocates nothing once they have grown (the `gemm` and matrixmultiply crates
+//! micro-kernel multiplies an `mr`-row sliver of `a` by an `nr`-column sliver of `b` over
+//! a depth of `kc`, in `mc × nc` blocks of the output, the block sizes taken from this
+//! CPU's caches ([`Blocking`]). Kernels that broadcast `a` from any strides read it where
+//! it lies; those that load `mr` values of it at once read it packed. `b` is read where
+//! its rows are contiguous. What a kernel cannot read in place (a `b` of strided rows, the
+//! partial slivers at the edges, `a` for the kernels that pack it) is copied, zero-padded,
+//! into packing buffers that are this thread's, kept from one product to the next, so a
+//! product allocates nothing once they have grown (the `gemm` and matrixmultiply crates
 //! allocate their packing buffers inside every call).
 
 use std::any::TypeId;
@@ -13,18 +15,14 @@ use std::cell::RefCell;
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 use super::beta_times;
+use super::cache::{caches, Caches};
 use crate::scratch::{with_scratch, Scratch};
+use crate::simd::{kernel, Kernel};
 use crate::Float;
 
-/// Depth of a block: the micro-kernel's loop length.
-const KC: usize = 256;
-/// Rows of `a` per block (`MC × KC` stays in L2).
-const MC: usize = 128;
-/// Columns of `b` per block (`KC × NC` stays in L2).
-const NC: usize = 1024;
 /// The most rows of any micro-kernel's tile.
 const MAX_MR: usize = 8;
-/// The largest tile of any micro-kernel, `MR · NR`.
+/// The largest tile of any micro-kernel, `mr · nr`.
 const MAX_TILE: usize = MAX_MR * 32;
 
 thread_local! {
@@ -41,6 +39,9 @@ thread_local! {
 struct MicroKernel<F> {
     mr: usize,
     nr: usize,
+    /// Whether the kernel reads `a` packed, as slivers of `mr` rows stored depth-major
+    /// (`a.rs = 1`, `a.cs = mr`), rather than where it lies.
+    packs_a: bool,
     /// # Safety
     /// Every address above is readable (and writable for `out`), and the CPU has the
     /// instructions the kernel was compiled for.
@@ -68,12 +69,43 @@ struct Strided<F> {
     cs: isize,
 }
 
+/// Block sizes of the product for one micro-kernel: the depth `kc` of a block, the rows
+/// `mc` of `a` and the columns `nc` of `b` per block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Blocking {
+    kc: usize,
+    mc: usize,
+    nc: usize,
+}
+
+impl Blocking {
+    /// BLIS's analytic choice for `mr × nr` tiles of `size`-byte scalars: a `kc`-deep
+    /// sliver of `a` and one of `b` fill L1 (the `b` sliver stays there while the `a`
+    /// slivers of a block stream past it), an `mc × kc` block of `a` half of L2, and a
+    /// `kc × nc` panel of `b` a quarter of L3.
+    fn for_caches(mr: usize, nr: usize, size: usize, caches: Caches) -> Self {
+        let kc = (caches.l1d / ((mr + nr) * size) / 8 * 8).clamp(64, 1024);
+        let mc = (caches.l2 / 2 / (kc * size) / mr * mr).clamp(mr, 4096 / mr * mr);
+        let nc = (caches.l3 / 4 / (kc * size) / nr * nr).clamp(nr, 8192 / nr * nr);
+        Blocking { kc, mc, nc }
+    }
+
+    /// The blocks for an `[m, k]` by `[k, n]` product: as many as these sizes need along
+    /// each side, of equal sizes (rounded up to whole tiles) rather than full ones and a
+    /// thin last one.
+    fn fit(self, (m, k, n): (usize, usize, usize), mr: usize, nr: usize) -> Self {
+        let even = |len: usize, block: usize, tile: usize| len.div_ceil(len.div_ceil(block)).next_multiple_of(tile);
+        Blocking { kc: even(k, self.kc, 1), mc: even(m, self.mc, mr), nc: even(n, self.nc, nr) }
+    }
+}
+
 /// `c = alpha · a b + beta · c` on this thread (shapes checked by the caller, `k > 0`);
 /// with `beta = 0`, `c` is only written.
 ///
-/// The micro-kernel reads `a` where it lies, at any strides, and `b` where its rows are
-/// contiguous; otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the
-/// orientation of the lower estimated cost is computed.
+/// The micro-kernel reads `a` where it lies, at any strides (or packed, for kernels
+/// that pack it), and `b` where its rows are contiguous; otherwise `b`'s block is
+/// packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the orientation of the lower estimated
+/// cost is computed.
 pub(super) fn matmul_packed<F: Float>(
     alpha: F,
     a: &ArrayView2<F>,
@@ -82,29 +114,40 @@ pub(super) fn matmul_packed<F: Float>(
     c: &mut ArrayViewMut2<F>,
 ) {
     let ((m, k), n) = (a.dim(), b.ncols());
-    let kernel = micro_kernel::<F>();
+    let kernel = micro_kernel::<F>(kernel());
+    let blocking = Blocking::for_caches(kernel.mr, kernel.nr, size_of::<F>(), caches());
     // Cycles, roughly, of `rows × cols` by `k` in one orientation: the tiles' fused
     // multiply-adds (padded to `mr × nr`, two vector registers a cycle), a cycle per value
     // copied into a packed sliver, and two per value stored where `c`'s rows are strided.
     let cost = |rows: usize, cols: usize, packs: bool, strided_c: bool| {
         let tiles = rows.next_multiple_of(kernel.mr) * cols.next_multiple_of(kernel.nr) * k / kernel.nr;
-        let packing = if packs { k * cols } else { 0 };
-        let storing = if strided_c { 2 * rows * cols * k.div_ceil(KC) } else { 0 };
+        let packing = if packs { k * cols } else { 0 } + if kernel.packs_a { k * rows } else { 0 };
+        let storing = if strided_c { 2 * rows * cols * k.div_ceil(blocking.kc) } else { 0 };
         tiles + packing + storing
     };
     let (a_rs, b_cs) = (a.strides()[0], b.strides()[1]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
     let transpose = cost(n, m, a_rs != 1, c_rs != 1) < cost(m, n, b_cs != 1, c_cs != 1);
     if transpose {
-        blocked(kernel, alpha, &b.t(), &a.t(), beta, &mut c.view_mut().reversed_axes());
+        blocked(
+            kernel,
+            blocking.fit((n, k, m), kernel.mr, kernel.nr),
+            alpha,
+            &b.t(),
+            &a.t(),
+            beta,
+            &mut c.view_mut().reversed_axes(),
+        );
     } else {
-        blocked(kernel, alpha, a, b, beta, c);
+        blocked(kernel, blocking.fit((m, k, n), kernel.mr, kernel.nr), alpha, a, b, beta, c);
     }
 }
 
-/// The blocked loops of [`matmul_packed`] in one orientation.
+/// The blocked loops of [`matmul_packed`] in one orientation, in blocks of at most
+/// `blocking`'s sizes (`mc` a multiple of `mr`).
 fn blocked<F: Float>(
     kernel: MicroKernel<F>,
+    blocking: Blocking,
     alpha: F,
     a: &ArrayView2<F>,
     b: &ArrayView2<F>,
@@ -113,21 +156,23 @@ fn blocked<F: Float>(
 ) {
     let ((m, k), n) = (a.dim(), b.ncols());
     let (mr, nr) = (kernel.mr, kernel.nr);
+    let Blocking { kc: block_k, mc: block_m, nc: block_n } = blocking;
     let [a_rs, a_cs] = [a.strides()[0], a.strides()[1]];
     let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
     let [c_rs, c_cs] = [c.strides()[0], c.strides()[1]];
-    let depth = KC.min(k);
-    // Packed: the last, partial sliver of `a`'s rows; `b`'s block (or only its last,
-    // partial sliver, when its rows are contiguous).
-    let b_len = if b_cs == 1 { nr } else { NC.min(n).next_multiple_of(nr) };
-    let lens = [MAX_MR * depth, b_len * depth];
+    let depth = block_k.min(k);
+    // Packed: `a`'s block (or only its last, partial sliver, for kernels that read `a` in
+    // place); `b`'s block (or only its last, partial sliver, when its rows are contiguous).
+    let a_len = if kernel.packs_a { block_m.min(m).next_multiple_of(mr) } else { MAX_MR };
+    let b_len = if b_cs == 1 { nr } else { block_n.min(n).next_multiple_of(nr) };
+    let lens = [a_len * depth, b_len * depth];
     let (a_ptr, b_ptr, c_ptr) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-    with_scratch(&PACKING, lens, |[a_tail, b_packed]: [&mut [F]; 2]| {
+    with_scratch(&PACKING, lens, |[a_packed, b_packed]: [&mut [F]; 2]| {
         let mut tile = [F::zero(); MAX_TILE];
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
+        for jc in (0..n).step_by(block_n) {
+            let nc = block_n.min(n - jc);
+            for pc in (0..k).step_by(block_k) {
+                let kc = block_k.min(k - pc);
                 // The first depth block applies beta; later ones add to it.
                 let beta = if pc == 0 { beta } else { F::one() };
                 // `b`'s block is packed unless its rows are contiguous; then only its last,
@@ -138,12 +183,13 @@ fn blocked<F: Float>(
                 } else if b_tail < nc {
                     pack(b.slice(s![pc..pc + kc, jc + b_tail..jc + nc]).t(), nr, b_packed);
                 }
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    // `a` is read where it lies, but for its last, partial sliver.
-                    let a_tail_row = mc / mr * mr;
+                for ic in (0..m).step_by(block_m) {
+                    let mc = block_m.min(m - ic);
+                    // `a` is packed whole for the kernels that need it, else read where it
+                    // lies but for its last, partial sliver.
+                    let a_tail_row = if kernel.packs_a { 0 } else { mc / mr * mr };
                     if a_tail_row < mc {
-                        pack(a.slice(s![ic + a_tail_row..ic + mc, pc..pc + kc]), mr, a_tail);
+                        pack(a.slice(s![ic + a_tail_row..ic + mc, pc..pc + kc]), mr, a_packed);
                     }
                     for jr in (0..nc).step_by(nr) {
                         let (j0, cols) = (jc + jr, nr.min(nc - jr));
@@ -156,11 +202,12 @@ fn blocked<F: Float>(
                         };
                         for ir in (0..mc).step_by(mr) {
                             let (i0, rows) = (ic + ir, mr.min(mc - ir));
-                            let a_sliver = if rows == mr {
+                            let a_sliver = if ir < a_tail_row {
                                 let ptr = a_ptr.wrapping_offset(i0 as isize * a_rs + pc as isize * a_cs);
                                 Strided { ptr, rs: a_rs, cs: a_cs }
                             } else {
-                                Strided { ptr: a_tail.as_ptr(), rs: 1, cs: mr as isize }
+                                let ptr = a_packed[(ir - a_tail_row) * kc..].as_ptr();
+                                Strided { ptr, rs: 1, cs: mr as isize }
                             };
                             let corner = c_ptr.wrapping_offset(i0 as isize * c_rs + j0 as isize * c_cs);
                             if c_cs == 1 {
@@ -219,30 +266,22 @@ fn pack<F: Float>(x: ArrayView2<F>, r: usize, packed: &mut [F]) {
     }
 }
 
-/// The micro-kernels for `F` this CPU runs, fastest first: AVX-512F, AVX2 + FMA (both
-/// f32 only), and the portable one, which always runs.
-fn micro_kernels<F: Float>() -> [Option<MicroKernel<F>>; 3] {
-    let portable = Some(MicroKernel { mr: 4, nr: 8, run: portable_4x8::<F> });
-    #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f32>() {
-        let avx512 = std::is_x86_feature_detected!("avx512f").then_some(MicroKernel::<f32> {
-            mr: 8,
-            nr: 32,
-            run: x86::avx512_8x32,
-        });
-        let avx2 = (std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"))
-            .then_some(MicroKernel::<f32> { mr: 6, nr: 16, run: x86::avx2_6x16 });
-        // SAFETY: `F` is `f32` (checked above), so the two types are the same.
-        let [avx512, avx2] = [avx512, avx2]
-            .map(|kernel| unsafe { std::mem::transmute::<Option<MicroKernel<f32>>, Option<MicroKernel<F>>>(kernel) });
-        return [avx512, avx2, portable];
+/// The micro-kernel of `kernel` for `F`, which this CPU runs: the vector kernels are
+/// f32 only, so f64 (and a kernel of another architecture) gets the portable one.
+fn micro_kernel<F: Float>(kernel: Kernel) -> MicroKernel<F> {
+    let portable = MicroKernel { mr: 4, nr: 8, packs_a: false, run: portable_4x8::<F> };
+    if TypeId::of::<F>() != TypeId::of::<f32>() {
+        return portable;
     }
-    [None, None, portable]
-}
-
-/// The fastest micro-kernel for `F` on this CPU.
-fn micro_kernel<F: Float>() -> MicroKernel<F> {
-    micro_kernels::<F>().into_iter().flatten().next().expect("the portable kernel runs everywhere")
+    let vector: MicroKernel<f32> = match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => MicroKernel { mr: 8, nr: 32, packs_a: false, run: x86::avx512_8x32 },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => MicroKernel { mr: 6, nr: 16, packs_a: false, run: x86::avx2_6x16 },
+        _ => return portable,
+    };
+    // SAFETY: `F` is `f32` (checked above), so the two types are the same.
+    unsafe { std::mem::transmute::<MicroKernel<f32>, MicroKernel<F>>(vector) }
 }
 
 /// The portable micro-kernel, `4 × 8`, for any scalar and target.
@@ -480,8 +519,9 @@ mod tests {
         })
     }
 
-    /// Every shape at the edges of the tiles and blocks (MR, NR, KC, MC, NC), each operand
-    /// as it lies and transposed, on `kernel`: the definition to float rounding, and a
+    /// Every shape at the edges of the tiles and blocks, each operand as it lies and
+    /// transposed, on `kernel` with the blocks of this CPU and with tiny ones (so that
+    /// every loop runs more than once): the definition to float rounding, and a
     /// destination full of NaN is never read where beta is zero.
     fn assert_matches_the_definition<F: Float>(kernel: MicroKernel<F>, tolerance: f64) {
         let value = |i: usize, j: usize| F::of(((i * 31 + j * 17) % 23) as f64 / 8.0 - 1.4);
@@ -492,26 +532,30 @@ mod tests {
                 Array2::from_shape_fn((rows, cols), |(i, j)| f(i, j))
             }
         };
+        let (mr, nr) = (kernel.mr, kernel.nr);
+        let blockings =
+            [Blocking::for_caches(mr, nr, size_of::<F>(), caches()), Blocking { kc: 16, mc: 2 * mr, nc: 2 * nr }];
         for (m, k, n) in [(1, 1, 1), (7, 3, 33), (9, 257, 17), (20, 600, 40), (129, 5, 1030), (6, 300, 16)] {
             for (a_t, b_t, c_t) in
                 [(false, false, false), (true, false, false), (false, true, true), (true, true, false)]
             {
                 let a = layout((m, k), a_t, &value);
                 let b = layout((k, n), b_t, &|p, j| value(p + 5, j));
-                for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                for ((alpha, beta), blocking) in
+                    [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)].into_iter().zip(blockings.iter().cycle())
+                {
                     let start = F::of(if beta == 0.0 { f64::NAN } else { 0.75 });
                     let mut c = layout((m, n), c_t, &|_, _| start);
                     let want = reference(alpha, &a, &b, beta, &c);
-                    blocked(kernel, F::of(alpha), &a.view(), &b.view(), F::of(beta), &mut c.view_mut());
+                    let blocking = blocking.fit((m, k, n), mr, nr);
+                    blocked(kernel, blocking, F::of(alpha), &a.view(), &b.view(), F::of(beta), &mut c.view_mut());
                     for ((i, j), &got) in c.indexed_iter() {
                         let (got, want) = (got.to_f64(), want[[i, j]]);
                         let bound = tolerance * (1.0 + want.abs()) * (k as f64).sqrt();
                         assert!(
                             (got - want).abs() <= bound,
-                            "mr {} nr {}: [{m}, {k}] x [{k}, {n}] ({a_t}, {b_t}, {c_t}), alpha {alpha} beta {beta}: \
-                             c[{i}, {j}] = {got}, want {want}",
-                            kernel.mr,
-                            kernel.nr
+                            "mr {mr} nr {nr}, {blocking:?}: [{m}, {k}] x [{k}, {n}] ({a_t}, {b_t}, {c_t}), \
+                             alpha {alpha} beta {beta}: c[{i}, {j}] = {got}, want {want}",
                         );
                     }
                 }
@@ -521,16 +565,34 @@ mod tests {
 
     #[test]
     fn every_micro_kernel_of_this_cpu_matches_the_definition() {
-        let f32_kernels: Vec<_> = micro_kernels::<f32>().into_iter().flatten().collect();
-        for kernel in &f32_kernels {
-            assert_matches_the_definition(*kernel, 1e-5);
+        let kernels: Vec<Kernel> = Kernel::available().collect();
+        for &kernel in &kernels {
+            assert_matches_the_definition(micro_kernel::<f32>(kernel), 1e-5);
         }
-        for kernel in micro_kernels::<f64>().into_iter().flatten() {
-            assert_matches_the_definition(kernel, 1e-13);
-        }
+        assert_matches_the_definition(micro_kernel::<f64>(kernel()), 1e-13);
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") {
-            assert_eq!(f32_kernels.len(), 3, "AVX-512F implies AVX2 and FMA: all three kernels ran");
+            assert_eq!(kernels, [Kernel::Avx512, Kernel::Avx2, Kernel::Portable], "AVX-512F implies AVX2 and FMA");
         }
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(kernels, [Kernel::Neon, Kernel::Portable], "NEON is aarch64's baseline");
+    }
+
+    #[test]
+    fn blocks_fit_the_caches_they_are_sized_for() {
+        let zen4 = Caches { l1d: 32 << 10, l2: 1 << 20, l3: 32 << 20 };
+        for caches in [zen4, super::super::cache::FALLBACK, caches()] {
+            for (mr, nr, size) in [(8, 32, 4), (6, 16, 4), (8, 12, 4), (4, 8, 8)] {
+                let Blocking { kc, mc, nc } = Blocking::for_caches(mr, nr, size, caches);
+                assert!(kc % 8 == 0 && mc % mr == 0 && nc % nr == 0, "{kc} {mc} {nc}");
+                assert!((mr + nr) * kc * size <= caches.l1d, "{mr}x{nr}: slivers of depth {kc} in L1");
+                assert!(mc * kc * size <= caches.l2 / 2, "{mr}x{nr}: a block of {mc} rows in half of L2");
+                assert!(kc * nc * size <= caches.l3 / 4, "{mr}x{nr}: a panel of {nc} columns in L3");
+            }
+        }
+        let blocking = Blocking { kc: 200, mc: 96, nc: 512 };
+        // 784 deep in four blocks of 196; 100 rows in two of 54 (whole 6-row tiles).
+        assert_eq!(blocking.fit((100, 784, 512), 6, 16), Blocking { kc: 196, mc: 54, nc: 512 });
+        assert_eq!(blocking.fit((6, 50, 20), 6, 16), Blocking { kc: 50, mc: 6, nc: 32 });
     }
 }

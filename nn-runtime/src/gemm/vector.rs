@@ -6,7 +6,7 @@ use std::any::TypeId;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 
 use super::beta_times;
-use crate::simd::{dispatch, Kernel};
+use crate::simd::{dispatch, VectorLoop};
 use crate::Float;
 
 /// Interleaved partial sums of a portable dot product: two AVX-512 registers of f32.
@@ -24,7 +24,7 @@ pub(super) fn vector_matrix<'v, F: Float>(
     dispatch(VectorMatrix { alpha, a, b, beta, c });
 }
 
-/// The arguments of [`vector_matrix`]: the [`Kernel`] that [`dispatch`] compiles per
+/// The arguments of [`vector_matrix`]: the [`VectorLoop`] that [`dispatch`] compiles per
 /// instruction set.
 struct VectorMatrix<'v, F> {
     alpha: F,
@@ -34,7 +34,7 @@ struct VectorMatrix<'v, F> {
     c: ArrayViewMut1<'v, F>,
 }
 
-impl<F: Float> Kernel for VectorMatrix<'_, F> {
+impl<F: Float> VectorLoop for VectorMatrix<'_, F> {
     #[inline(always)]
     fn run(self) {
         let VectorMatrix { alpha, a, b, beta, mut c } = self;
@@ -59,15 +59,15 @@ impl<F: Float> Kernel for VectorMatrix<'_, F> {
     }
 }
 
-/// `Σ x[p]·y[p]`: on AVX-512 in two registers of fused multiply-adds, elsewhere in `LANES`
-/// interleaved partial sums (which vectorise).
+/// `Σ x[p]·y[p]`: with the AVX-512 kernel in two registers of fused multiply-adds,
+/// elsewhere in `LANES` interleaved partial sums (which vectorise).
 #[inline(always)]
 fn dot<F: Float>(x: &[F], y: &[F]) -> F {
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f32>() && std::is_x86_feature_detected!("avx512f") {
+    if TypeId::of::<F>() == TypeId::of::<f32>() && crate::simd::kernel() == crate::simd::Kernel::Avx512 {
         let len = x.len().min(y.len());
         // SAFETY: `F` is `f32` (checked above), `x` and `y` hold at least `len` values, and
-        // the CPU has AVX-512F (checked above).
+        // the CPU has AVX-512F (the kernel in use runs here).
         let sum = unsafe { dot_avx512(x.as_ptr().cast(), y.as_ptr().cast(), len) };
         return F::of(f64::from(sum));
     }

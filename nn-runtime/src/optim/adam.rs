@@ -5,7 +5,7 @@ use ndarray::Zip;
 
 use super::{flush_subnormal, Optimizer, OptimizerState, ParamBuffers};
 use crate::gemm::num_threads;
-use crate::simd::{dispatch, Kernel};
+use crate::simd::{dispatch, VectorLoop};
 use crate::{Error, Float, Params};
 
 /// How the weight decay enters the update.
@@ -189,7 +189,7 @@ struct SliceUpdate<'a, F> {
     v: &'a mut [F],
 }
 
-impl<F: Float> Kernel for SliceUpdate<'_, F> {
+impl<F: Float> VectorLoop for SliceUpdate<'_, F> {
     #[inline(always)]
     fn run(self) {
         let SliceUpdate { update, p, g, m, v } = self;
