@@ -1,8 +1,6 @@
 //! Products where one side is a single vector (`c` of one row): dot products or axpys,
 //! vectorised, instead of micro-kernel tiles that would be all padding.
 
-use std::any::TypeId;
-
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 
 use super::beta_times;
@@ -64,7 +62,9 @@ impl<F: Float> VectorLoop for VectorMatrix<'_, F> {
 #[inline(always)]
 fn dot<F: Float>(x: &[F], y: &[F]) -> F {
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f32>() && crate::simd::kernel() == crate::simd::Kernel::Avx512 {
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && crate::simd::kernel() == crate::simd::Kernel::Avx512
+    {
         let len = x.len().min(y.len());
         // SAFETY: `F` is `f32` (checked above), `x` and `y` hold at least `len` values, and
         // the CPU has AVX-512F (the kernel in use runs here).
