@@ -55,7 +55,8 @@ enum PackA {
     #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
     Always,
     /// When the values of a row of `a` are not contiguous: the kernel's broadcasts then
-    /// read one contiguous sliver rather than a cache line per step (faster on AVX2).
+    /// read one contiguous sliver rather than a cache line per step (AVX2's, on x86-64).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     RowsStrided,
     /// Never but for a last, partial sliver: the broadcasts read `a` at any strides.
     Never,
