@@ -271,6 +271,46 @@ mod tests {
     }
 
     #[test]
+    fn every_instruction_set_of_this_cpu_updates_to_the_same_bits() {
+        // 1000 values: whole vectors of every width and a tail; some gradients tiny, so
+        // that moments flush to zero on some lanes.
+        let start = |i: usize| ((i * 37 % 101) as f32 - 50.0) * 0.013;
+        let grad: Vec<f32> = (0..1000).map(|i| if i % 7 == 0 { 1e-30 } else { (start(i) * 3.1).sin() }).collect();
+        let update = Update {
+            l2: 0.01,
+            keep: 1.0,
+            one_minus_beta1: 0.1,
+            beta2: 0.999,
+            one_minus_beta2: 0.001,
+            step_size: 0.01,
+            bias_correction2_sqrt: 0.05,
+            eps: 1e-8,
+        };
+        let run = |kernel: Option<crate::simd::Kernel>| {
+            let (mut p, mut m, mut v): (Vec<f32>, Vec<f32>, Vec<f32>) =
+                ((0..1000).map(start).collect(), vec![0.0; 1000], vec![0.0; 1000]);
+            for _ in 0..3 {
+                let body = SliceUpdate { update, p: &mut p, g: &grad, m: &mut m, v: &mut v };
+                match kernel {
+                    Some(kernel) => crate::simd::dispatch_on(kernel, body),
+                    None => body
+                        .p
+                        .iter_mut()
+                        .zip(body.g)
+                        .zip(body.m.iter_mut())
+                        .zip(body.v.iter_mut())
+                        .for_each(|(((p, &g), m), v)| update.apply(p, g, m, v)),
+                }
+            }
+            [p, m, v].map(|values| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        let scalar = run(None);
+        for kernel in crate::simd::Kernel::available() {
+            assert_eq!(run(Some(kernel)), scalar, "{kernel}");
+        }
+    }
+
+    #[test]
     fn state_round_trips_to_the_same_numbers() {
         assert_state_round_trips(|| Adam::new(0.1).weight_decay(0.01));
         let mut opt = Adam::new(0.1);
