@@ -216,6 +216,7 @@ fn main() {
             ("w2_b256_forward_2t", "w2_b256_forward_1t"),
             ("w2_b256_floor_matrixmultiply_1t", "w2_b256_floor_1t"),
             ("w2_b256_floor_gemm_crate_1t", "w2_b256_floor_1t"),
+            ("w2_b256_forward_1t", "w2_b256_floor_gemm_crate_1t"),
             ("w3_b1_forward", "w3_b1_baseline"),
             ("w3_b1_forward_with", "w3_b1_baseline"),
             ("w3_b1_infer", "w3_b1_baseline"),

@@ -261,6 +261,7 @@ fn main() {
             ("w1_floor_matrixmultiply_1t", "w1_floor_1t"),
             ("w1_floor_gemm_crate_1t", "w1_floor_1t"),
             ("w1_workspace_1t", "w1_floor_gemm_crate_1t"),
+            ("w1_floor_1t", "w1_floor_gemm_crate_1t"),
             ("lenet_workspace_1t", "lenet_floor_1t"),
             ("lenet_workspace_1t", "lenet_floor_conv_matrixmultiply_1t"),
             ("lenet_workspace_2t", "lenet_floor_2t"),

@@ -217,22 +217,39 @@ fn load_average() -> String {
     load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
-/// What the numbers depend on: the machine, its load, and what the code was compiled for.
+/// What the numbers depend on: the machine, its load, what the code was compiled for,
+/// and which `nn::gemm` kernel ran.
 fn environment(load_before: &str) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo.lines().find_map(|line| line.strip_prefix("model name\t: ")).unwrap_or("unknown CPU");
+    // x86 names its model; Arm Linux gives the implementer and part numbers only.
+    let field = |name: &str| {
+        cpuinfo.lines().find_map(|line| Some(line.strip_prefix(name)?.trim_start_matches([' ', '\t', ':'])))
+    };
+    let cpu = match (field("model name"), field("CPU implementer"), field("CPU part")) {
+        (Some(model), _, _) => model.to_owned(),
+        (None, Some(implementer), Some(part)) => format!("Arm CPU implementer {implementer} part {part}"),
+        _ => "unknown CPU".to_owned(),
+    };
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let compiled: Vec<&str> = [
         ("avx512f", cfg!(target_feature = "avx512f")),
         ("avx2", cfg!(target_feature = "avx2")),
         ("fma", cfg!(target_feature = "fma")),
+        ("neon", cfg!(target_feature = "neon")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
     .collect();
-    let compiled = if compiled.is_empty() { "baseline x86-64".to_owned() } else { compiled.join("+") };
+    let compiled =
+        if compiled.is_empty() { format!("baseline {}", std::env::consts::ARCH) } else { compiled.join("+") };
+    let kernel = nn::gemm::kernel();
+    let chosen = match std::env::var("NN_GEMM_KERNEL") {
+        Ok(_) => "forced by NN_GEMM_KERNEL",
+        Err(_) => "the fastest this CPU runs",
+    };
     format!(
-        "{cpu}, {cores} cores; load average {load_before} before the run, {} after; compiled for {compiled}",
+        "{cpu}, {cores} cores; load average {load_before} before the run, {} after; compiled for {compiled}; \
+         nn::gemm kernel {kernel} ({chosen})",
         load_average()
     )
 }

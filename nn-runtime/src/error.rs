@@ -166,4 +166,12 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A matrix-product kernel that does not exist or that this CPU cannot run.
+    #[error("gemm kernel `{name}`: {reason}")]
+    Kernel {
+        /// The kernel asked for (`NN_GEMM_KERNEL`'s value, or a name).
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 }

@@ -1,19 +1,22 @@
 //! Matrix products: every one goes through [`matmul`], a blocked product with
-//! register-tiled micro-kernels (AVX-512 and AVX2 + FMA for f32, chosen at run time;
-//! portable code otherwise) whose packing buffers are kept per thread, so repeated
-//! products allocate nothing (the `gemm` and matrixmultiply crates allocate inside every
-//! call, and offer no way to pass buffers in). [`set_num_threads`] (or `NN_NUM_THREADS`)
-//! splits large products across threads.
+//! register-tiled micro-kernels (AVX-512, AVX2 + FMA or NEON for f32, chosen at run time;
+//! portable code otherwise) and block sizes taken from the CPU's caches, whose packing
+//! buffers are kept per thread, so repeated products allocate nothing (the `gemm` and
+//! matrixmultiply crates allocate inside every call, and offer no way to pass buffers
+//! in). [`set_num_threads`] (or `NN_NUM_THREADS`) splits large products across threads;
+//! [`force_kernel`] (or `NN_GEMM_KERNEL=avx512|avx2|neon|portable`) chooses the kernel.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
+pub use crate::simd::{force_kernel, kernel, Kernel};
 use crate::Float;
 use packed::matmul_packed;
 use vector::vector_matrix;
 
+mod cache;
 mod packed;
 mod vector;
 

@@ -1,10 +1,12 @@
 //! One thread's matrix product, blocked as in BLIS (Goto's algorithm): a register-tiled
-//! micro-kernel multiplies an `MR`-row sliver of `a` by an `NR`-column sliver of `b` over
-//! a depth of `KC`, in `MC × NC` blocks of the output. The kernel reads `a` where it
-//! lies and `b` where its rows are contiguous; what it cannot read in place (a `b` of
-//! strided rows, the partial slivers at the edges) is copied, zero-padded, into packing
-//! buffers that are this thread's, kept from one product to the next, so a product
-//! allocates nothing once they have grown (the `gemm` and matrixmultiply crates
+//! micro-kernel multiplies an `mr`-row sliver of `a` by an `nr`-column sliver of `b` over
+//! a depth of `kc`, in `mc × nc` blocks of the output, the block sizes taken from this
+//! CPU's caches ([`Blocking`]). Kernels that broadcast `a` from any strides read it where
+//! it lies; those that load `mr` values of it at once read it packed. `b` is read where
+//! its rows are contiguous. What a kernel cannot read in place (a `b` of strided rows, the
+//! partial slivers at the edges, `a` for the kernels that pack it) is copied, zero-padded,
+//! into packing buffers that are this thread's, kept from one product to the next, so a
+//! product allocates nothing once they have grown (the `gemm` and matrixmultiply crates
 //! allocate their packing buffers inside every call).
 
 use std::any::TypeId;
@@ -13,18 +15,14 @@ use std::cell::RefCell;
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis};
 
 use super::beta_times;
+use super::cache::{caches, Caches};
 use crate::scratch::{with_scratch, Scratch};
+use crate::simd::{kernel, Kernel};
 use crate::Float;
 
-/// Depth of a block: the micro-kernel's loop length.
-const KC: usize = 256;
-/// Rows of `a` per block (`MC × KC` stays in L2).
-const MC: usize = 128;
-/// Columns of `b` per block (`KC × NC` stays in L2).
-const NC: usize = 1024;
 /// The most rows of any micro-kernel's tile.
 const MAX_MR: usize = 8;
-/// The largest tile of any micro-kernel, `MR · NR`.
+/// The largest tile of any micro-kernel, `mr · nr`.
 const MAX_TILE: usize = MAX_MR * 32;
 
 thread_local! {
@@ -41,10 +39,38 @@ thread_local! {
 struct MicroKernel<F> {
     mr: usize,
     nr: usize,
+    /// When the kernel reads `a` packed, as slivers of `mr` rows stored depth-major
+    /// (`a.rs = 1`, `a.cs = mr`), rather than where it lies.
+    packs_a: PackA,
     /// # Safety
     /// Every address above is readable (and writable for `out`), and the CPU has the
     /// instructions the kernel was compiled for.
     run: KernelFn<F>,
+}
+
+/// When a micro-kernel reads `a` packed.
+#[derive(Clone, Copy, PartialEq)]
+enum PackA {
+    /// Always: the kernel loads `mr` values of `a` at once (NEON's, on aarch64 only).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    Always,
+    /// When the values of a row of `a` are not contiguous: the kernel's broadcasts then
+    /// read one contiguous sliver rather than a cache line per step (AVX2's, on x86-64).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    RowsStrided,
+    /// Never but for a last, partial sliver: the broadcasts read `a` at any strides.
+    Never,
+}
+
+impl PackA {
+    /// Whether `a` whose rows have stride `a_cs` between values is packed.
+    fn packs(self, a_cs: isize) -> bool {
+        match self {
+            PackA::Always => true,
+            PackA::RowsStrided => a_cs != 1,
+            PackA::Never => false,
+        }
+    }
 }
 
 /// A micro-kernel's code: `(kc, a, b, b_rs, out, [alpha, beta])`, as [`MicroKernel`] says.
@@ -68,12 +94,43 @@ struct Strided<F> {
     cs: isize,
 }
 
+/// Block sizes of the product for one micro-kernel: the depth `kc` of a block, the rows
+/// `mc` of `a` and the columns `nc` of `b` per block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Blocking {
+    kc: usize,
+    mc: usize,
+    nc: usize,
+}
+
+impl Blocking {
+    /// BLIS's analytic choice for `mr × nr` tiles of `size`-byte scalars: a `kc`-deep
+    /// sliver of `a` and one of `b` fill L1 (the `b` sliver stays there while the `a`
+    /// slivers of a block stream past it), an `mc × kc` block of `a` half of L2, and a
+    /// `kc × nc` panel of `b` a quarter of L3.
+    fn for_caches(mr: usize, nr: usize, size: usize, caches: Caches) -> Self {
+        let kc = (caches.l1d / ((mr + nr) * size) / 8 * 8).clamp(64, 1024);
+        let mc = (caches.l2 / 2 / (kc * size) / mr * mr).clamp(mr, 4096 / mr * mr);
+        let nc = (caches.l3 / 4 / (kc * size) / nr * nr).clamp(nr, 8192 / nr * nr);
+        Blocking { kc, mc, nc }
+    }
+
+    /// The blocks for an `[m, k]` by `[k, n]` product: as many as these sizes need along
+    /// each side, of equal sizes (rounded up to whole tiles) rather than full ones and a
+    /// thin last one.
+    fn fit(self, (m, k, n): (usize, usize, usize), mr: usize, nr: usize) -> Self {
+        let even = |len: usize, block: usize, tile: usize| len.div_ceil(len.div_ceil(block)).next_multiple_of(tile);
+        Blocking { kc: even(k, self.kc, 1), mc: even(m, self.mc, mr), nc: even(n, self.nc, nr) }
+    }
+}
+
 /// `c = alpha · a b + beta · c` on this thread (shapes checked by the caller, `k > 0`);
 /// with `beta = 0`, `c` is only written.
 ///
-/// The micro-kernel reads `a` where it lies, at any strides, and `b` where its rows are
-/// contiguous; otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the
-/// orientation of the lower estimated cost is computed.
+/// The micro-kernel reads `a` where it lies, at any strides (or packed, for kernels
+/// that pack it), and `b` where its rows are contiguous; otherwise `b`'s block is
+/// packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the orientation of the lower estimated
+/// cost is computed.
 pub(super) fn matmul_packed<F: Float>(
     alpha: F,
     a: &ArrayView2<F>,
@@ -82,29 +139,41 @@ pub(super) fn matmul_packed<F: Float>(
     c: &mut ArrayViewMut2<F>,
 ) {
     let ((m, k), n) = (a.dim(), b.ncols());
-    let kernel = micro_kernel::<F>();
+    let kernel = micro_kernel::<F>(kernel());
+    let blocking = Blocking::for_caches(kernel.mr, kernel.nr, size_of::<F>(), caches());
     // Cycles, roughly, of `rows × cols` by `k` in one orientation: the tiles' fused
     // multiply-adds (padded to `mr × nr`, two vector registers a cycle), a cycle per value
     // copied into a packed sliver, and two per value stored where `c`'s rows are strided.
-    let cost = |rows: usize, cols: usize, packs: bool, strided_c: bool| {
+    let cost = |rows: usize, cols: usize, [a_cs, b_cs, c_cs]: [isize; 3]| {
         let tiles = rows.next_multiple_of(kernel.mr) * cols.next_multiple_of(kernel.nr) * k / kernel.nr;
-        let packing = if packs { k * cols } else { 0 };
-        let storing = if strided_c { 2 * rows * cols * k.div_ceil(KC) } else { 0 };
-        tiles + packing + storing
+        let packing_b = if b_cs != 1 { k * cols } else { 0 };
+        let packing_a = if kernel.packs_a.packs(a_cs) { k * rows } else { 0 };
+        let storing = if c_cs != 1 { 2 * rows * cols * k.div_ceil(blocking.kc) } else { 0 };
+        tiles + packing_a + packing_b + storing
     };
-    let (a_rs, b_cs) = (a.strides()[0], b.strides()[1]);
+    let ([a_rs, a_cs], [b_rs, b_cs]) = ([a.strides()[0], a.strides()[1]], [b.strides()[0], b.strides()[1]]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
-    let transpose = cost(n, m, a_rs != 1, c_rs != 1) < cost(m, n, b_cs != 1, c_cs != 1);
+    let transpose = cost(n, m, [b_rs, a_rs, c_rs]) < cost(m, n, [a_cs, b_cs, c_cs]);
     if transpose {
-        blocked(kernel, alpha, &b.t(), &a.t(), beta, &mut c.view_mut().reversed_axes());
+        blocked(
+            kernel,
+            blocking.fit((n, k, m), kernel.mr, kernel.nr),
+            alpha,
+            &b.t(),
+            &a.t(),
+            beta,
+            &mut c.view_mut().reversed_axes(),
+        );
     } else {
-        blocked(kernel, alpha, a, b, beta, c);
+        blocked(kernel, blocking.fit((m, k, n), kernel.mr, kernel.nr), alpha, a, b, beta, c);
     }
 }
 
-/// The blocked loops of [`matmul_packed`] in one orientation.
+/// The blocked loops of [`matmul_packed`] in one orientation, in blocks of at most
+/// `blocking`'s sizes (`mc` a multiple of `mr`).
 fn blocked<F: Float>(
     kernel: MicroKernel<F>,
+    blocking: Blocking,
     alpha: F,
     a: &ArrayView2<F>,
     b: &ArrayView2<F>,
@@ -113,21 +182,24 @@ fn blocked<F: Float>(
 ) {
     let ((m, k), n) = (a.dim(), b.ncols());
     let (mr, nr) = (kernel.mr, kernel.nr);
+    let Blocking { kc: block_k, mc: block_m, nc: block_n } = blocking;
     let [a_rs, a_cs] = [a.strides()[0], a.strides()[1]];
     let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
     let [c_rs, c_cs] = [c.strides()[0], c.strides()[1]];
-    let depth = KC.min(k);
-    // Packed: the last, partial sliver of `a`'s rows; `b`'s block (or only its last,
-    // partial sliver, when its rows are contiguous).
-    let b_len = if b_cs == 1 { nr } else { NC.min(n).next_multiple_of(nr) };
-    let lens = [MAX_MR * depth, b_len * depth];
+    let depth = block_k.min(k);
+    // Packed: `a`'s block (or only its last, partial sliver, for kernels that read `a` in
+    // place); `b`'s block (or only its last, partial sliver, when its rows are contiguous).
+    let packs_a = kernel.packs_a.packs(a_cs);
+    let a_len = if packs_a { block_m.min(m).next_multiple_of(mr) } else { MAX_MR };
+    let b_len = if b_cs == 1 { nr } else { block_n.min(n).next_multiple_of(nr) };
+    let lens = [a_len * depth, b_len * depth];
     let (a_ptr, b_ptr, c_ptr) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-    with_scratch(&PACKING, lens, |[a_tail, b_packed]: [&mut [F]; 2]| {
+    with_scratch(&PACKING, lens, |[a_packed, b_packed]: [&mut [F]; 2]| {
         let mut tile = [F::zero(); MAX_TILE];
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
+        for jc in (0..n).step_by(block_n) {
+            let nc = block_n.min(n - jc);
+            for pc in (0..k).step_by(block_k) {
+                let kc = block_k.min(k - pc);
                 // The first depth block applies beta; later ones add to it.
                 let beta = if pc == 0 { beta } else { F::one() };
                 // `b`'s block is packed unless its rows are contiguous; then only its last,
@@ -138,12 +210,13 @@ fn blocked<F: Float>(
                 } else if b_tail < nc {
                     pack(b.slice(s![pc..pc + kc, jc + b_tail..jc + nc]).t(), nr, b_packed);
                 }
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    // `a` is read where it lies, but for its last, partial sliver.
-                    let a_tail_row = mc / mr * mr;
+                for ic in (0..m).step_by(block_m) {
+                    let mc = block_m.min(m - ic);
+                    // `a` is packed whole for the kernels that need it, else read where it
+                    // lies but for its last, partial sliver.
+                    let a_tail_row = if packs_a { 0 } else { mc / mr * mr };
                     if a_tail_row < mc {
-                        pack(a.slice(s![ic + a_tail_row..ic + mc, pc..pc + kc]), mr, a_tail);
+                        pack(a.slice(s![ic + a_tail_row..ic + mc, pc..pc + kc]), mr, a_packed);
                     }
                     for jr in (0..nc).step_by(nr) {
                         let (j0, cols) = (jc + jr, nr.min(nc - jr));
@@ -156,11 +229,12 @@ fn blocked<F: Float>(
                         };
                         for ir in (0..mc).step_by(mr) {
                             let (i0, rows) = (ic + ir, mr.min(mc - ir));
-                            let a_sliver = if rows == mr {
+                            let a_sliver = if ir < a_tail_row {
                                 let ptr = a_ptr.wrapping_offset(i0 as isize * a_rs + pc as isize * a_cs);
                                 Strided { ptr, rs: a_rs, cs: a_cs }
                             } else {
-                                Strided { ptr: a_tail.as_ptr(), rs: 1, cs: mr as isize }
+                                let ptr = a_packed[(ir - a_tail_row) * kc..].as_ptr();
+                                Strided { ptr, rs: 1, cs: mr as isize }
                             };
                             let corner = c_ptr.wrapping_offset(i0 as isize * c_rs + j0 as isize * c_cs);
                             if c_cs == 1 {
@@ -202,47 +276,42 @@ fn pack<F: Float>(x: ArrayView2<F>, r: usize, packed: &mut [F]) {
         if rows < r {
             out.fill(F::zero());
         }
-        if sliver.strides()[1] == 1 {
-            for (i, row) in sliver.rows().into_iter().enumerate() {
-                let row = row.to_slice().expect("a row of unit stride");
-                for (p, &value) in row.iter().enumerate() {
-                    out[p * r + i] = value;
-                }
-            }
-        } else {
-            for (column, out) in sliver.columns().into_iter().zip(out.chunks_exact_mut(r)) {
-                for (slot, &value) in out[..rows].iter_mut().zip(&column) {
-                    *slot = value;
+        let (ptr, rs, cs) = (sliver.as_ptr(), sliver.strides()[0], sliver.strides()[1]);
+        // Written in order, `r` values a step; read along the sliver's columns, a copy
+        // where they are contiguous, else one value from each row (`r` streams).
+        for (p, out) in out.chunks_exact_mut(r).enumerate() {
+            let column = ptr.wrapping_offset(p as isize * cs);
+            if rs == 1 {
+                // SAFETY: column `p < depth` of the sliver, `rows` contiguous values.
+                out[..rows].copy_from_slice(unsafe { std::slice::from_raw_parts(column, rows) });
+            } else {
+                for (i, slot) in out[..rows].iter_mut().enumerate() {
+                    // SAFETY: row `i < rows`, column `p < depth`: an element of the sliver.
+                    *slot = unsafe { *column.offset(i as isize * rs) };
                 }
             }
         }
     }
 }
 
-/// The micro-kernels for `F` this CPU runs, fastest first: AVX-512F, AVX2 + FMA (both
-/// f32 only), and the portable one, which always runs.
-fn micro_kernels<F: Float>() -> [Option<MicroKernel<F>>; 3] {
-    let portable = Some(MicroKernel { mr: 4, nr: 8, run: portable_4x8::<F> });
-    #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f32>() {
-        let avx512 = std::is_x86_feature_detected!("avx512f").then_some(MicroKernel::<f32> {
-            mr: 8,
-            nr: 32,
-            run: x86::avx512_8x32,
-        });
-        let avx2 = (std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"))
-            .then_some(MicroKernel::<f32> { mr: 6, nr: 16, run: x86::avx2_6x16 });
-        // SAFETY: `F` is `f32` (checked above), so the two types are the same.
-        let [avx512, avx2] = [avx512, avx2]
-            .map(|kernel| unsafe { std::mem::transmute::<Option<MicroKernel<f32>>, Option<MicroKernel<F>>>(kernel) });
-        return [avx512, avx2, portable];
+/// The micro-kernel of `kernel` for `F`, which this CPU runs: the vector kernels are
+/// f32 only, so f64 (and a kernel of another architecture) gets the portable one.
+fn micro_kernel<F: Float>(kernel: Kernel) -> MicroKernel<F> {
+    let portable = MicroKernel { mr: 4, nr: 8, packs_a: PackA::Never, run: portable_4x8::<F> };
+    if TypeId::of::<F>() != TypeId::of::<f32>() {
+        return portable;
     }
-    [None, None, portable]
-}
-
-/// The fastest micro-kernel for `F` on this CPU.
-fn micro_kernel<F: Float>() -> MicroKernel<F> {
-    micro_kernels::<F>().into_iter().flatten().next().expect("the portable kernel runs everywhere")
+    let vector: MicroKernel<f32> = match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => MicroKernel { mr: 8, nr: 32, packs_a: PackA::Never, run: x86::avx512_8x32 },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => MicroKernel { mr: 6, nr: 16, packs_a: PackA::RowsStrided, run: x86::avx2_6x16 },
+        #[cfg(target_arch = "aarch64")]
+        Kernel::Neon => MicroKernel { mr: 8, nr: 12, packs_a: PackA::Always, run: neon::neon_8x12 },
+        _ => return portable,
+    };
+    // SAFETY: `F` is `f32` (checked above), so the two types are the same.
+    unsafe { std::mem::transmute::<MicroKernel<f32>, MicroKernel<F>>(vector) }
 }
 
 /// The portable micro-kernel, `4 × 8`, for any scalar and target.
@@ -289,7 +358,8 @@ mod x86 {
     use super::{Strided, Tile};
 
     /// `8 × 32` with AVX-512F: sixteen accumulator registers, two loads of `b` and eight
-    /// broadcasts of `a` per step.
+    /// broadcasts of `a` per step; a tile's last rows, when fewer, by a kernel of 2, 4 or
+    /// 6 rows, which skips the padding rows' work.
     ///
     /// # Safety
     /// As [`super::MicroKernel::run`], on a CPU with AVX-512F.
@@ -302,12 +372,20 @@ mod x86 {
         out: Tile<f32>,
         scale: [f32; 2],
     ) {
-        // SAFETY: as this function's.
-        unsafe { kernel::<Avx512, 8>(kc, a, b, b_rs, out, scale) }
+        // SAFETY: as this function's; each kernel computes at least `out.rows` rows.
+        unsafe {
+            match out.rows {
+                1 | 2 => kernel::<Avx512, 2>(kc, a, b, b_rs, out, scale),
+                3 | 4 => kernel::<Avx512, 4>(kc, a, b, b_rs, out, scale),
+                5 | 6 => kernel::<Avx512, 6>(kc, a, b, b_rs, out, scale),
+                _ => kernel::<Avx512, 8>(kc, a, b, b_rs, out, scale),
+            }
+        }
     }
 
     /// `6 × 16` with AVX2 and FMA: twelve accumulator registers, two loads of `b` and six
-    /// broadcasts of `a` per step.
+    /// broadcasts of `a` per step; a tile's last rows, when fewer, by a kernel of 2 or 4
+    /// rows.
     ///
     /// # Safety
     /// As [`super::MicroKernel::run`], on a CPU with AVX2 and FMA.
@@ -320,8 +398,14 @@ mod x86 {
         out: Tile<f32>,
         scale: [f32; 2],
     ) {
-        // SAFETY: as this function's.
-        unsafe { kernel::<Avx2, 6>(kc, a, b, b_rs, out, scale) }
+        // SAFETY: as this function's; each kernel computes at least `out.rows` rows.
+        unsafe {
+            match out.rows {
+                1 | 2 => kernel::<Avx2, 2>(kc, a, b, b_rs, out, scale),
+                3 | 4 => kernel::<Avx2, 4>(kc, a, b, b_rs, out, scale),
+                _ => kernel::<Avx2, 6>(kc, a, b, b_rs, out, scale),
+            }
+        }
     }
 
     /// One register of f32 lanes and the operations the kernel needs on it. Every method
@@ -335,6 +419,8 @@ mod x86 {
         unsafe fn splat(x: f32) -> Self;
         /// `LANES` values from `ptr`.
         unsafe fn load(ptr: *const f32) -> Self;
+        /// Writes the `LANES` values to `ptr`.
+        unsafe fn store(ptr: *mut f32, value: Self);
         /// `a · b + c`, fused.
         unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
         /// `a · b`.
@@ -351,7 +437,8 @@ mod x86 {
     #[derive(Clone, Copy)]
     pub(super) struct Avx512(__m512);
 
-    /// AVX2 with FMA: 8 lanes, masked loads and stores through lane masks.
+    /// AVX2 with FMA: 8 lanes, masked loads through lane masks, partial stores through
+    /// the stack.
     #[derive(Clone, Copy)]
     pub(super) struct Avx2(__m256);
 
@@ -370,7 +457,8 @@ mod x86 {
 
     /// Implements [`Vector`] for a register wrapper from its extension's intrinsics.
     macro_rules! vector {
-        ($vector:ident, $lanes:literal, $zero:ident, $splat:ident, $load:ident, $mul_add:ident, $mul:ident, $add:ident,
+        ($vector:ident, $lanes:literal, $zero:ident, $splat:ident, $load:ident, $store:ident, $mul_add:ident, $mul:ident,
+         $add:ident,
          load_first: |$lp:ident, $ll:ident| $load_first:expr,
          store_first: |$sp:ident, $sl:ident, $sv:ident| $store_first:expr) => {
             // SAFETY (every method): called only from functions compiled with the
@@ -388,6 +476,10 @@ mod x86 {
                 #[inline(always)]
                 unsafe fn load(ptr: *const f32) -> Self {
                     $vector(unsafe { $load(ptr) })
+                }
+                #[inline(always)]
+                unsafe fn store(ptr: *mut f32, value: Self) {
+                    unsafe { $store(ptr, value.0) }
                 }
                 #[inline(always)]
                 unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
@@ -413,12 +505,53 @@ mod x86 {
         };
     }
 
-    vector!(Avx512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,
+    vector!(Avx512, 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,
         load_first: |ptr, lanes| _mm512_maskz_loadu_ps(first_lanes_16(lanes), ptr),
         store_first: |ptr, lanes, value| _mm512_mask_storeu_ps(ptr, first_lanes_16(lanes), value.0));
-    vector!(Avx2, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps,
+    vector!(Avx2, 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps,
         load_first: |ptr, lanes| _mm256_maskload_ps(ptr, first_lanes_8(lanes)),
-        store_first: |ptr, lanes, value| _mm256_maskstore_ps(ptr, first_lanes_8(lanes), value.0));
+        store_first: |ptr, lanes, value| store_first_8(ptr, lanes, value.0));
+
+    /// Writes the first `lanes` lanes of `value` to `ptr` through a copy on the stack:
+    /// AMD microcodes `vmaskmovps` stores, which then cost tens of cycles each.
+    #[inline(always)]
+    unsafe fn store_first_8(ptr: *mut f32, lanes: usize, value: __m256) {
+        let mut lanes_8 = [0.0f32; 8];
+        // SAFETY: `lanes_8` holds 8 values; the caller's `ptr` holds `lanes` (at most 8).
+        unsafe {
+            _mm256_storeu_ps(lanes_8.as_mut_ptr(), value);
+            core::ptr::copy_nonoverlapping(lanes_8.as_ptr(), ptr, lanes.min(8));
+        }
+    }
+
+    /// The tile's sums over a depth of `kc`: `MR` rows of two accumulator registers, fed
+    /// per step by two loads of `b` and `MR` broadcasts of `a`.
+    ///
+    /// # Safety
+    /// As [`kernel`].
+    #[inline(always)]
+    unsafe fn multiply_adds<V: Vector, const MR: usize>(
+        kc: usize,
+        a: Strided<f32>,
+        b: *const f32,
+        b_rs: isize,
+    ) -> [[V; 2]; MR] {
+        // SAFETY (every block): as the caller's.
+        let mut acc = [[unsafe { V::zero() }; 2]; MR];
+        for p in 0..kc as isize {
+            unsafe {
+                let b = b.offset(p * b_rs);
+                let (b0, b1) = (V::load(b), V::load(b.add(V::LANES)));
+                let a_p = a.ptr.offset(p * a.cs);
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let a = V::splat(*a_p.offset(i as isize * a.rs));
+                    row[0] = V::mul_add(a, b0, row[0]);
+                    row[1] = V::mul_add(a, b1, row[1]);
+                }
+            }
+        }
+        acc
+    }
 
     /// The `MR × 2·LANES` micro-kernel over registers `V`: `MR` rows of two accumulator
     /// registers, fed per step by two loads of `b` and `MR` broadcasts of `a`.
@@ -436,32 +569,133 @@ mod x86 {
     ) {
         // SAFETY (every block): the slivers and the tile are the caller's, and the
         // kernel runs where `V`'s extension is enabled.
-        let mut acc = [[unsafe { V::zero() }; 2]; MR];
-        for p in 0..kc as isize {
-            unsafe {
-                let b = b.offset(p * b_rs);
-                let (b0, b1) = (V::load(b), V::load(b.add(V::LANES)));
-                let a_p = a.ptr.offset(p * a.cs);
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let a = V::splat(*a_p.offset(i as isize * a.rs));
-                    row[0] = V::mul_add(a, b0, row[0]);
-                    row[1] = V::mul_add(a, b1, row[1]);
+        let acc = if a.rs == 1 && a.cs == MR as isize {
+            // A packed sliver: with its strides known, the broadcasts address it by
+            // constant offsets.
+            unsafe { multiply_adds::<V, MR>(kc, Strided { ptr: a.ptr, rs: 1, cs: MR as isize }, b, b_rs) }
+        } else {
+            unsafe { multiply_adds::<V, MR>(kc, a, b, b_rs) }
+        };
+        let (alpha_v, beta_v) = unsafe { (V::splat(alpha), V::splat(beta)) };
+        if out.rows == MR && out.cols == 2 * V::LANES {
+            // A whole tile: unmasked and without branches per register (AMD's masked AVX2
+            // stores are microcoded, and on a shallow product cost more than the tile's
+            // multiply-adds). `beta = 0` and `alpha = 1`, the usual case, skip their work.
+            for (i, row) in acc.iter().enumerate() {
+                for (half, &t) in row.iter().enumerate() {
+                    // SAFETY: row `i` of the whole tile, one register of it.
+                    unsafe {
+                        let out = out.ptr.offset(i as isize * out.rs).add(half * V::LANES);
+                        let value = if alpha == 1.0 { t } else { V::mul(alpha_v, t) };
+                        let value = if beta == 0.0 { value } else { V::add(value, V::mul(beta_v, V::load(out))) };
+                        V::store(out, value);
+                    }
                 }
             }
+            return;
         }
-        let (alpha, beta_v) = unsafe { (V::splat(alpha), V::splat(beta)) };
         for (i, row) in acc.iter().enumerate().take(out.rows) {
             for (half, &t) in row.iter().enumerate() {
                 let lanes = out.cols.saturating_sub(half * V::LANES).min(V::LANES);
                 // Only the first `lanes` lanes, columns `< out.cols` of row `i < out.rows`.
                 unsafe {
                     let out = out.ptr.offset(i as isize * out.rs).add(half * V::LANES);
-                    let mut value = V::mul(alpha, t);
+                    let mut value = V::mul(alpha_v, t);
                     if beta != 0.0 {
                         value = V::add(value, V::mul(beta_v, V::load_first(out, lanes)));
                     }
                     V::store_first(out, lanes, value);
                 }
+            }
+        }
+    }
+}
+
+/// The f32 micro-kernel for aarch64's NEON.
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    use core::arch::aarch64::*;
+
+    use super::{beta_times, Strided, Tile};
+
+    /// Rows of the tile.
+    const MR: usize = 8;
+    /// Columns of the tile: three registers of four lanes.
+    const NR: usize = 12;
+
+    /// `8 × 12` with NEON: twenty-four accumulator registers, fed per step by two loads
+    /// of `a`'s packed sliver and three of `b`; each multiply-add takes its `a` from a lane
+    /// of the loaded registers (`vfmaq_laneq_f32`), so nothing is broadcast.
+    ///
+    /// # Safety
+    /// As [`super::MicroKernel::run`], with `a` packed (`a.rs = 1`, `a.cs = 8`).
+    #[target_feature(enable = "neon")]
+    pub(super) unsafe fn neon_8x12(
+        kc: usize,
+        a: Strided<f32>,
+        b: *const f32,
+        b_rs: isize,
+        out: Tile<f32>,
+        [alpha, beta]: [f32; 2],
+    ) {
+        let mut acc = [[vdupq_n_f32(0.0); 3]; MR];
+        let (mut a_p, mut b_p) = (a.ptr, b);
+        for _ in 0..kc {
+            // SAFETY: `a` holds `kc` steps of 8 values and `b` `kc` rows of 12, as the caller vouches.
+            let ([a0, a1], [b0, b1, b2]) = unsafe {
+                (
+                    [vld1q_f32(a_p), vld1q_f32(a_p.add(4))],
+                    [vld1q_f32(b_p), vld1q_f32(b_p.add(4)), vld1q_f32(b_p.add(8))],
+                )
+            };
+            /// Row `i` of the tile gains `a[i]` (lane `lane` of `a`) times the step's row of `b`.
+            macro_rules! row {
+                ($i:literal, $a:ident, $lane:literal) => {
+                    acc[$i][0] = vfmaq_laneq_f32::<$lane>(acc[$i][0], b0, $a);
+                    acc[$i][1] = vfmaq_laneq_f32::<$lane>(acc[$i][1], b1, $a);
+                    acc[$i][2] = vfmaq_laneq_f32::<$lane>(acc[$i][2], b2, $a);
+                };
+            }
+            row!(0, a0, 0);
+            row!(1, a0, 1);
+            row!(2, a0, 2);
+            row!(3, a0, 3);
+            row!(4, a1, 0);
+            row!(5, a1, 1);
+            row!(6, a1, 2);
+            row!(7, a1, 3);
+            a_p = a_p.wrapping_add(MR);
+            b_p = b_p.wrapping_offset(b_rs);
+        }
+        if out.rows == MR && out.cols == NR {
+            for (i, row) in acc.iter().enumerate() {
+                for (j, &t) in row.iter().enumerate() {
+                    // SAFETY: row `i` of the whole tile, columns `4j..4j + 4`, is the caller's.
+                    unsafe {
+                        let out = out.ptr.offset(i as isize * out.rs).add(4 * j);
+                        let mut value = vmulq_n_f32(t, alpha);
+                        if beta != 0.0 {
+                            value = vaddq_f32(value, vmulq_n_f32(vld1q_f32(out), beta));
+                        }
+                        vst1q_f32(out, value);
+                    }
+                }
+            }
+            return;
+        }
+        // A partial tile: through memory, element by element.
+        let mut tile = [[0.0f32; NR]; MR];
+        for (row, acc) in tile.iter_mut().zip(&acc) {
+            for (lanes, &t) in row.chunks_exact_mut(4).zip(acc) {
+                // SAFETY: `lanes` holds four values.
+                unsafe { vst1q_f32(lanes.as_mut_ptr(), t) };
+            }
+        }
+        for (i, row) in tile.iter().enumerate().take(out.rows) {
+            // SAFETY: row `i < out.rows` of `out` holds `out.cols` values.
+            let out_row = unsafe { std::slice::from_raw_parts_mut(out.ptr.offset(i as isize * out.rs), out.cols) };
+            for (out, &t) in out_row.iter_mut().zip(row) {
+                *out = alpha * t + beta_times(beta, *out);
             }
         }
     }
@@ -480,8 +714,9 @@ mod tests {
         })
     }
 
-    /// Every shape at the edges of the tiles and blocks (MR, NR, KC, MC, NC), each operand
-    /// as it lies and transposed, on `kernel`: the definition to float rounding, and a
+    /// Every shape at the edges of the tiles and blocks, each operand as it lies and
+    /// transposed, on `kernel` with the blocks of this CPU and with tiny ones (so that
+    /// every loop runs more than once): the definition to float rounding, and a
     /// destination full of NaN is never read where beta is zero.
     fn assert_matches_the_definition<F: Float>(kernel: MicroKernel<F>, tolerance: f64) {
         let value = |i: usize, j: usize| F::of(((i * 31 + j * 17) % 23) as f64 / 8.0 - 1.4);
@@ -492,26 +727,30 @@ mod tests {
                 Array2::from_shape_fn((rows, cols), |(i, j)| f(i, j))
             }
         };
+        let (mr, nr) = (kernel.mr, kernel.nr);
+        let blockings =
+            [Blocking::for_caches(mr, nr, size_of::<F>(), caches()), Blocking { kc: 16, mc: 2 * mr, nc: 2 * nr }];
         for (m, k, n) in [(1, 1, 1), (7, 3, 33), (9, 257, 17), (20, 600, 40), (129, 5, 1030), (6, 300, 16)] {
             for (a_t, b_t, c_t) in
                 [(false, false, false), (true, false, false), (false, true, true), (true, true, false)]
             {
                 let a = layout((m, k), a_t, &value);
                 let b = layout((k, n), b_t, &|p, j| value(p + 5, j));
-                for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                for ((alpha, beta), blocking) in
+                    [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)].into_iter().zip(blockings.iter().cycle())
+                {
                     let start = F::of(if beta == 0.0 { f64::NAN } else { 0.75 });
                     let mut c = layout((m, n), c_t, &|_, _| start);
                     let want = reference(alpha, &a, &b, beta, &c);
-                    blocked(kernel, F::of(alpha), &a.view(), &b.view(), F::of(beta), &mut c.view_mut());
+                    let blocking = blocking.fit((m, k, n), mr, nr);
+                    blocked(kernel, blocking, F::of(alpha), &a.view(), &b.view(), F::of(beta), &mut c.view_mut());
                     for ((i, j), &got) in c.indexed_iter() {
                         let (got, want) = (got.to_f64(), want[[i, j]]);
                         let bound = tolerance * (1.0 + want.abs()) * (k as f64).sqrt();
                         assert!(
                             (got - want).abs() <= bound,
-                            "mr {} nr {}: [{m}, {k}] x [{k}, {n}] ({a_t}, {b_t}, {c_t}), alpha {alpha} beta {beta}: \
-                             c[{i}, {j}] = {got}, want {want}",
-                            kernel.mr,
-                            kernel.nr
+                            "mr {mr} nr {nr}, {blocking:?}: [{m}, {k}] x [{k}, {n}] ({a_t}, {b_t}, {c_t}), \
+                             alpha {alpha} beta {beta}: c[{i}, {j}] = {got}, want {want}",
                         );
                     }
                 }
@@ -521,16 +760,34 @@ mod tests {
 
     #[test]
     fn every_micro_kernel_of_this_cpu_matches_the_definition() {
-        let f32_kernels: Vec<_> = micro_kernels::<f32>().into_iter().flatten().collect();
-        for kernel in &f32_kernels {
-            assert_matches_the_definition(*kernel, 1e-5);
+        let kernels: Vec<Kernel> = Kernel::available().collect();
+        for &kernel in &kernels {
+            assert_matches_the_definition(micro_kernel::<f32>(kernel), 1e-5);
         }
-        for kernel in micro_kernels::<f64>().into_iter().flatten() {
-            assert_matches_the_definition(kernel, 1e-13);
-        }
+        assert_matches_the_definition(micro_kernel::<f64>(kernel()), 1e-13);
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") {
-            assert_eq!(f32_kernels.len(), 3, "AVX-512F implies AVX2 and FMA: all three kernels ran");
+            assert_eq!(kernels, [Kernel::Avx512, Kernel::Avx2, Kernel::Portable], "AVX-512F implies AVX2 and FMA");
         }
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(kernels, [Kernel::Neon, Kernel::Portable], "NEON is aarch64's baseline");
+    }
+
+    #[test]
+    fn blocks_fit_the_caches_they_are_sized_for() {
+        let zen4 = Caches { l1d: 32 << 10, l2: 1 << 20, l3: 32 << 20 };
+        for caches in [zen4, super::super::cache::FALLBACK, caches()] {
+            for (mr, nr, size) in [(8, 32, 4), (6, 16, 4), (8, 12, 4), (4, 8, 8)] {
+                let Blocking { kc, mc, nc } = Blocking::for_caches(mr, nr, size, caches);
+                assert!(kc % 8 == 0 && mc % mr == 0 && nc % nr == 0, "{kc} {mc} {nc}");
+                assert!((mr + nr) * kc * size <= caches.l1d, "{mr}x{nr}: slivers of depth {kc} in L1");
+                assert!(mc * kc * size <= caches.l2 / 2, "{mr}x{nr}: a block of {mc} rows in half of L2");
+                assert!(kc * nc * size <= caches.l3 / 4, "{mr}x{nr}: a panel of {nc} columns in L3");
+            }
+        }
+        let blocking = Blocking { kc: 200, mc: 96, nc: 512 };
+        // 784 deep in four blocks of 196; 100 rows in two of 54 (whole 6-row tiles).
+        assert_eq!(blocking.fit((100, 784, 512), 6, 16), Blocking { kc: 196, mc: 54, nc: 512 });
+        assert_eq!(blocking.fit((6, 50, 20), 6, 16), Blocking { kc: 50, mc: 6, nc: 32 });
     }
 }

@@ -5,7 +5,7 @@ use ndarray::Zip;
 
 use super::{flush_subnormal, Optimizer, OptimizerState, ParamBuffers};
 use crate::gemm::num_threads;
-use crate::simd::{dispatch, Kernel};
+use crate::simd::{dispatch, VectorLoop};
 use crate::{Error, Float, Params};
 
 /// How the weight decay enters the update.
@@ -189,7 +189,7 @@ struct SliceUpdate<'a, F> {
     v: &'a mut [F],
 }
 
-impl<F: Float> Kernel for SliceUpdate<'_, F> {
+impl<F: Float> VectorLoop for SliceUpdate<'_, F> {
     #[inline(always)]
     fn run(self) {
         let SliceUpdate { update, p, g, m, v } = self;
@@ -268,6 +268,46 @@ mod tests {
             toy.values()
         });
         assert_eq!(models[0], models[1]);
+    }
+
+    #[test]
+    fn every_instruction_set_of_this_cpu_updates_to_the_same_bits() {
+        // 1000 values: whole vectors of every width and a tail; some gradients tiny, so
+        // that moments flush to zero on some lanes.
+        let start = |i: usize| ((i * 37 % 101) as f32 - 50.0) * 0.013;
+        let grad: Vec<f32> = (0..1000).map(|i| if i % 7 == 0 { 1e-30 } else { (start(i) * 3.1).sin() }).collect();
+        let update = Update {
+            l2: 0.01,
+            keep: 1.0,
+            one_minus_beta1: 0.1,
+            beta2: 0.999,
+            one_minus_beta2: 0.001,
+            step_size: 0.01,
+            bias_correction2_sqrt: 0.05,
+            eps: 1e-8,
+        };
+        let run = |kernel: Option<crate::simd::Kernel>| {
+            let (mut p, mut m, mut v): (Vec<f32>, Vec<f32>, Vec<f32>) =
+                ((0..1000).map(start).collect(), vec![0.0; 1000], vec![0.0; 1000]);
+            for _ in 0..3 {
+                let body = SliceUpdate { update, p: &mut p, g: &grad, m: &mut m, v: &mut v };
+                match kernel {
+                    Some(kernel) => crate::simd::dispatch_on(kernel, body),
+                    None => body
+                        .p
+                        .iter_mut()
+                        .zip(body.g)
+                        .zip(body.m.iter_mut())
+                        .zip(body.v.iter_mut())
+                        .for_each(|(((p, &g), m), v)| update.apply(p, g, m, v)),
+                }
+            }
+            [p, m, v].map(|values| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        let scalar = run(None);
+        for kernel in crate::simd::Kernel::available() {
+            assert_eq!(run(Some(kernel)), scalar, "{kernel}");
+        }
     }
 
     #[test]
