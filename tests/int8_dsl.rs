@@ -28,6 +28,11 @@ network! {
     }
 }
 
+network! {
+    #[weights = "tests/ui/fixtures/tiny_int8.safetensors"]
+    struct Baked { Linear(4, 3) -> ReLU -> Linear(3, 2) }
+}
+
 fn batch(n: usize, features: usize, seed: u64) -> Array2<f32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     Array2::from_shape_fn((n, features), |_| rng.random_range(-2.0..2.0))
@@ -163,4 +168,17 @@ fn calibration_must_fit_the_network() {
     let model = Mlp::<f32>::init(&mut rand::rngs::StdRng::seed_from_u64(0));
     assert!(matches!(model.quantize(batch(4, 11, 0).view()), Err(nn::Error::Shape { .. })));
     assert!(matches!(model.quantize(batch(0, 12, 0).view()), Err(nn::Error::Dataset(_))));
+}
+
+#[test]
+fn a_baked_int8_file_is_the_model_load_builds() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fixtures/tiny_int8.safetensors");
+    let loaded = BakedInt8::load(&path).unwrap();
+    assert_eq!(*Baked::INT8, loaded);
+    assert_eq!(Baked::INT8.layer2_output, nn::int8::Quant { scale: 0.1, zero_point: 3 });
+    // The multipliers are computed in the constant, from the file's scales.
+    let requantize = Requantize::new(1.0 / 255.0, &[0.01, 0.02, 0.03], 0.05, -128, true);
+    assert_eq!(Baked::INT8.layer0.requantize, requantize);
+    let x = [-128, 0, 64, 127];
+    assert_eq!(Baked::INT8.infer(&x), loaded.infer(&x));
 }
