@@ -668,7 +668,7 @@ pub mod bake {
     /// `Name::INT8` from the int8 file `file`, or one message per problem.
     pub fn int8_const(net: &Network, file: &SafeTensors<'_>, path: &str) -> Result<TokenStream, Vec<String>> {
         let plan = plan(&net.layers, "", quote!()).map_err(|reason| {
-            vec![format!("`#[weights]` names an int8 file, but `{}` has no int8 form: {reason}", net.name)]
+            vec![format!("`#[weights]` names an int8 file, but `{}` cannot be quantised: {reason}", net.name)]
         })?;
         let mut problems = Vec::new();
         let mut reader = Reader { file, problems: &mut problems, seen: Vec::new() };
