@@ -848,3 +848,66 @@ pub mod bake {
         q
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network(source: &str) -> Network {
+        crate::check::check(syn::parse_str(source).expect("parses")).expect("checks")
+    }
+
+    /// `(key, fused ReLU, folded BatchNorm's key, observed key)` of each weighted unit.
+    fn weighted(plan: &Plan<'_>) -> Vec<(String, bool, Option<String>, String)> {
+        let mut all = Vec::new();
+        walk(&plan.units, &mut all);
+        all.into_iter()
+            .filter_map(|unit| match unit {
+                Unit::Weighted { layer, fold, relu, observed, .. } => {
+                    Some((layer.key.clone(), *relu, fold.map(|bn| bn.key.clone()), observed.to_string()))
+                }
+                Unit::Residual { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn relu_fuses_into_the_layer_before_it_and_clamps_after_a_pool() {
+        let net = network(
+            "struct A { input: [1, 6, 6], Conv2d(1, 2, 3) -> ReLU -> MaxPool2d(2) -> ReLU -> Flatten -> Linear(8, 2) }",
+        );
+        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let expected = [("0".into(), true, None, "1".into()), ("5".into(), false, None, "5".into())];
+        assert_eq!(weighted(&planned), expected);
+        let infer: String = planned.infer.to_string().split_whitespace().collect();
+        assert_eq!(infer.matches("relu_in_place").count(), 1, "{infer}");
+        assert!(infer.contains("relu_in_place(x4.as_flattened_mut().as_flattened_mut(),self.layer0_output.zero_point)"));
+    }
+
+    #[test]
+    fn batch_norm_folds_only_into_a_weighted_layer_directly_before_it() {
+        let net = network("struct B { Linear(4, 4) -> BatchNorm1d(4) -> ReLU -> Linear(4, 2) }");
+        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let expected = [("0".into(), true, Some("1".into()), "2".into()), ("3".into(), false, None, "3".into())];
+        assert_eq!(weighted(&planned), expected);
+        let net = network("struct C { Linear(4, 4) -> ReLU -> BatchNorm1d(4) -> Linear(4, 2) }");
+        let error = plan(&net.layers, "", quote!(self.input)).err().unwrap();
+        assert!(error.contains("(layer `2`) has no int8 form here: a BatchNorm folds"), "{error}");
+    }
+
+    #[test]
+    fn a_residual_adds_after_its_chain_and_fuses_the_relu_after_it() {
+        let net = network("struct R { Linear(4, 4) -> Residual(Linear(4, 4) -> ReLU -> Linear(4, 4)) -> ReLU }");
+        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let Unit::Residual { layer, inner, relu, observed } = &planned.units[1] else { panic!("a residual unit") };
+        assert_eq!((layer.key.as_str(), inner.len(), *relu, *observed), ("1", 2, true, "2"));
+        assert_eq!(planned.output.to_string(), "self . layer1_output");
+    }
+
+    #[test]
+    fn a_layer_without_an_int8_form_is_named() {
+        let net = network("struct G { Linear(4, 4) -> GELU -> Linear(4, 2) }");
+        let error = plan(&net.layers, "", quote!(self.input)).err().unwrap();
+        assert!(error.starts_with("`GELU` (layer `1`) has no int8 form"), "{error}");
+    }
+}
