@@ -13,7 +13,7 @@ network! {
 }
 
 network! {
-    struct Normed { Linear(6, 8) -> BatchNorm1d(8) -> ReLU -> Linear(8, 3) }
+    struct Normed { Linear(6, 8, bias = false) -> BatchNorm1d(8) -> ReLU -> Linear(8, 3) }
 }
 
 network! {

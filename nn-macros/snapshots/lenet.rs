@@ -554,8 +554,7 @@ impl LeNetInt8 {
     }
     ///Int8 inference on a float sample: quantise, `infer`, dequantise.
     pub fn infer_f32(&self, x: &[[[f32; 28]; 28]; 1]) -> [f32; 10] {
-        #[allow(unused_mut)]
-        let mut y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
+        let y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
         y
     }
 }

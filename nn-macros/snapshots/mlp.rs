@@ -416,8 +416,7 @@ impl MlpInt8 {
     }
     ///Int8 inference on a float sample: quantise, `infer`, dequantise.
     pub fn infer_f32(&self, x: &[f32; 784]) -> [f32; 10] {
-        #[allow(unused_mut)]
-        let mut y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
+        let y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
         y
     }
 }

@@ -344,8 +344,8 @@ fn int8_struct(net: &Network, plan: &Plan<'_>) -> TokenStream {
     let (x_in, q_out) = (flat(net.input, quote!(x), false), flat(net.input, quote!(q), true));
     let (y_in, y_out) = (flat(net.output(), quote!(y), false), flat(net.output(), quote!(out), true));
     let softmax = matches!(net.layers.last().map(|l| l.kind.int8(&site(l, "", 0, &quote!()))), Some(Int8::Softmax));
-    let softmax = softmax.then(|| quote!(::nn::frozen::softmax_in_place(&mut y[..]);));
-    let f32_doc = if softmax.is_some() {
+    let finish = if softmax { quote!(let mut y = y; ::nn::frozen::softmax_in_place(&mut y[..]);) } else { quote!() };
+    let f32_doc = if softmax {
         "Int8 inference on a float sample: quantise, `infer`, dequantise, then the final Softmax in f32."
     } else {
         "Int8 inference on a float sample: quantise, `infer`, dequantise."
@@ -387,9 +387,8 @@ fn int8_struct(net: &Network, plan: &Plan<'_>) -> TokenStream {
 
             #[doc = #f32_doc]
             pub fn infer_f32(&self, x: &#input_f32) -> #output_f32 {
-                #[allow(unused_mut)]
-                let mut y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
-                #softmax
+                let y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
+                #finish
                 y
             }
         }
