@@ -182,3 +182,36 @@ fn a_baked_int8_file_is_the_model_load_builds() {
     let x = [-128, 0, 64, 127];
     assert_eq!(Baked::INT8.infer(&x), loaded.infer(&x));
 }
+
+#[test]
+fn a_conv_chain_runs_the_int8_kernels_in_order() {
+    use nn::int8::file::Int8File;
+    use nn::int8::{avg_pool2d, flatten, max_pool2d, relu_in_place, zero_pad2d, Conv2d, Geometry};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("convs-int8.safetensors");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let model = Convs::<f32>::init(&mut rng);
+    let calibration = Array4::from_shape_fn((16, 2, 9, 9), |_| rng.random_range(-1.0f32..1.0));
+    let q = model.quantize(calibration.view()).unwrap();
+    q.save(&path).unwrap();
+
+    // The same chain composed by hand from the file's layers.
+    let file = Int8File::load(&path, &ConvsInt8::LAYERS).unwrap();
+    let geometry = |k| Geometry { kernel: [k, k], stride: [1, 1], padding: [0, 0], groups: 1 };
+    let conv: Conv2d<2, 10, 10, 4, 8, 8, 9, 1> = file.conv2d("1", file.input(), geometry(3), true);
+    let inner: Conv2d<4, 4, 4, 4, 4, 4, 2, 1> = file.conv2d("5.0", file.output("1"), geometry(1), true);
+    let add = file.add("5", file.output("5.0"), file.output("1"), false);
+    let dense: Dense<16, 3, 8, 1> = file.dense("8", file.output("5"), false);
+    for sample in calibration.outer_iter() {
+        let x: [[[f32; 9]; 9]; 2] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| sample[[c, h, w]])));
+        let qx = q.quantize_input(&x);
+        let padded: [[[i8; 10]; 10]; 2] = zero_pad2d(&qx, 1, 1, file.input().zero_point);
+        let mut pooled: [[[i8; 4]; 4]; 4] = max_pool2d(&conv.infer(&padded), [2, 2], [2, 2]);
+        relu_in_place(pooled.as_flattened_mut().as_flattened_mut(), file.output("1").zero_point);
+        let mut sum = inner.infer(&pooled);
+        add.add_in_place(sum.as_flattened_mut().as_flattened_mut(), pooled.as_flattened().as_flattened());
+        let averaged: [[[i8; 2]; 2]; 4] = avg_pool2d(&sum, [2, 2], [2, 2]);
+        assert_eq!(q.infer(&qx), dense.infer(&flatten(&averaged)));
+    }
+}
