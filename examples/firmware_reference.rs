@@ -7,7 +7,14 @@
 //! ```text
 //! cargo run --example firmware_reference                      # print the expected lines
 //! cargo run --example firmware_reference -- --check out.txt   # compare a firmware's output, bit for bit
+//! cargo run --example firmware_reference -- --make-small-int8  # write models/small-int8.safetensors
 //! ```
+//!
+//! The int8 firmwares' lines come from the int8 files loaded by the generated
+//! `Int8::load` and run by its `infer`. `models/mnist-int8.safetensors` is the seed model
+//! quantised by the `quantize` example (`cp target/mnist/mnist-int8.safetensors
+//! examples/firmware/models/`); `models/small-int8.safetensors` is the small model
+//! quantised here, calibrated on the eight thumbnails.
 //!
 //! With `--check`, every expected line must appear in the given files (the firmware's
 //! semihosting output) exactly: the same label, prediction, and logits to the last bit.
@@ -28,6 +35,20 @@ network! {
 network! {
     /// The firmware's small model.
     pub struct Small {
+        Linear(16, 32) -> ReLU -> Linear(32, 4)
+    }
+}
+
+network! {
+    /// The seed MNIST classifier in int8, as the firmware declares it.
+    pub struct Mnist8 {
+        Linear(784, 256) -> ReLU -> Linear(256, 10)
+    }
+}
+
+network! {
+    /// The firmware's small model in int8.
+    pub struct Small8 {
         Linear(16, 32) -> ReLU -> Linear(32, 4)
     }
 }
@@ -103,7 +124,29 @@ fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     }
     mnist_lines.extend(small_lines);
     mnist_lines.extend(int8_lines());
+    let mnist8 = Mnist8Int8::load(dir.join("models/mnist-int8.safetensors"))?;
+    let small8 = Small8Int8::load(dir.join("models/small-int8.safetensors"))?;
+    for (i, digit) in digits.chunks_exact(1 + PIXELS).enumerate() {
+        let pixels = &digit[1..];
+        let input: [f32; PIXELS] = std::array::from_fn(|p| f32::from(pixels[p]) / 255.0);
+        mnist_lines.push(int8_line("mnist int8 digit", i, &mnist8.infer(&mnist8.quantize_input(&input))));
+        mnist_lines.push(int8_line("small int8 digit", i, &small8.infer(&small8.quantize_input(&thumbnail(pixels)))));
+    }
     Ok(mnist_lines)
+}
+
+/// Quantises the small model to int8, calibrated on the eight thumbnails, into
+/// `models/small-int8.safetensors`.
+fn make_small_int8() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = firmware_dir();
+    let small = Small::<f32>::load(dir.join("models/small.safetensors"))?;
+    let digits = std::fs::read(dir.join("digits.bin"))?;
+    let thumbnails: Vec<f32> = digits.chunks_exact(1 + PIXELS).flat_map(|digit| thumbnail(&digit[1..])).collect();
+    let calibration = nn::ndarray::Array2::from_shape_vec((thumbnails.len() / 16, 16), thumbnails)?;
+    let path = dir.join("models/small-int8.safetensors");
+    small.quantize(calibration.view())?.save(&path)?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 /// Checks that every expected line appears in the firmware output `files`.
@@ -133,13 +176,22 @@ fn check(expected: &[String], files: &[String]) -> Result<(), Box<dyn std::error
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|flag| flag == "--make-small-int8") {
+        return match make_small_int8() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = expected_lines().and_then(|expected| match args.split_first() {
         None => {
             expected.iter().for_each(|line| println!("{line}"));
             Ok(())
         }
         Some((flag, files)) if flag == "--check" && !files.is_empty() => check(&expected, files),
-        Some(_) => Err("usage: firmware_reference [--check <firmware output>...]".into()),
+        Some(_) => Err("usage: firmware_reference [--check <firmware output>... | --make-small-int8]".into()),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ use nn::prelude::*;
 use nn::train::Trainer;
 
 /// The flags every training example takes.
-#[derive(clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = 15)]

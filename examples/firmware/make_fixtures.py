@@ -10,6 +10,10 @@
 models/mnist.safetensors is not made here: it is the seed model trained by nn's mnist
 example, copied from where that example writes it:
     cargo run --release --example mnist && cp target/mnist/mnist.safetensors examples/firmware/models/
+models/mnist-int8.safetensors is that model quantised by nn's quantize example:
+    cargo run --release --example quantize && cp target/mnist/mnist-int8.safetensors examples/firmware/models/
+models/small-int8.safetensors is models/small.safetensors quantised by the host reference:
+    cargo run --example firmware_reference -- --make-small-int8
 Run from anywhere: python3 examples/firmware/make_fixtures.py
 """
 import gzip

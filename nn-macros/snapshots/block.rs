@@ -377,6 +377,23 @@ impl<F: ::nn::Float> BlockFrozen<F> {
         x4
     }
 }
+///`Block` has no int8 form: `GELU` (layer `1.1`) has no int8 form: of the activations, only ReLU has an int8 form here (a clamp at the zero point); run this network in f32 (`freeze`). `Block::quantize` returns this as an error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BlockInt8 {}
+impl Block<f32> {
+    /// Post-training int8 quantisation: this network has none, see the int8 type.
+    pub fn quantize(
+        &self,
+        _calibration: ::nn::ndarray::ArrayView<f32, ::nn::ndarray::Ix2>,
+    ) -> ::core::result::Result<BlockInt8, ::nn::Error> {
+        ::core::result::Result::Err(::nn::Error::InvalidLayer {
+            layer: ::std::string::String::from("Block"),
+            reason: ::std::string::String::from(
+                "`GELU` (layer `1.1`) has no int8 form: of the activations, only ReLU has an int8 form here (a clamp at the zero point); run this network in f32 (`freeze`)",
+            ),
+        })
+    }
+}
 impl<F: ::nn::Float> Block<F> {
     /// Input features per sample (`C*H*W` for an image network).
     pub const INPUT: usize = 16;

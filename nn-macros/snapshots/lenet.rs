@@ -482,6 +482,462 @@ impl<F: ::nn::Float> LeNetFrozen<F> {
         x12
     }
 }
+///`LeNet` quantised to int8 (TFLite's scheme): fixed-size arrays, no heap, `no_std`. Made by `LeNet::quantize`, `LeNetInt8::load` or a baked `LeNet::INT8`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeNetInt8 {
+    /// The input's scale and zero point.
+    pub input: ::nn::int8::Quant,
+    ///`Conv2d(1, 6, 5, stride = 1, padding = 2)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer0: ::nn::int8::Conv2d<1, 28, 28, 6, 28, 28, 13, 2>,
+    ///`Conv2d(1, 6, 5, stride = 1, padding = 2)`: the scale of each output channel's weights.
+    pub layer0_weight_scale: [f32; 6],
+    ///`Conv2d(1, 6, 5, stride = 1, padding = 2)`: its output's scale and zero point.
+    pub layer0_output: ::nn::int8::Quant,
+    ///`Conv2d(6, 16, 5, stride = 1, padding = 0)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer3: ::nn::int8::Conv2d<6, 14, 14, 16, 10, 10, 75, 4>,
+    ///`Conv2d(6, 16, 5, stride = 1, padding = 0)`: the scale of each output channel's weights.
+    pub layer3_weight_scale: [f32; 16],
+    ///`Conv2d(6, 16, 5, stride = 1, padding = 0)`: its output's scale and zero point.
+    pub layer3_output: ::nn::int8::Quant,
+    ///`Linear(400, 120)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer7: ::nn::int8::Dense<400, 120, 200, 30>,
+    ///`Linear(400, 120)`: the scale of each output channel's weights.
+    pub layer7_weight_scale: [f32; 120],
+    ///`Linear(400, 120)`: its output's scale and zero point.
+    pub layer7_output: ::nn::int8::Quant,
+    ///`Linear(120, 84)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer9: ::nn::int8::Dense<120, 84, 60, 21>,
+    ///`Linear(120, 84)`: the scale of each output channel's weights.
+    pub layer9_weight_scale: [f32; 84],
+    ///`Linear(120, 84)`: its output's scale and zero point.
+    pub layer9_output: ::nn::int8::Quant,
+    ///`Linear(84, 10)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer11: ::nn::int8::Dense<84, 10, 42, 3>,
+    ///`Linear(84, 10)`: the scale of each output channel's weights.
+    pub layer11_weight_scale: [f32; 10],
+    ///`Linear(84, 10)`: its output's scale and zero point.
+    pub layer11_output: ::nn::int8::Quant,
+}
+impl LeNetInt8 {
+    /// Int8 inference on one quantised sample: integer arithmetic only, no allocation.
+    pub fn infer(&self, x: &[[[i8; 28]; 28]; 1]) -> [i8; 10] {
+        let x0 = x;
+        let x1: [[[i8; 28]; 28]; 6] = self.layer0.infer(x0);
+        let x2: [[[i8; 28]; 28]; 6] = x1;
+        let x3: [[[i8; 14]; 14]; 6] = ::nn::int8::max_pool2d(&x2, [2, 2], [2, 2]);
+        let x4: [[[i8; 10]; 10]; 16] = self.layer3.infer(&x3);
+        let x5: [[[i8; 10]; 10]; 16] = x4;
+        let x6: [[[i8; 5]; 5]; 16] = ::nn::int8::max_pool2d(&x5, [2, 2], [2, 2]);
+        let x7: [i8; 400] = ::nn::int8::flatten(&x6);
+        let x8: [i8; 120] = self.layer7.infer(&x7);
+        let x9: [i8; 120] = x8;
+        let x10: [i8; 84] = self.layer9.infer(&x9);
+        let x11: [i8; 84] = x10;
+        let x12: [i8; 10] = self.layer11.infer(&x11);
+        x12
+    }
+    /// A float sample quantised with the input's scale and zero point.
+    pub fn quantize_input(&self, x: &[[[f32; 28]; 28]; 1]) -> [[[i8; 28]; 28]; 1] {
+        let mut q = [[[0i8; 28]; 28]; 1];
+        self.input
+            .quantize_slice(
+                x.as_flattened().as_flattened(),
+                q.as_flattened_mut().as_flattened_mut(),
+            );
+        q
+    }
+    /// An int8 output in real units, with the output's scale and zero point.
+    pub fn dequantize_output(&self, y: &[i8; 10]) -> [f32; 10] {
+        let mut out = [0.0f32; 10];
+        self.layer11_output.dequantize_slice(&y[..], &mut out[..]);
+        out
+    }
+    ///Int8 inference on a float sample: quantise, `infer`, dequantise.
+    pub fn infer_f32(&self, x: &[[[f32; 28]; 28]; 1]) -> [f32; 10] {
+        let y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
+        y
+    }
+}
+impl LeNet<f32> {
+    /// Post-training int8 quantisation, as TFLite's converter does it: each
+    /// activation's range from this float model's forward pass over `calibration`
+    /// (`[n, ..INPUT_SHAPE]`), BatchNorm folded first, weights per output channel,
+    /// int32 biases, ReLU fused as a clamp.
+    pub fn quantize(
+        &self,
+        calibration: ::nn::ndarray::ArrayView<f32, ::nn::ndarray::Ix4>,
+    ) -> ::core::result::Result<LeNetInt8, ::nn::Error> {
+        ::nn::check_batch("LeNet", calibration.shape(), &[1, 28, 28])?;
+        if calibration.shape()[0] == 0 {
+            return ::core::result::Result::Err(
+                ::nn::Error::Dataset(
+                    ::std::format!(
+                        "{}::quantize needs at least one calibration sample", "LeNet"
+                    ),
+                ),
+            );
+        }
+        let frozen = self.freeze();
+        let mut ranges = ::nn::int8::ptq::Calibration::new();
+        for sample in calibration.outer_iter() {
+            let sample = sample.as_standard_layout();
+            let flat = sample.as_slice().expect("a standard-layout array is contiguous");
+            ranges.input.observe(flat);
+            let x = <&[[[f32; 28]; 28]; 1]>::try_from(
+                    flat.as_chunks::<28>().0.as_chunks::<28>().0,
+                )
+                .expect("check_batch checked the sample's shape");
+            frozen.__calibrate(x, &mut |key, values| ranges.observe(key, values));
+        }
+        let mut file = ::nn::int8::file::Int8File::new();
+        let q = ranges.input.quant();
+        file.set_input(q);
+        let layer = &self.layer0;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            6,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("1");
+        file.set_weighted(
+            "0",
+            &[6, 1, 5, 5],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let layer = &self.layer3;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            16,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("4");
+        file.set_weighted(
+            "3",
+            &[16, 6, 5, 5],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let layer = &self.layer7;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            120,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("8");
+        file.set_weighted(
+            "7",
+            &[120, 400],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let layer = &self.layer9;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            84,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("10");
+        file.set_weighted(
+            "9",
+            &[84, 120],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let layer = &self.layer11;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            10,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("11");
+        file.set_weighted(
+            "11",
+            &[10, 84],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let _ = q;
+        ::core::result::Result::Ok(*LeNetInt8::from_file(&file))
+    }
+}
+impl<F: ::nn::Float> LeNetFrozen<F> {
+    /// `infer`, handing each layer's output to `observe` with the layer's key.
+    #[doc(hidden)]
+    pub fn __calibrate(
+        &self,
+        x: &[[[F; 28]; 28]; 1],
+        observe: &mut dyn FnMut(&'static str, &[F]),
+    ) {
+        let x0 = x;
+        let x1: [[[F; 28]; 28]; 6] = ::nn::frozen::conv2d(
+            &self.layer0_weight,
+            Some(&self.layer0_bias),
+            x0,
+            (1, 1),
+            (2, 2),
+        );
+        observe("0", x1.as_flattened().as_flattened());
+        let mut x2: [[[F; 28]; 28]; 6] = x1;
+        ::nn::frozen::activate(
+            ::nn::activation::Relu,
+            x2.as_flattened_mut().as_flattened_mut(),
+        );
+        observe("1", x2.as_flattened().as_flattened());
+        let x3: [[[F; 14]; 14]; 6] = ::nn::frozen::max_pool2d(&x2, 2, 2);
+        observe("2", x3.as_flattened().as_flattened());
+        let x4: [[[F; 10]; 10]; 16] = ::nn::frozen::conv2d(
+            &self.layer3_weight,
+            Some(&self.layer3_bias),
+            &x3,
+            (1, 1),
+            (0, 0),
+        );
+        observe("3", x4.as_flattened().as_flattened());
+        let mut x5: [[[F; 10]; 10]; 16] = x4;
+        ::nn::frozen::activate(
+            ::nn::activation::Relu,
+            x5.as_flattened_mut().as_flattened_mut(),
+        );
+        observe("4", x5.as_flattened().as_flattened());
+        let x6: [[[F; 5]; 5]; 16] = ::nn::frozen::max_pool2d(&x5, 2, 2);
+        observe("5", x6.as_flattened().as_flattened());
+        let x7: [F; 400] = ::nn::frozen::flatten(&x6);
+        observe("6", &x7[..]);
+        let x8: [F; 120] = ::nn::frozen::dense(
+            &self.layer7_weight,
+            Some(&self.layer7_bias),
+            &x7,
+        );
+        observe("7", &x8[..]);
+        let mut x9: [F; 120] = x8;
+        ::nn::frozen::activate(::nn::activation::Relu, &mut x9[..]);
+        observe("8", &x9[..]);
+        let x10: [F; 84] = ::nn::frozen::dense(
+            &self.layer9_weight,
+            Some(&self.layer9_bias),
+            &x9,
+        );
+        observe("9", &x10[..]);
+        let mut x11: [F; 84] = x10;
+        ::nn::frozen::activate(::nn::activation::Relu, &mut x11[..]);
+        observe("10", &x11[..]);
+        let x12: [F; 10] = ::nn::frozen::dense(
+            &self.layer11_weight,
+            Some(&self.layer11_bias),
+            &x11,
+        );
+        observe("11", &x12[..]);
+    }
+}
+impl LeNetInt8 {
+    /// The layers of its int8 file, in order.
+    pub const LAYERS: [::nn::int8::file::Layer<'static>; 5] = [
+        ::nn::int8::file::Layer::Weighted {
+            key: "0",
+            shape: &[6, 1, 5, 5],
+        },
+        ::nn::int8::file::Layer::Weighted {
+            key: "3",
+            shape: &[16, 6, 5, 5],
+        },
+        ::nn::int8::file::Layer::Weighted {
+            key: "7",
+            shape: &[120, 400],
+        },
+        ::nn::int8::file::Layer::Weighted {
+            key: "9",
+            shape: &[84, 120],
+        },
+        ::nn::int8::file::Layer::Weighted {
+            key: "11",
+            shape: &[10, 84],
+        },
+    ];
+    /// Saves it as an int8 safetensors file, keyed like the float state dict.
+    pub fn save(
+        &self,
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<(), ::nn::Error> {
+        let mut file = ::nn::int8::file::Int8File::new();
+        file.set_input(self.input);
+        let mut weight = ::std::vec![0i8; 150];
+        self.layer0.weights.unpack(1, 6, 25, &mut weight);
+        file.set_weighted(
+            "0",
+            &[6, 1, 5, 5],
+            &weight,
+            &self.layer0_weight_scale,
+            &self.layer0.bias,
+            self.layer0_output,
+        );
+        let mut weight = ::std::vec![0i8; 2400];
+        self.layer3.weights.unpack(1, 16, 150, &mut weight);
+        file.set_weighted(
+            "3",
+            &[16, 6, 5, 5],
+            &weight,
+            &self.layer3_weight_scale,
+            &self.layer3.bias,
+            self.layer3_output,
+        );
+        let mut weight = ::std::vec![0i8; 48000];
+        self.layer7.weights.unpack(1, 120, 400, &mut weight);
+        file.set_weighted(
+            "7",
+            &[120, 400],
+            &weight,
+            &self.layer7_weight_scale,
+            &self.layer7.bias,
+            self.layer7_output,
+        );
+        let mut weight = ::std::vec![0i8; 10080];
+        self.layer9.weights.unpack(1, 84, 120, &mut weight);
+        file.set_weighted(
+            "9",
+            &[84, 120],
+            &weight,
+            &self.layer9_weight_scale,
+            &self.layer9.bias,
+            self.layer9_output,
+        );
+        let mut weight = ::std::vec![0i8; 840];
+        self.layer11.weights.unpack(1, 10, 84, &mut weight);
+        file.set_weighted(
+            "11",
+            &[10, 84],
+            &weight,
+            &self.layer11_weight_scale,
+            &self.layer11.bias,
+            self.layer11_output,
+        );
+        file.save(path)
+    }
+    /// Loads an int8 file saved by `save` (or written by another tool in the same
+    /// layout), strictly: a missing, unexpected, mis-shaped or wrong-dtype tensor,
+    /// a zero point outside the int8 range or a scale that is not positive is an error.
+    pub fn load(
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<Self, ::nn::Error> {
+        let file = ::nn::int8::file::Int8File::load(path, &Self::LAYERS)?;
+        ::core::result::Result::Ok(*Self::from_file(&file))
+    }
+    /// The model a checked int8 file holds, built on the heap (its weights may be
+    /// larger than a stack).
+    #[doc(hidden)]
+    pub fn from_file(file: &::nn::int8::file::Int8File) -> ::std::boxed::Box<Self> {
+        let mut net = unsafe { ::nn::frozen::zeroed_box::<Self>() };
+        let q = file.input();
+        net.input = q;
+        {
+            let (input, relu) = (q, true);
+            net.layer0 = file
+                .conv2d::<
+                    1,
+                    28,
+                    28,
+                    6,
+                    28,
+                    28,
+                    13,
+                    2,
+                >(
+                    "0",
+                    input,
+                    ::nn::int8::Geometry {
+                        kernel: [5, 5],
+                        stride: [1, 1],
+                        padding: [2, 2],
+                        groups: 1,
+                    },
+                    relu,
+                );
+        }
+        net.layer0_weight_scale.copy_from_slice(&file.weight_scale("0"));
+        let q = file.output("0");
+        net.layer0_output = q;
+        {
+            let (input, relu) = (q, true);
+            net.layer3 = file
+                .conv2d::<
+                    6,
+                    14,
+                    14,
+                    16,
+                    10,
+                    10,
+                    75,
+                    4,
+                >(
+                    "3",
+                    input,
+                    ::nn::int8::Geometry {
+                        kernel: [5, 5],
+                        stride: [1, 1],
+                        padding: [0, 0],
+                        groups: 1,
+                    },
+                    relu,
+                );
+        }
+        net.layer3_weight_scale.copy_from_slice(&file.weight_scale("3"));
+        let q = file.output("3");
+        net.layer3_output = q;
+        {
+            let (input, relu) = (q, true);
+            net.layer7 = file.dense::<400, 120, 200, 30>("7", input, relu);
+        }
+        net.layer7_weight_scale.copy_from_slice(&file.weight_scale("7"));
+        let q = file.output("7");
+        net.layer7_output = q;
+        {
+            let (input, relu) = (q, true);
+            net.layer9 = file.dense::<120, 84, 60, 21>("9", input, relu);
+        }
+        net.layer9_weight_scale.copy_from_slice(&file.weight_scale("9"));
+        let q = file.output("9");
+        net.layer9_output = q;
+        {
+            let (input, relu) = (q, false);
+            net.layer11 = file.dense::<84, 10, 42, 3>("11", input, relu);
+        }
+        net.layer11_weight_scale.copy_from_slice(&file.weight_scale("11"));
+        let q = file.output("11");
+        net.layer11_output = q;
+        let _ = q;
+        net
+    }
+}
 impl<F: ::nn::Float> LeNet<F> {
     /// Input features per sample (`C*H*W` for an image network).
     pub const INPUT: usize = 784;

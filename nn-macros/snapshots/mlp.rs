@@ -375,6 +375,226 @@ impl<F: ::nn::Float> MlpFrozen<F> {
         x3
     }
 }
+///`Mlp` quantised to int8 (TFLite's scheme): fixed-size arrays, no heap, `no_std`. Made by `Mlp::quantize`, `MlpInt8::load` or a baked `Mlp::INT8`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MlpInt8 {
+    /// The input's scale and zero point.
+    pub input: ::nn::int8::Quant,
+    ///`Linear(784, 256)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer0: ::nn::int8::Dense<784, 256, 392, 64>,
+    ///`Linear(784, 256)`: the scale of each output channel's weights.
+    pub layer0_weight_scale: [f32; 256],
+    ///`Linear(784, 256)`: its output's scale and zero point.
+    pub layer0_output: ::nn::int8::Quant,
+    ///`Linear(256, 10)`: int8 weights and int32 bias, packed for the kernel.
+    pub layer2: ::nn::int8::Dense<256, 10, 128, 3>,
+    ///`Linear(256, 10)`: the scale of each output channel's weights.
+    pub layer2_weight_scale: [f32; 10],
+    ///`Linear(256, 10)`: its output's scale and zero point.
+    pub layer2_output: ::nn::int8::Quant,
+}
+impl MlpInt8 {
+    /// Int8 inference on one quantised sample: integer arithmetic only, no allocation.
+    pub fn infer(&self, x: &[i8; 784]) -> [i8; 10] {
+        let x0 = x;
+        let x1: [i8; 256] = self.layer0.infer(x0);
+        let x2: [i8; 256] = x1;
+        let x3: [i8; 10] = self.layer2.infer(&x2);
+        x3
+    }
+    /// A float sample quantised with the input's scale and zero point.
+    pub fn quantize_input(&self, x: &[f32; 784]) -> [i8; 784] {
+        let mut q = [0i8; 784];
+        self.input.quantize_slice(&x[..], &mut q[..]);
+        q
+    }
+    /// An int8 output in real units, with the output's scale and zero point.
+    pub fn dequantize_output(&self, y: &[i8; 10]) -> [f32; 10] {
+        let mut out = [0.0f32; 10];
+        self.layer2_output.dequantize_slice(&y[..], &mut out[..]);
+        out
+    }
+    ///Int8 inference on a float sample: quantise, `infer`, dequantise.
+    pub fn infer_f32(&self, x: &[f32; 784]) -> [f32; 10] {
+        let y = self.dequantize_output(&self.infer(&self.quantize_input(x)));
+        y
+    }
+}
+impl Mlp<f32> {
+    /// Post-training int8 quantisation, as TFLite's converter does it: each
+    /// activation's range from this float model's forward pass over `calibration`
+    /// (`[n, ..INPUT_SHAPE]`), BatchNorm folded first, weights per output channel,
+    /// int32 biases, ReLU fused as a clamp.
+    pub fn quantize(
+        &self,
+        calibration: ::nn::ndarray::ArrayView<f32, ::nn::ndarray::Ix2>,
+    ) -> ::core::result::Result<MlpInt8, ::nn::Error> {
+        ::nn::check_batch("Mlp", calibration.shape(), &[784])?;
+        if calibration.shape()[0] == 0 {
+            return ::core::result::Result::Err(
+                ::nn::Error::Dataset(
+                    ::std::format!(
+                        "{}::quantize needs at least one calibration sample", "Mlp"
+                    ),
+                ),
+            );
+        }
+        let frozen = self.freeze();
+        let mut ranges = ::nn::int8::ptq::Calibration::new();
+        for sample in calibration.outer_iter() {
+            let sample = sample.as_standard_layout();
+            let flat = sample.as_slice().expect("a standard-layout array is contiguous");
+            ranges.input.observe(flat);
+            let x = <&[f32; 784]>::try_from(flat)
+                .expect("check_batch checked the sample's shape");
+            frozen.__calibrate(x, &mut |key, values| ranges.observe(key, values));
+        }
+        let mut file = ::nn::int8::file::Int8File::new();
+        let q = ranges.input.quant();
+        file.set_input(q);
+        let layer = &self.layer0;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            256,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("1");
+        file.set_weighted(
+            "0",
+            &[256, 784],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let layer = &self.layer2;
+        let weight = layer.weight.as_standard_layout();
+        let bias = layer.bias.as_ref().map(|b| b.to_vec());
+        let weight = weight.as_slice().expect("a standard-layout array is contiguous");
+        let quantized = ::nn::int8::ptq::quantize_layer(
+            weight,
+            10,
+            bias.as_deref(),
+            q.scale,
+        );
+        let q = ranges.quant("2");
+        file.set_weighted(
+            "2",
+            &[10, 256],
+            &quantized.weight,
+            &quantized.weight_scale,
+            &quantized.bias,
+            q,
+        );
+        let _ = q;
+        ::core::result::Result::Ok(*MlpInt8::from_file(&file))
+    }
+}
+impl<F: ::nn::Float> MlpFrozen<F> {
+    /// `infer`, handing each layer's output to `observe` with the layer's key.
+    #[doc(hidden)]
+    pub fn __calibrate(
+        &self,
+        x: &[F; 784],
+        observe: &mut dyn FnMut(&'static str, &[F]),
+    ) {
+        let x0 = x;
+        let x1: [F; 256] = ::nn::frozen::dense(
+            &self.layer0_weight,
+            Some(&self.layer0_bias),
+            x0,
+        );
+        observe("0", &x1[..]);
+        let mut x2: [F; 256] = x1;
+        ::nn::frozen::activate(::nn::activation::Relu, &mut x2[..]);
+        observe("1", &x2[..]);
+        let x3: [F; 10] = ::nn::frozen::dense(
+            &self.layer2_weight,
+            Some(&self.layer2_bias),
+            &x2,
+        );
+        observe("2", &x3[..]);
+    }
+}
+impl MlpInt8 {
+    /// The layers of its int8 file, in order.
+    pub const LAYERS: [::nn::int8::file::Layer<'static>; 2] = [
+        ::nn::int8::file::Layer::Weighted {
+            key: "0",
+            shape: &[256, 784],
+        },
+        ::nn::int8::file::Layer::Weighted {
+            key: "2",
+            shape: &[10, 256],
+        },
+    ];
+    /// Saves it as an int8 safetensors file, keyed like the float state dict.
+    pub fn save(
+        &self,
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<(), ::nn::Error> {
+        let mut file = ::nn::int8::file::Int8File::new();
+        file.set_input(self.input);
+        let mut weight = ::std::vec![0i8; 200704];
+        self.layer0.weights.unpack(1, 256, 784, &mut weight);
+        file.set_weighted(
+            "0",
+            &[256, 784],
+            &weight,
+            &self.layer0_weight_scale,
+            &self.layer0.bias,
+            self.layer0_output,
+        );
+        let mut weight = ::std::vec![0i8; 2560];
+        self.layer2.weights.unpack(1, 10, 256, &mut weight);
+        file.set_weighted(
+            "2",
+            &[10, 256],
+            &weight,
+            &self.layer2_weight_scale,
+            &self.layer2.bias,
+            self.layer2_output,
+        );
+        file.save(path)
+    }
+    /// Loads an int8 file saved by `save` (or written by another tool in the same
+    /// layout), strictly: a missing, unexpected, mis-shaped or wrong-dtype tensor,
+    /// a zero point outside the int8 range or a scale that is not positive is an error.
+    pub fn load(
+        path: impl ::core::convert::AsRef<::std::path::Path>,
+    ) -> ::core::result::Result<Self, ::nn::Error> {
+        let file = ::nn::int8::file::Int8File::load(path, &Self::LAYERS)?;
+        ::core::result::Result::Ok(*Self::from_file(&file))
+    }
+    /// The model a checked int8 file holds, built on the heap (its weights may be
+    /// larger than a stack).
+    #[doc(hidden)]
+    pub fn from_file(file: &::nn::int8::file::Int8File) -> ::std::boxed::Box<Self> {
+        let mut net = unsafe { ::nn::frozen::zeroed_box::<Self>() };
+        let q = file.input();
+        net.input = q;
+        {
+            let (input, relu) = (q, true);
+            net.layer0 = file.dense::<784, 256, 392, 64>("0", input, relu);
+        }
+        net.layer0_weight_scale.copy_from_slice(&file.weight_scale("0"));
+        let q = file.output("0");
+        net.layer0_output = q;
+        {
+            let (input, relu) = (q, false);
+            net.layer2 = file.dense::<256, 10, 128, 3>("2", input, relu);
+        }
+        net.layer2_weight_scale.copy_from_slice(&file.weight_scale("2"));
+        let q = file.output("2");
+        net.layer2_output = q;
+        let _ = q;
+        net
+    }
+}
 impl<F: ::nn::Float> Mlp<F> {
     /// Input features per sample (`C*H*W` for an image network).
     pub const INPUT: usize = 784;

@@ -17,6 +17,7 @@ pub fn generate(net: &Network, frozen_weights: Option<TokenStream>) -> TokenStre
     let frozen = format_ident!("{}Frozen", name);
     let std_items = std_items(net);
     let frozen_items = frozen_items(net);
+    let int8_items = crate::int8::items(net);
     let consts = shape_consts(net);
     let name_str = name.to_string();
     let (input_size, output_size) = (typenum(net.input.len()), typenum(net.output().len()));
@@ -29,6 +30,7 @@ pub fn generate(net: &Network, frozen_weights: Option<TokenStream>) -> TokenStre
             #vis struct #name<F = f32>(::core::marker::PhantomData<F>);
         }
         #frozen_items
+        #int8_items
         #consts
         #[automatically_derived]
         impl<F: ::nn::Float> ::nn::Network for #name<F> {

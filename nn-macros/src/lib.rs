@@ -7,6 +7,7 @@
 mod chain;
 mod check;
 mod generate;
+mod int8;
 mod kinds;
 mod parse;
 mod shape;

@@ -45,6 +45,9 @@ pub struct FrozenTensor {
 
 /// The `FROZEN` constant with the file's weights, or a compile error at the attribute.
 pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
+    if let Some(int8) = bake_int8(net, path)? {
+        return Ok(int8);
+    }
     let tensors = bakeable(net)?.map_err(|problems| error_at(path, problems))?;
     let bytes: usize = tensors.iter().map(|t| scalars(&t.shape).unwrap_or(MAX_SCALARS) * F32_BYTES).sum();
     if bytes > MAX_BAKED_BYTES {
@@ -74,6 +77,40 @@ pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
         return Err(syn::Error::new(path.span(), format!("the weight file's path {} is not UTF-8", file.display())));
     };
     Ok(emit(net, path.span(), file, &image))
+}
+
+/// `Name::INT8` when `path` names an int8 weight file (one with `input.scale`), checked
+/// against the declaration; `None` for any other file.
+fn bake_int8(net: &Network, path: &LitStr) -> syn::Result<Option<TokenStream>> {
+    let file = resolve(path)?;
+    let Ok(bytes) = std::fs::read(&file) else {
+        return Ok(None);
+    };
+    let Ok(tensors) = SafeTensors::deserialize(&bytes) else {
+        return Ok(None);
+    };
+    if tensors.tensor("input.scale").is_err() {
+        return Ok(None);
+    }
+    let Some(file) = file.to_str() else {
+        return Err(syn::Error::new(path.span(), format!("the weight file's path {} is not UTF-8", file.display())));
+    };
+    let int8 =
+        crate::int8::bake::int8_const(net, &tensors, &path.value()).map_err(|problems| error_at(path, problems))?;
+    let endian =
+        format!("`{}::INT8` is baked as little-endian bytes: it cannot be built for a big-endian target", net.name);
+    let endian_guard = quote_spanned! {path.span()=>
+        #[cfg(target_endian = "big")]
+        ::core::compile_error!(#endian);
+    };
+    Ok(Some(quote! {
+        // Recompiles this crate when the weight file changes.
+        const _: &[u8] = ::core::include_bytes!(#file);
+
+        #endian_guard
+
+        #int8
+    }))
 }
 
 /// Every one of `problems` as one error at the attribute's string.

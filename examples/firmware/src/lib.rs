@@ -28,6 +28,24 @@ network! {
     }
 }
 
+network! {
+    /// The seed MNIST classifier in int8, quantised by nn's `quantize` example (calibrated
+    /// on training digits): `Mnist8::INT8`, 203,530 int8 weights in flash.
+    #[weights = "models/mnist-int8.safetensors"]
+    pub struct Mnist8 {
+        Linear(784, 256) -> ReLU -> Linear(256, 10)
+    }
+}
+
+network! {
+    /// The small model in int8 (`Small8::INT8`), quantised by `firmware_reference
+    /// --make-small-int8`, calibrated on the eight [thumbnails](THUMBNAILS).
+    #[weights = "models/small-int8.safetensors"]
+    pub struct Small8 {
+        Linear(16, 32) -> ReLU -> Linear(32, 4)
+    }
+}
+
 /// Pixels in one 28×28 MNIST image.
 pub const PIXELS: usize = 784;
 

@@ -7,6 +7,7 @@ use quote::{quote, quote_spanned};
 use super::{f64_lit, param, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 const fn activation(
@@ -135,6 +136,17 @@ impl LayerKind for Act {
         let FrozenSite { by_value, typed_mut, y_slice, .. } = site;
         let act = self.value();
         quote!(let #typed_mut = #by_value; ::nn::frozen::activate(#act, #y_slice);)
+    }
+
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        match self {
+            Act::Relu => Int8::Relu,
+            _ => Int8::Unsupported(
+                "of the activations, only ReLU has an int8 form here (a clamp at the zero point); \
+                 run this network in f32 (`freeze`)"
+                    .to_string(),
+            ),
+        }
     }
 
     fn scratch(&self) -> Option<TokenStream> {

@@ -8,6 +8,7 @@ use super::{f64_lit, param, usize_lit, ArgType, Bake, Default, FrozenField, Kind
 use super::{Resolve, ShapeSite, State, StatesInput, Tensor};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 const BATCH_NORM: &[ParamSpec] = &[
@@ -170,6 +171,10 @@ impl LayerKind for BatchNorm {
             Over::Channels => quote!(::nn::frozen::batch_norm2d),
         };
         quote!(let #typed_mut = #by_value; #kernel(&mut #y, &self.#scale, &self.#shift);)
+    }
+
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Folded
     }
 
     fn scratch(&self) -> Option<TokenStream> {

@@ -9,6 +9,7 @@ use super::{bias_arg, bias_suffix, param, usize_lit, weight_and_bias, ArgType, D
 use super::{Resolve, ShapeSite, State, StatesInput};
 use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site, Weighted};
 use crate::shape::{padded, window_output, Shape, MAX_SCALARS_TEXT};
 
 pub const CONV2D: KindSpec = KindSpec {
@@ -139,6 +140,32 @@ impl LayerKind for Conv2d {
         let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
         let (s, p) = (usize_lit(self.stride), usize_lit(self.padding));
         quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, (#s, #s), (#p, #p));)
+    }
+
+    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
+        let (Shape::Image { channels, height, width }, Shape::Image { height: oh, width: ow, .. }) =
+            (site.layer.input, site.layer.output)
+        else {
+            return Int8::Unsupported("its input or output is not an image".to_string());
+        };
+        let cols = channels * self.kernel * self.kernel;
+        let [c, h, w, oc, oh, ow, pairs, blocks] =
+            [channels, height, width, self.out_channels, oh, ow, cols.div_ceil(2), self.out_channels.div_ceil(4)]
+                .map(usize_lit);
+        let (k, s, p) = (usize_lit(self.kernel), usize_lit(self.stride), usize_lit(self.padding));
+        let geometry =
+            quote!(::nn::int8::Geometry { kernel: [#k, #k], stride: [#s, #s], padding: [#p, #p], groups: 1 });
+        let (field, key, typed, x) = (&site.layer.field, &site.layer.key, &site.typed, &site.by_ref);
+        let weight_len = usize_lit(self.out_channels * cols);
+        Int8::Weighted(Weighted {
+            ty: quote!(::nn::int8::Conv2d<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks>),
+            shape: vec![self.out_channels, self.in_channels, self.kernel, self.kernel],
+            matrix: (1, self.out_channels, cols),
+            infer: quote!(let #typed = self.#field.infer(#x);),
+            load: quote!(file.conv2d::<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks>(#key, input, #geometry, relu)),
+            weight_ty: quote!([i8; #weight_len]),
+            extra: quote!(, #geometry),
+        })
     }
 
     fn scratch(&self) -> Option<TokenStream> {

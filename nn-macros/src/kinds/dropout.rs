@@ -7,6 +7,7 @@ use quote::quote;
 use super::{f64_lit, param, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
 use crate::chain::{batch_dim, batch_shape, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 pub const DROPOUT: KindSpec = KindSpec {
@@ -95,6 +96,11 @@ impl LayerKind for Dropout {
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { by_value, typed, .. } = site;
         quote!(let #typed = #by_value;)
+    }
+
+    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
+        let Int8Site { by_value, typed, .. } = site;
+        Int8::Keeps(quote!(let #typed = #by_value;))
     }
 
     fn scratch(&self) -> Option<TokenStream> {

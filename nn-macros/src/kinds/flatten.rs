@@ -6,6 +6,7 @@ use quote::quote;
 use super::{usize_lit, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 pub const FLATTEN: KindSpec = KindSpec {
@@ -82,6 +83,14 @@ impl LayerKind for Flatten {
             Shape::Flat(_) => quote!(let #typed = #by_value;),
             Shape::Image { .. } => quote!(let #typed = ::nn::frozen::flatten(#by_ref);),
         }
+    }
+
+    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
+        let Int8Site { layer, by_ref, by_value, typed, .. } = site;
+        Int8::Keeps(match layer.input {
+            Shape::Flat(_) => quote!(let #typed = #by_value;),
+            Shape::Image { .. } => quote!(let #typed = ::nn::int8::flatten(#by_ref);),
+        })
     }
 
     fn scratch(&self) -> Option<TokenStream> {

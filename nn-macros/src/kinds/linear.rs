@@ -7,6 +7,7 @@ use super::{bias_arg, bias_suffix, param, usize_lit, weight_and_bias, ArgType, D
 use super::{ShapeSite, State, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site, Weighted};
 use crate::shape::Shape;
 
 pub const LINEAR: KindSpec = KindSpec {
@@ -113,6 +114,23 @@ impl LayerKind for Linear {
         let FrozenSite { layer, by_ref, typed, .. } = site;
         let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
         quote!(let #typed = ::nn::frozen::dense(&self.#weight, #bias, #by_ref);)
+    }
+
+    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
+        let (inputs, outputs) = (self.inputs, self.outputs);
+        let (i, o) = (usize_lit(inputs), usize_lit(outputs));
+        let (pairs, blocks) = (usize_lit(inputs.div_ceil(2)), usize_lit(outputs.div_ceil(4)));
+        let ty = quote!(::nn::int8::Dense<#i, #o, #pairs, #blocks>);
+        let (field, key, typed, x) = (&site.layer.field, &site.layer.key, &site.typed, &site.by_ref);
+        Int8::Weighted(Weighted {
+            ty,
+            shape: vec![outputs, inputs],
+            matrix: (1, outputs, inputs),
+            infer: quote!(let #typed = self.#field.infer(#x);),
+            load: quote!(file.dense::<#i, #o, #pairs, #blocks>(#key, input, relu)),
+            weight_ty: quote!([[i8; #i]; #o]),
+            extra: quote!(),
+        })
     }
 
     fn scratch(&self) -> Option<TokenStream> {

@@ -27,6 +27,7 @@ use quote::{format_ident, quote};
 
 use crate::chain::{Backward, FrozenSite, Site, Tape, WsSite, WsStep};
 use crate::check::{CheckedLayer, Errors};
+use crate::int8::{Int8, Int8Site};
 use crate::parse::{Arg, LayerDecl};
 use crate::shape::Shape;
 
@@ -73,6 +74,9 @@ pub trait LayerKind: fmt::Debug {
     fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep>;
     /// `infer`'s statement(s), binding `site.y` from `site.x` on fixed-size arrays.
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream;
+    /// What it is in int8 (`quantize`, the int8 struct and its `infer`), or why it has
+    /// no int8 form.
+    fn int8(&self, site: &Int8Site<'_>) -> Int8;
     /// Activation bytes `infer` holds inside the layer, beyond its input and output
     /// (an inner chain's, a nested network's), as a constant expression.
     fn scratch(&self) -> Option<TokenStream>;

@@ -7,6 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use super::{usize_lit, Bake, FrozenField, KindSpec, LayerKind, Params, ShapeSite, State, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 /// A network declared elsewhere.
@@ -117,6 +118,13 @@ impl LayerKind for Nested {
             .collect();
         let field = &layer.field;
         quote_spanned!(layer.span=> let #typed = self.#field.infer(#input);)
+    }
+
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Unsupported(format!(
+            "a network declared elsewhere has no int8 form inside another; quantise `{}` on its own",
+            self.network
+        ))
     }
 
     fn scratch(&self) -> Option<TokenStream> {

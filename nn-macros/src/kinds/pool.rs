@@ -7,6 +7,7 @@ use quote::{quote, quote_spanned};
 use super::{param, usize_lit, ArgType, Default, KindSpec, LayerKind, ParamSpec, Params, ShapeSite, StatesInput};
 use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::{window_output, Shape};
 
 const POOL: &[ParamSpec] = &[
@@ -142,6 +143,16 @@ impl LayerKind for Pool {
             Op::Avg => quote!(::nn::frozen::avg_pool2d),
         };
         quote!(let #typed = #pool(#by_ref, #k, #s);)
+    }
+
+    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
+        let Int8Site { by_ref, typed, .. } = site;
+        let (k, s) = (usize_lit(self.kernel), usize_lit(self.stride));
+        let pool = match self.op {
+            Op::Max => quote!(::nn::int8::max_pool2d),
+            Op::Avg => quote!(::nn::int8::avg_pool2d),
+        };
+        Int8::Keeps(quote!(let #typed = #pool(#by_ref, [#k, #k], [#s, #s]);))
     }
 
     fn scratch(&self) -> Option<TokenStream> {

@@ -7,6 +7,7 @@ use super::{KindSpec, LayerKind, Params, ShapeSite, StatesInput};
 use crate::chain::{frozen_steps, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::{check_chain, CheckedLayer};
 use crate::generate::scratch_bytes;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 pub const RESIDUAL: KindSpec = KindSpec {
@@ -103,6 +104,10 @@ impl LayerKind for Residual {
             let #typed_mut = #inner_y;
             ::nn::frozen::add_in_place(#y_slice, #x_slice);
         }
+    }
+
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Residual
     }
 
     fn scratch(&self) -> Option<TokenStream> {

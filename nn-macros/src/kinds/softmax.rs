@@ -6,6 +6,7 @@ use quote::quote;
 use super::{KindSpec, LayerKind, Params, ShapeSite, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
 pub const SOFTMAX: KindSpec = KindSpec {
@@ -83,6 +84,10 @@ impl LayerKind for Softmax {
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { by_value, typed_mut, y, .. } = site;
         quote!(let #typed_mut = #by_value; ::nn::frozen::softmax_in_place(&mut #y);)
+    }
+
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Softmax
     }
 
     fn scratch(&self) -> Option<TokenStream> {

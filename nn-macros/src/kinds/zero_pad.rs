@@ -7,6 +7,7 @@ use quote::quote;
 use super::{param, usize_lit, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
+use crate::int8::{Int8, Int8Site};
 use crate::shape::{padded, Shape, MAX_SCALARS_TEXT};
 
 pub const ZERO_PAD2D: KindSpec = KindSpec {
@@ -91,6 +92,12 @@ impl LayerKind for ZeroPad2d {
         let FrozenSite { by_ref, typed, .. } = site;
         let (left, top) = (usize_lit(self.left), usize_lit(self.top));
         quote!(let #typed = ::nn::frozen::zero_pad2d(#by_ref, #left, #top);)
+    }
+
+    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
+        let Int8Site { by_ref, typed, quant, .. } = site;
+        let (left, top) = (usize_lit(self.left), usize_lit(self.top));
+        Int8::Keeps(quote!(let #typed = ::nn::int8::zero_pad2d(#by_ref, #left, #top, #quant.zero_point);))
     }
 
     fn scratch(&self) -> Option<TokenStream> {

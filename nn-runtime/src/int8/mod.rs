@@ -51,11 +51,28 @@ pub fn flatten<const C: usize, const H: usize, const W: usize, const N: usize>(x
     flat
 }
 
+/// A `ReLU` that follows a layer keeping its input's quantisation: `q = max(q, zero_point)`
+/// (real zero is the zero point).
+#[inline]
+pub fn relu_in_place(x: &mut [i8], zero_point: i32) {
+    let zero = zero_point.clamp(-128, 127) as i8;
+    for v in x {
+        *v = (*v).max(zero);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn flatten_is_channel_major() {
         let x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
         assert_eq!(super::flatten::<2, 2, 2, 8>(&x), [1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn relu_clamps_at_the_zero_point() {
+        let mut x = [-128, -6, -5, 0, 127];
+        super::relu_in_place(&mut x, -5);
+        assert_eq!(x, [-5, -5, -5, 0, 127]);
     }
 }

@@ -69,6 +69,29 @@ impl<const PAIRS: usize, const BLOCKS: usize> Packed<PAIRS, BLOCKS> {
         }
         Self { words }
     }
+
+    /// The row-major `[groups · rows_per_group, cols]` matrix [`pack`](Self::pack) was
+    /// given, written into `w`: what a saved int8 file stores.
+    ///
+    /// # Panics
+    /// If `w` is not `groups · rows_per_group · cols` long.
+    pub fn unpack(&self, groups: usize, rows_per_group: usize, cols: usize, w: &mut [i8]) {
+        assert_eq!(w.len(), groups * rows_per_group * cols, "the weights are not groups × rows × cols long");
+        let blocks_per_group = rows_per_group.div_ceil(4);
+        for (block, pairs) in self.words.iter().enumerate() {
+            let (group, first) = (block / blocks_per_group, (block % blocks_per_group) * 4);
+            for (pair, halves) in pairs.iter().enumerate() {
+                for (half, &word) in halves.iter().enumerate() {
+                    for byte in 0..4 {
+                        let (row, col) = (first + 2 * half + byte % 2, 2 * pair + byte / 2);
+                        if row < rows_per_group && col < cols {
+                            w[(group * rows_per_group + row) * cols + col] = (word >> (8 * byte)) as u8 as i8;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Two 16-bit values in one word, the first in the low half: `SMLAD`'s operand.
@@ -133,6 +156,17 @@ mod tests {
         assert_eq!(packed.words[0][1][0], at(0, 2) | at(1, 2) << 8);
         // Group 1 starts its own block at row 3.
         assert_eq!(packed.words[1][1][1], at(5, 2));
+    }
+
+    #[test]
+    fn unpack_gives_back_what_pack_was_given() {
+        let w: [i8; 30] = core::array::from_fn(|i| (i as i8).wrapping_mul(53).wrapping_sub(90));
+        let mut back = [0i8; 30];
+        Packed::<3, 2>::pack(&w, 2, 3, 5).unpack(2, 3, 5, &mut back);
+        assert_eq!(back, w);
+        let mut back = [0i8; 30];
+        Packed::<8, 1>::pack(&w, 1, 2, 15).unpack(1, 2, 15, &mut back);
+        assert_eq!(back, w);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Post-training quantisation on the host: activation ranges from calibration data,
 //! symmetric per-channel weights and int32 biases, as TFLite's converter computes them.
 
+use std::collections::HashMap;
+
 use super::quant::Quant;
 
 /// The running min and max of one activation over the calibration inputs.
@@ -69,6 +71,62 @@ pub fn quantize_bias(b: f32, input_scale: f32, weight_scale: f32) -> i32 {
     libm::roundf(b / (input_scale * weight_scale)) as i32
 }
 
+/// The ranges of a network's activations over the calibration inputs, keyed by the
+/// state-dict key of the layer that produces each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Calibration {
+    /// The network's input.
+    pub input: Range,
+    ranges: HashMap<&'static str, Range>,
+}
+
+impl Calibration {
+    /// Nothing observed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Widens the range of the output of the layer at `key` to hold `x`.
+    pub fn observe(&mut self, key: &'static str, x: &[f32]) {
+        self.ranges.entry(key).or_default().observe(x);
+    }
+
+    /// The quantisation of the output of the layer at `key` (of a range that holds only
+    /// 0 when nothing was observed there).
+    pub fn quant(&self, key: &str) -> Quant {
+        self.ranges.get(key).copied().unwrap_or_default().quant()
+    }
+}
+
+/// A `Linear`'s or `Conv2d`'s weights and bias in int8, as [`quantize_layer`] makes them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedLayer {
+    /// The int8 weight, row-major in the float weight's shape.
+    pub weight: Vec<i8>,
+    /// The scale of each output channel's weights.
+    pub weight_scale: Vec<f32>,
+    /// The int32 bias (zeros for a layer without one).
+    pub bias: Vec<i32>,
+}
+
+/// Quantises the row-major float `weight` of `outputs` output channels (first axis) and its
+/// `bias` for an input of scale `input_scale`: [`quantize_channel`] per channel, then
+/// [`quantize_bias`].
+pub fn quantize_layer(weight: &[f32], outputs: usize, bias: Option<&[f32]>, input_scale: f32) -> QuantizedLayer {
+    let per_channel = weight.len() / outputs.max(1);
+    let mut q = vec![0i8; weight.len()];
+    let weight_scale: Vec<f32> = weight
+        .chunks(per_channel.max(1))
+        .zip(q.chunks_mut(per_channel.max(1)))
+        .map(|(w, q)| quantize_channel(w, q))
+        .collect();
+    let bias = match bias {
+        Some(b) => b.iter().zip(&weight_scale).map(|(&b, &s)| quantize_bias(b, input_scale, s)).collect(),
+        None => vec![0; outputs],
+    };
+    QuantizedLayer { weight: q, weight_scale, bias }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +164,27 @@ mod tests {
         assert_eq!(quantize_bias(0.3, 0.1, 0.5), 6);
         assert_eq!(quantize_bias(-0.25, 0.5, 1.0), -1); // −0.5 → −1
         assert_eq!(quantize_bias(0.75, 0.5, 1.0), 2); // 1.5 → 2
+    }
+
+    #[test]
+    fn a_layer_quantises_channel_by_channel() {
+        let weight = [0.5, -1.984375, 0.0, 0.0, 1.27, -0.635];
+        let layer = quantize_layer(&weight, 3, Some(&[0.3, 1.0, -0.0127]), 0.1);
+        assert_eq!(layer.weight, [32, -127, 0, 0, 127, -64]);
+        assert_eq!(layer.weight_scale, [1.0 / 64.0, 1.0, 0.01]);
+        assert_eq!(layer.bias, [quantize_bias(0.3, 0.1, 1.0 / 64.0), 10, quantize_bias(-0.0127, 0.1, 0.01)]);
+        assert_eq!(quantize_layer(&weight, 3, None, 0.1).bias, [0, 0, 0]);
+    }
+
+    #[test]
+    fn calibration_keeps_one_range_per_layer() {
+        let mut calibration = Calibration::new();
+        calibration.observe("0", &[-1.0, 2.0]);
+        calibration.observe("0", &[1.5, -0.25]);
+        calibration.observe("1", &[2.55]);
+        assert_eq!(calibration.quant("0"), Quant { scale: 3.0f32 / 255.0, zero_point: -43 });
+        assert_eq!(calibration.quant("1"), Quant { scale: 2.55f32 / 255.0, zero_point: -128 });
+        assert_eq!(calibration.quant("2"), Range::new().quant());
     }
 
     proptest! {
