@@ -83,9 +83,13 @@ pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
 /// against the declaration; `None` for any other file.
 fn bake_int8(net: &Network, path: &LitStr) -> syn::Result<Option<TokenStream>> {
     let file = resolve(path)?;
-    let Ok(bytes) = std::fs::read(&file) else {
+    // A file that cannot be read or whose header does not check is the f32 path's to report.
+    let Ok(bytes) = nn_safetensors::read_regular(&file) else {
         return Ok(None);
     };
+    if nn_safetensors::check(&bytes).is_err() {
+        return Ok(None);
+    }
     let Ok(tensors) = SafeTensors::deserialize(&bytes) else {
         return Ok(None);
     };
