@@ -73,7 +73,10 @@ impl<F: ::nn::Float> Block<F> {
     /// The training forward pass: the output and the tape `backward` consumes.
     ///
     /// # Panics
-    /// If the batch's feature dimensions differ from the declaration.
+    /// If the batch's feature dimensions differ from the declaration, or if a
+    /// BatchNorm layer sees a single value per channel (a batch of 1 sample),
+    /// which PyTorch refuses with a `ValueError`; `Trainer::fit` reports that
+    /// case as `Error::SingleValueBatch` before training.
     pub fn forward_train<'a>(
         &self,
         x: ::nn::ndarray::ArrayView<'a, F, ::nn::ndarray::Ix2>,
@@ -113,6 +116,10 @@ impl<F: ::nn::Float> Block<F> {
     }
     /// Accumulates every parameter's gradient from `grad_out` (d loss / d output).
     /// Like PyTorch for an input that needs no gradient, it skips d loss / d input.
+    ///
+    /// # Panics
+    /// If `grad_out`'s feature dimensions differ from the output's, or its batch
+    /// size from the batch `tape` was recorded on.
     pub fn backward(
         &mut self,
         tape: BlockTape<'_, F>,
@@ -121,6 +128,9 @@ impl<F: ::nn::Float> Block<F> {
         self.backward_from(tape, grad_out, false);
     }
     /// [`Self::backward`], and returns d loss / d input (for a network used as a layer).
+    ///
+    /// # Panics
+    /// As [`Self::backward`].
     pub fn backward_with_input_grad(
         &mut self,
         tape: BlockTape<'_, F>,
@@ -214,7 +224,10 @@ impl<F: ::nn::Float> Block<F> {
     /// with the optimiser's `step`.
     ///
     /// # Panics
-    /// If the batch's feature dimensions differ from the declaration.
+    /// If the batch's feature dimensions differ from the declaration, if `target`
+    /// does not fit the output (the loss's own check), or if a BatchNorm layer sees
+    /// a single value per channel, which PyTorch refuses with a `ValueError`;
+    /// `Trainer::fit` reports the last as `Error::SingleValueBatch` before training.
     pub fn train_step<L: ::nn::loss::Loss<F>>(
         &mut self,
         ws: &mut BlockWorkspace<F>,
