@@ -367,7 +367,7 @@ impl<F: ::nn::Float> BlockFrozen<F> {
         let mut r1_x2: [F; 16] = r1_x1;
         ::nn::frozen::activate(::nn::activation::Gelu, &mut r1_x2);
         let mut x2: [F; 16] = r1_x2;
-        ::nn::frozen::add_in_place(&mut x2, r1_x0);
+        ::nn::frozen::add_in_place(&mut x2, &r1_x0[..]);
         let x3: [F; 8] = self.enc.infer(&x2);
         let x4: [F; 4] = ::nn::frozen::dense(
             &self.layer3_weight,

@@ -34,7 +34,9 @@ impl<F: ::nn::Float> LeNet<F> {
                         .bias(true),
                     rng,
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer3: ::nn::layers::Conv2d::init(
                     ::nn::layers::Conv2dSpec::new(6, 16, (5, 5))
                         .stride((1, 1))
@@ -42,7 +44,9 @@ impl<F: ::nn::Float> LeNet<F> {
                         .bias(true),
                     rng,
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer7: ::nn::layers::Linear::init(400, 120, true, rng),
             layer9: ::nn::layers::Linear::init(120, 84, true, rng),
             layer11: ::nn::layers::Linear::init(84, 10, true, rng),
@@ -58,14 +62,18 @@ impl<F: ::nn::Float> LeNet<F> {
                         .padding((2, 2))
                         .bias(true),
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer3: ::nn::layers::Conv2d::zeros(
                     ::nn::layers::Conv2dSpec::new(6, 16, (5, 5))
                         .stride((1, 1))
                         .padding((0, 0))
                         .bias(true),
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer7: ::nn::layers::Linear::zeros(400, 120, true),
             layer9: ::nn::layers::Linear::zeros(120, 84, true),
             layer11: ::nn::layers::Linear::zeros(84, 10, true),

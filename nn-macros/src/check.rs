@@ -330,17 +330,44 @@ fn defaults(specs: &[ParamSpec], mut values: HashMap<&'static str, Arg>) -> Hash
 
 fn check_type(spec: &ParamSpec, arg: &Arg, errors: &mut Errors) -> bool {
     let name = spec.name;
-    let expected = match (spec.ty, arg) {
-        (ArgType::Dim | ArgType::DimOrInfer | ArgType::Count, Arg::Int(v, span)) if *v > MAX_SCALARS as u64 => {
+    let (element, what) = match spec.ty {
+        ArgType::DimPair => (ArgType::Dim, "positive integers"),
+        ArgType::CountPair => (ArgType::Count, "non-negative integers"),
+        ty => return check_scalar(&format!("`{name}`"), ty, arg, errors),
+    };
+    match arg {
+        Arg::Tuple(items, _) if items.len() == 2 => {
+            let height = check_scalar(&format!("the height of `{name}`"), element, &items[0], errors);
+            let width = check_scalar(&format!("the width of `{name}`"), element, &items[1], errors);
+            height && width
+        }
+        Arg::Tuple(..) => {
+            errors.push(syn::Error::new(
+                arg.span(),
+                format!(
+                    "`{name}` must be one size for both axes or a pair `(height, width)` of {what}, found {}",
+                    arg.describe()
+                ),
+            ));
+            false
+        }
+        _ => check_scalar(&format!("`{name}`"), spec.ty, arg, errors),
+    }
+}
+
+/// Checks one scalar argument, or one element of a pair, named `label` in messages.
+fn check_scalar(label: &str, ty: ArgType, arg: &Arg, errors: &mut Errors) -> bool {
+    let expected = match (ty, arg) {
+        (_, Arg::Int(v, span)) if *v > MAX_SCALARS as u64 && !matches!(ty, ArgType::Number | ArgType::Bool) => {
             errors.push(syn::Error::new(
                 *span,
-                format!("`{name}` = {v} is too large: a size or count is at most {MAX_SCALARS_TEXT}"),
+                format!("{label} = {v} is too large: a size or count is at most {MAX_SCALARS_TEXT}"),
             ));
             return false;
         }
-        (ArgType::Dim | ArgType::DimOrInfer, Arg::Int(v, _)) if *v > 0 => return true,
+        (ArgType::Dim | ArgType::DimOrInfer | ArgType::DimPair, Arg::Int(v, _)) if *v > 0 => return true,
         (ArgType::DimOrInfer, Arg::Infer(_)) => return true,
-        (ArgType::Count, Arg::Int(..)) => return true,
+        (ArgType::Count | ArgType::CountPair, Arg::Int(..)) => return true,
         (ArgType::Number, Arg::Int(..) | Arg::Float(..)) => return true,
         (ArgType::Bool, Arg::Bool(..)) => return true,
         (ArgType::Dim, _) => "a positive integer",
@@ -348,8 +375,10 @@ fn check_type(spec: &ParamSpec, arg: &Arg, errors: &mut Errors) -> bool {
         (ArgType::Count, _) => "a non-negative integer",
         (ArgType::Number, _) => "a number",
         (ArgType::Bool, _) => "`true` or `false`",
+        (ArgType::DimPair, _) => "a positive integer or a pair `(height, width)` of them",
+        (ArgType::CountPair, _) => "a non-negative integer or a pair `(height, width)` of them",
     };
-    errors.push(syn::Error::new(arg.span(), format!("`{name}` must be {expected}, found {}", arg.describe())));
+    errors.push(syn::Error::new(arg.span(), format!("{label} must be {expected}, found {}", arg.describe())));
     false
 }
 

@@ -1,24 +1,30 @@
-//! `Conv2d(in_channels, out_channels, kernel_size, stride = 1, padding = 0, bias = true)`:
-//! a square-kernel 2-d convolution with zero padding.
+//! `Conv2d(in_channels, out_channels, kernel_size, stride = 1, padding = 0, groups = 1,
+//! bias = true)`: a grouped 2-d convolution with zero padding; `kernel_size`, `stride` and
+//! `padding` are `k` or `(height, width)`, and `groups = in_channels` is depthwise.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::pool::window_assertion;
-use super::{bias_arg, bias_suffix, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec, LayerKind, Params};
+use super::{bias_arg, bias_suffix, describe_pair, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec};
+use super::{LayerKind, Params};
 use super::{Resolve, ShapeSite, State, StatesInput};
 use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::shape::{padded, window_output, Shape, MAX_SCALARS_TEXT};
+
+/// The reason the generated `init`/`zeros` cannot fail, as their `expect` says it.
+const CHECKED: &str = "network! checked that the kernel and stride are positive and groups divide both channel counts";
 
 pub const CONV2D: KindSpec = KindSpec {
     name: "Conv2d",
     params: &[
         param("in_channels", ArgType::DimOrInfer, Default::Required),
         param("out_channels", ArgType::Dim, Default::Required),
-        param("kernel_size", ArgType::Dim, Default::Required),
-        param("stride", ArgType::Dim, Default::Int(1)),
-        param("padding", ArgType::Count, Default::Int(0)),
+        param("kernel_size", ArgType::DimPair, Default::Required),
+        param("stride", ArgType::DimPair, Default::Int(1)),
+        param("padding", ArgType::CountPair, Default::Int(0)),
+        param("groups", ArgType::Dim, Default::Int(1)),
         param("bias", ArgType::Bool, Default::Bool(true)),
     ],
     chain: false,
@@ -28,32 +34,53 @@ pub const CONV2D: KindSpec = KindSpec {
 
 fn resolve(at: &mut Resolve<'_>) -> Option<Box<dyn LayerKind>> {
     let in_channels = at.size_or_inferred("in_channels", at.channels())?;
+    let (out_channels, groups) = (at.int("out_channels")?, at.int("groups")?);
+    if !in_channels.is_multiple_of(groups) || !out_channels.is_multiple_of(groups) {
+        let span = at.values.get("groups").map_or(at.decl.kind.span(), crate::parse::Arg::span);
+        let (which, count) =
+            if in_channels.is_multiple_of(groups) { ("output", out_channels) } else { ("input", in_channels) };
+        at.errors.push(syn::Error::new(
+            span,
+            format!(
+                "Conv2d groups = {groups} must divide both channel counts, but it does not divide the {count} \
+                 {which} channels (Conv2d({in_channels}, {out_channels}, ..))"
+            ),
+        ));
+        return None;
+    }
     Some(Box::new(Conv2d {
         in_channels,
-        out_channels: at.int("out_channels")?,
-        kernel: at.int("kernel_size")?,
-        stride: at.int("stride")?,
-        padding: at.int("padding")?,
+        out_channels,
+        kernel: at.pair("kernel_size")?,
+        stride: at.pair("stride")?,
+        padding: at.pair("padding")?,
+        groups,
         bias: at.flag("bias"),
     }))
 }
 
+/// A checked convolution: `groups` divides both channel counts, the kernel and the
+/// stride are positive.
 #[derive(Debug)]
 struct Conv2d {
     in_channels: usize,
     out_channels: usize,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
+    /// `(height, width)`, as are `stride` and `padding`.
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    groups: usize,
     bias: bool,
 }
 
 impl LayerKind for Conv2d {
     fn describe(&self) -> String {
-        let Conv2d { in_channels, out_channels, kernel, stride, padding, bias } = self;
+        let Conv2d { in_channels, out_channels, kernel, stride, padding, groups, bias } = *self;
+        let (kernel, stride, padding) = (describe_pair(kernel), describe_pair(stride), describe_pair(padding));
+        let groups = if groups == 1 { String::new() } else { format!(", groups = {groups}") };
         format!(
-            "Conv2d({in_channels}, {out_channels}, {kernel}, stride = {stride}, padding = {padding}{})",
-            bias_suffix(*bias)
+            "Conv2d({in_channels}, {out_channels}, {kernel}, stride = {stride}, padding = {padding}{groups}{})",
+            bias_suffix(bias)
         )
     }
 
@@ -65,18 +92,18 @@ impl LayerKind for Conv2d {
                 "Conv2d expects {in_channels} input channels, but the previous layer produces {channels} (shape {input})"
             )));
         }
-        let (Some(padded_h), Some(padded_w)) = (padded(height, padding, padding), padded(width, padding, padding))
-        else {
+        let ((kh, kw), (sh, sw), (ph, pw)) = (kernel, stride, padding);
+        let (Some(padded_h), Some(padded_w)) = (padded(height, ph, ph), padded(width, pw, pw)) else {
             return Err(at.decl.error(format!(
-                "Conv2d padding {padding} makes its input {input} too large: a side holds at most {MAX_SCALARS_TEXT}"
+                "Conv2d padding {} makes its input {input} too large: a side holds at most {MAX_SCALARS_TEXT}",
+                describe_pair(padding)
             )));
         };
-        let (Some(h), Some(w)) =
-            (window_output(height, kernel, stride, padding), window_output(width, kernel, stride, padding))
-        else {
+        let (Some(h), Some(w)) = (window_output(height, kh, sh, ph), window_output(width, kw, sw, pw)) else {
             return Err(at.decl.error(format!(
-                "Conv2d kernel {kernel}x{kernel} is larger than its padded input {padded_h}x{padded_w} \
-                 (input {input}, padding {padding})"
+                "Conv2d kernel {kh}x{kw} is larger than its padded input {padded_h}x{padded_w} \
+                 (input {input}, padding {})",
+                describe_pair(padding)
             )));
         };
         Ok(Shape::Image { channels: out_channels, height: h, width: w })
@@ -87,21 +114,25 @@ impl LayerKind for Conv2d {
     }
 
     fn params(&self, layer: &CheckedLayer) -> Option<Params> {
-        let Conv2d { in_channels, out_channels, kernel, stride, padding, bias } = *self;
-        let (c, o, k) = (usize_lit(in_channels), usize_lit(out_channels), usize_lit(kernel));
-        let (s, p) = (usize_lit(stride), usize_lit(padding));
+        let Conv2d { in_channels, out_channels, kernel, stride, padding, groups, bias } = *self;
+        let (c, o, g, cg) = (usize_lit(in_channels), usize_lit(out_channels), usize_lit(groups), in_channels / groups);
+        let [kh, kw, sh, sw, ph, pw] = [kernel.0, kernel.1, stride.0, stride.1, padding.0, padding.1].map(usize_lit);
+        let groups = (groups != 1).then(|| quote!(.groups(#g)));
         let spec = quote! {
-            ::nn::layers::Conv2dSpec::new(#c, #o, (#k, #k)).stride((#s, #s)).padding((#p, #p)).bias(#bias)
+            ::nn::layers::Conv2dSpec::new(#c, #o, (#kh, #kw)).stride((#sh, #sw)).padding((#ph, #pw)) #groups .bias(#bias)
         };
         let (field, weight) = (&layer.field, layer.frozen_field("weight"));
-        let weight_shape = vec![out_channels, in_channels, kernel, kernel];
-        let weight_ty = quote!([[[[F; #k]; #k]; #c]; #o]);
+        let weight_shape = vec![out_channels, cg, kernel.0, kernel.1];
+        let cg = usize_lit(cg);
+        let weight_ty = quote!([[[[F; #kw]; #kh]; #cg]; #o]);
         let (tensors, frozen) = weight_and_bias(layer, (weight_ty, weight_shape, false, "weight"), bias, out_channels);
         let bias_out = bias_arg(layer, self.bias, quote!(&mut frozen.));
         Some(Params {
             ty: quote!(::nn::layers::Conv2d<F>),
-            init: quote!(::nn::layers::Conv2d::init(#spec, rng).expect("network! checked the Conv2d arguments")),
-            zeros: quote!(::nn::layers::Conv2d::zeros(#spec).expect("network! checked the Conv2d arguments")),
+            // `network!` checked what `Conv2dSpec::check` checks (positive kernel and
+            // stride, groups dividing both channel counts), so these cannot fail.
+            init: quote!(::nn::layers::Conv2d::init(#spec, rng).expect(#CHECKED)),
+            zeros: quote!(::nn::layers::Conv2d::zeros(#spec).expect(#CHECKED)),
             state: State::Tensors { visit: &["weight", "bias"], tensors },
             frozen,
             freeze: quote! {
@@ -137,8 +168,8 @@ impl LayerKind for Conv2d {
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { layer, by_ref, typed, .. } = site;
         let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
-        let (s, p) = (usize_lit(self.stride), usize_lit(self.padding));
-        quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, (#s, #s), (#p, #p));)
+        let [sh, sw, ph, pw] = [self.stride.0, self.stride.1, self.padding.0, self.padding.1].map(usize_lit);
+        quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, (#sh, #sw), (#ph, #pw));)
     }
 
     fn scratch(&self) -> Option<TokenStream> {

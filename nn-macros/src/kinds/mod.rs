@@ -8,6 +8,7 @@
 //! Adding a kind: a new module here, its row in [`KINDS`], and its runtime files.
 
 mod activation;
+mod adaptive_avg_pool;
 mod batch_norm;
 mod conv2d;
 mod dropout;
@@ -45,6 +46,7 @@ pub const KINDS: &[KindSpec] = &[
     conv2d::CONV2D,
     pool::MAX_POOL2D,
     pool::AVG_POOL2D,
+    adaptive_avg_pool::ADAPTIVE_AVG_POOL2D,
     zero_pad::ZERO_PAD2D,
     batch_norm::BATCH_NORM1D,
     batch_norm::BATCH_NORM2D,
@@ -120,6 +122,10 @@ pub enum ArgType {
     DimOrInfer,
     /// A non-negative integer.
     Count,
+    /// A positive integer `k` (for both axes) or a pair `(h, w)` of them.
+    DimPair,
+    /// A non-negative integer or a pair `(h, w)` of them.
+    CountPair,
     /// A float (integers accepted).
     Number,
     /// `true` or `false`.
@@ -226,6 +232,18 @@ impl Resolve<'_> {
     pub fn int(&self, name: &str) -> Option<usize> {
         match self.values.get(name) {
             Some(Arg::Int(v, _)) => usize::try_from(*v).ok(),
+            _ => None,
+        }
+    }
+
+    /// A size argument that is `k` or `(h, w)` (checked by its spec), as `(h, w)`.
+    pub fn pair(&self, name: &str) -> Option<(usize, usize)> {
+        match self.values.get(name) {
+            Some(Arg::Int(v, _)) => usize::try_from(*v).ok().map(|v| (v, v)),
+            Some(Arg::Tuple(items, _)) => match items[..] {
+                [Arg::Int(h, _), Arg::Int(w, _)] => Some((usize::try_from(h).ok()?, usize::try_from(w).ok()?)),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -422,6 +440,15 @@ pub fn bias_arg(layer: &CheckedLayer, bias: bool, by: TokenStream) -> TokenStrea
         quote!(Some(#by #field))
     } else {
         quote!(None)
+    }
+}
+
+/// `k` when both axes agree, `(h, w)` otherwise, as a pair argument reads in the DSL.
+pub fn describe_pair((h, w): (usize, usize)) -> String {
+    if h == w {
+        h.to_string()
+    } else {
+        format!("({h}, {w})")
     }
 }
 

@@ -5,10 +5,6 @@
 //! train-mode output, the loss, every parameter's gradient and the state_dict after two
 //! steps of `Sgd::new(0.05).momentum(0.9)` are PyTorch's.
 //!
-//! Not yet listed in tests/interop.rs: it needs `network!` to accept `groups`, `(kh, kw)`
-//! pairs, `Residual(.., shortcut = ..)` and `AdaptiveAvgPool2d`. To run it, add
-//! `#[path = "pytorch/mlperf_tiny/mod.rs"] mod mlperf_tiny;` there.
-//!
 //! Tolerances are relative to the largest magnitude of each tensor. The fixtures hold
 //! PyTorch's float64 results rounded to float32:
 //! - f64 (`Net::<f64>` loading the float32 files computes the numbers PyTorch's float64
@@ -136,7 +132,10 @@ fn assert_trains_as_pytorch<M: Model<f64, InputDim = Ix4, OutputDim = Ix2> + Par
         let (loss, grad) = criterion.loss_and_grad(logits.view(), labels.view());
         model.backward(tape, grad.view());
         let want_loss = f64::from(losses[step]);
-        assert!((loss - want_loss).abs() <= OUTPUT_TOLERANCE * want_loss.abs(), "{name}: loss {step}: {loss} vs {want_loss}");
+        assert!(
+            (loss - want_loss).abs() <= OUTPUT_TOLERANCE * want_loss.abs(),
+            "{name}: loss {step}: {loss} vs {want_loss}"
+        );
         if step == 0 {
             let what = format!("{name}: train output");
             assert_close_relative(logits.view(), io.floats("train_output").view(), OUTPUT_TOLERANCE, &what);
