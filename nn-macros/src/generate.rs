@@ -99,6 +99,25 @@ fn num_params(layer: &CheckedLayer) -> TokenStream {
     }
 }
 
+/// The multiply-accumulates of a layer's inference on one sample, as a constant
+/// expression: each weight of two or more dimensions (a Linear's, a Conv2d's) is used
+/// once per output position (its output's values over its output channels).
+fn macs(layer: &CheckedLayer) -> TokenStream {
+    match layer.kind.params(layer).map(|params| params.state) {
+        None => quote!(0),
+        Some(State::Tensors { tensors, .. }) => {
+            let n: usize = tensors
+                .iter()
+                .filter(|t| t.name == "weight" && t.shape.len() >= 2)
+                .map(|t| t.shape.iter().product::<usize>() * (layer.output.len() / t.shape[0]))
+                .sum();
+            let n = usize_lit(n);
+            quote!(#n)
+        }
+        Some(State::Nested(network)) => quote!(#network::<F>::MACS),
+    }
+}
+
 /// The associated constants of the network type, present with and without `std`.
 fn shape_consts(net: &Network) -> TokenStream {
     let name = &net.name;
@@ -109,6 +128,7 @@ fn shape_consts(net: &Network) -> TokenStream {
     let output_shape = dims_lit(net.output());
     let (in_rank, out_rank) = (usize_lit(net.input.dims().len()), usize_lit(net.output().dims().len()));
     let num_params = all_layers(&net.layers).into_iter().map(num_params);
+    let macs = all_layers(&net.layers).into_iter().map(macs);
     let scratch = scratch_bytes(&net.layers);
     quote! {
         impl<F: ::nn::Float> #name<F> {
@@ -122,6 +142,9 @@ fn shape_consts(net: &Network) -> TokenStream {
             pub const OUTPUT_SHAPE: [usize; #out_rank] = #output_shape;
             /// Number of trainable scalars.
             pub const NUM_PARAMS: usize = 0 #(+ #num_params)*;
+            /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+            /// layers, the work that dominates it).
+            pub const MACS: usize = 0 #(+ #macs)*;
             /// Bytes of the frozen model: what its weights take in flash.
             pub const FROZEN_BYTES: usize = ::core::mem::size_of::<#frozen<F>>();
             /// Activation bytes of `infer`: the largest input-plus-output array pair of any

@@ -3,8 +3,7 @@
 //! loss and every parameter's gradient are PyTorch's; in f32, the frozen kernels with each
 //! BatchNorm folded into the convolution before it give PyTorch's eval-mode output.
 //!
-//! (`mod.rs` beside this file declares the same model in the DSL, once `network!`
-//! accepts it.) Tolerances as there: relative to each tensor's largest magnitude, 1e-4
+//! (`mod.rs` beside this file declares the same model in the DSL.) Tolerances as there: relative to each tensor's largest magnitude, 1e-4
 //! for outputs and 2e-4 for gradients. Measured, in those units: at most 4.6e-8 (f64 eval
 //! output), 2.5e-8 (train output), 5.0e-8 (gradients: the fixtures' float32 rounding),
 //! 2.8e-7 (folded frozen f32 output).

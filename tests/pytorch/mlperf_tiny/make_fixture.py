@@ -36,8 +36,7 @@ Everything after the weights is computed in float64: the model is converted to f
 float32 values saved (exactly), so nn's `Net::<f64>` loading the float32 files computes the same
 numbers; results are rounded to float32 when saved.
 
-The test that reads them is ./mod.rs (not yet run: it needs `network!` to accept groups,
-(kh, kw) pairs, Residual shortcuts and AdaptiveAvgPool2d).
+The test that reads them is ./mod.rs.
 """
 
 from pathlib import Path

@@ -156,6 +156,20 @@ fn parameter_counts_equal_pytorchs() {
 }
 
 #[test]
+fn multiply_accumulates_count_every_weight_at_every_output_position() {
+    // DS-CNN: the 10x4 conv gives [64, 25, 5]; each depthwise 3x3 and pointwise 1x1 keeps it.
+    let positions = 25 * 5;
+    let ds_cnn = 64 * 10 * 4 * positions + 4 * (64 * 9 * positions + 64 * 64 * positions) + 64 * 12;
+    assert_eq!(DsCnn::<f32>::MACS, ds_cnn);
+    // ResNet-8: 32x32 at 16 channels, 16x16 at 32, 8x8 at 64, the shortcuts at the output size.
+    let stem = 16 * 3 * 9 * 32 * 32;
+    let stage1 = 2 * 16 * 16 * 9 * 32 * 32;
+    let stage2 = (32 * 16 * 9 + 32 * 32 * 9 + 32 * 16) * 16 * 16;
+    let stage3 = (64 * 32 * 9 + 64 * 64 * 9 + 64 * 32) * 8 * 8;
+    assert_eq!(ResNet8::<f32>::MACS, stem + stage1 + stage2 + stage3 + 64 * 10);
+}
+
+#[test]
 fn resnet8_trains_as_pytorch_in_f64() {
     assert_trains_as_pytorch::<ResNet8<f64>>("resnet8");
 }
