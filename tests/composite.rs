@@ -21,6 +21,17 @@ network! {
 }
 
 network! {
+    /// Each BatchNorm right after a layer without bias: freezing folds it in, a bias
+    /// appearing; the one inside the projection Residual folds there too.
+    pub struct Folds {
+        input: [2, 6, 6],
+        Conv2d(2, 4, 3, bias = false) -> BatchNorm2d(4) -> ReLU
+            -> Residual(Conv2d(4, 4, 3, stride = 2) -> BatchNorm2d(4), shortcut = Conv2d(4, 4, 1, stride = 2, padding = (0, 1), bias = false) -> AdaptiveAvgPool2d((1, 1)) -> BatchNorm2d(4))
+            -> Flatten -> Linear(4, 5, bias = false) -> BatchNorm1d(5)
+    }
+}
+
+network! {
     /// Strided convolution without bias, and a flat residual block.
     pub struct Strided {
         input: [1, 7, 7],
@@ -166,6 +177,31 @@ fn frozen_infer_matches_forward_for_images() {
     let got = nested.freeze().infer(&[x[[0, 0]], x[[0, 1]], x[[0, 2]]]);
     for (g, w) in got.iter().zip(nested.forward(x.view())) {
         assert!((g - w).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn freezing_folds_each_batch_norm_into_the_layer_before_it() {
+    // Frozen: conv 4·2·9 + bias 4; residual conv 4·4·9 + 4, shortcut 4·4 + 4 (its
+    // BatchNorm follows the pool, so it stays: scale and shift 4 + 4); linear 5·4 + bias 5.
+    let scalars = (72 + 4) + (144 + 4) + (16 + 8) + (20 + 5);
+    assert_eq!(Folds::<f64>::FROZEN_BYTES, 8 * scalars);
+    let mut rng = rng();
+    let mut model = Folds::<f64>::init(&mut rng);
+    for _ in 0..3 {
+        let x: Array4<f64> = random((4, 2, 6, 6), &mut rng);
+        let (y, tape) = model.forward_train(x.view());
+        model.backward(tape, y.view());
+    }
+    let frozen = model.freeze();
+    let x: Array4<f64> = random((2, 2, 6, 6), &mut rng);
+    let batch = model.forward(x.view());
+    for (n, want) in batch.rows().into_iter().enumerate() {
+        let sample: [[[f64; 6]; 6]; 2] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[n, c, h, w]])));
+        for (g, w) in frozen.infer(&sample).iter().zip(want) {
+            assert!((g - w).abs() < 1e-9 * w.abs().max(1.0), "frozen {g} vs forward {w}");
+        }
     }
 }
 

@@ -388,6 +388,9 @@ impl<F: ::nn::Float> Block<F> {
     pub const OUTPUT_SHAPE: [usize; 1] = [4];
     /// Number of trainable scalars.
     pub const NUM_PARAMS: usize = 0 + 272 + 0 + 272 + 0 + Encoder::<F>::NUM_PARAMS + 36;
+    /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+    /// layers, the work that dominates it).
+    pub const MACS: usize = 0 + 256 + 0 + 256 + 0 + Encoder::<F>::MACS + 32;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<BlockFrozen<F>>();
     /// Activation bytes of `infer`: the largest input-plus-output array pair of any

@@ -502,6 +502,10 @@ impl<F: ::nn::Float> LeNet<F> {
     /// Number of trainable scalars.
     pub const NUM_PARAMS: usize = 0 + 156 + 0 + 0 + 2416 + 0 + 0 + 0 + 48120 + 0 + 10164
         + 0 + 850;
+    /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+    /// layers, the work that dominates it).
+    pub const MACS: usize = 0 + 117600 + 0 + 0 + 240000 + 0 + 0 + 0 + 48000 + 0 + 10080
+        + 0 + 840;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<LeNetFrozen<F>>();
     /// Activation bytes of `infer`: the largest input-plus-output array pair of any

@@ -41,6 +41,52 @@ pub struct CheckedLayer {
     pub output: Shape,
     /// The layer's kind token, where the compiler's errors about it point.
     pub span: Span,
+    /// How freezing merges it with a neighbour.
+    pub fold: Fold,
+}
+
+/// How freezing merges a layer with its neighbour: a BatchNorm after a Linear or Conv2d
+/// is folded into it (one pass instead of two, and no scale and shift arrays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// Frozen on its own.
+    Alone,
+    /// A Linear or Conv2d that takes in the BatchNorm after it, whose field is named.
+    TakesIn(Ident),
+    /// A BatchNorm taken into the layer before it: its frozen form is nothing.
+    Folded,
+}
+
+impl CheckedLayer {
+    /// The BatchNorm this layer takes in when frozen, if any.
+    pub fn folds_in(&self) -> Option<&Ident> {
+        match &self.fold {
+            Fold::TakesIn(batch_norm) => Some(batch_norm),
+            _ => None,
+        }
+    }
+
+    /// Whether this layer's state dict is a weight and an optional bias (a Linear, a
+    /// Conv2d), or running statistics (a BatchNorm).
+    fn state_is(&self, name: &str) -> bool {
+        matches!(
+            self.kind.params(self).map(|params| params.state),
+            Some(State::Tensors { visit, .. }) if visit.contains(&name)
+        )
+    }
+}
+
+/// Marks every BatchNorm right after a Linear or Conv2d as folded into it.
+fn mark_batch_norm_folds(layers: &mut [CheckedLayer]) {
+    for i in 1..layers.len() {
+        let (before, after) = layers.split_at_mut(i);
+        let (layer, batch_norm) = (&mut before[i - 1], &mut after[0]);
+        let weighted = layer.fold == Fold::Alone && layer.state_is("weight") && !layer.state_is("running_mean");
+        if weighted && batch_norm.state_is("running_mean") && layer.output == batch_norm.input {
+            layer.fold = Fold::TakesIn(batch_norm.field.clone());
+            batch_norm.fold = Fold::Folded;
+        }
+    }
 }
 
 /// Collects errors so that one expansion reports all of them.
@@ -195,13 +241,14 @@ pub fn check_chain(
                 continue;
             }
         };
-        let layer = CheckedLayer { field, key, kind, input, output, span: decl.kind.span() };
+        let layer = CheckedLayer { field, key, kind, input, output, span: decl.kind.span(), fold: Fold::Alone };
         if let Some(error) = oversized_tensor(&layer, decl) {
             errors.push(error);
         }
         shape = Some(output);
         checked.push(layer);
     }
+    mark_batch_norm_folds(&mut checked);
     checked
 }
 

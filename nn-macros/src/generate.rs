@@ -7,7 +7,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::chain::{all_layers, batch_dim, frozen_array, frozen_steps, ChainGen, Mode, Storage, Workspace};
-use crate::check::{CheckedLayer, Network};
+use crate::check::{CheckedLayer, Fold, Network};
 use crate::kinds::{usize_lit, FrozenField, State};
 use crate::shape::Shape;
 
@@ -158,7 +158,8 @@ fn shape_consts(net: &Network) -> TokenStream {
 /// A constant expression for the largest activation storage `infer` holds at once:
 /// each layer's input and output, plus what a nested chain or network holds inside.
 pub fn scratch_bytes(layers: &[CheckedLayer]) -> TokenStream {
-    let per_layer = layers.iter().map(|layer| {
+    // A BatchNorm folded into the layer before it is a move of that layer's output.
+    let per_layer = layers.iter().filter(|layer| layer.fold != Fold::Folded).map(|layer| {
         let arrays = usize_lit(layer.input.len() + layer.output.len());
         let inside = layer.kind.scratch().map(|bytes| quote!(+ #bytes));
         quote!(::core::mem::size_of::<[F; #arrays]>() #inside)
@@ -668,15 +669,28 @@ mod tests {
 
     #[test]
     fn frozen_layout_comes_from_each_kind() {
-        let net = network("struct F { Linear(4, 3, bias = false) -> BatchNorm1d(3) -> Linear(3, 2) }");
+        let net = network("struct F { Linear(4, 3, bias = false) -> ReLU -> BatchNorm1d(3) -> Linear(3, 2) }");
         let fields: Vec<String> = frozen_fields(&net.layers).iter().map(|f| f.name.to_string()).collect();
-        assert_eq!(fields, ["layer0_weight", "layer1_scale", "layer1_shift", "layer2_weight", "layer2_bias"]);
+        assert_eq!(fields, ["layer0_weight", "layer2_scale", "layer2_shift", "layer3_weight", "layer3_bias"]);
         let baked: Vec<bool> =
             frozen_fields(&net.layers).iter().map(|f| matches!(f.bake, Bake::Tensor { .. })).collect();
         assert_eq!(baked, [true, false, false, true, true]);
-        // Trainable scalars: 12, then γ and β (3 + 3), then 6 + 2.
+        // Trainable scalars: 12, none, then γ and β (3 + 3), then 6 + 2.
         let counts: Vec<String> = net.layers.iter().map(|l| num_params(l).to_string()).collect();
-        assert_eq!(counts, ["12", "6", "8"]);
+        assert_eq!(counts, ["12", "0", "6", "8"]);
+    }
+
+    #[test]
+    fn a_batch_norm_after_a_weight_layer_folds_into_it() {
+        let net = network("struct F { Linear(4, 3, bias = false) -> BatchNorm1d(3) -> Linear(3, 2) }");
+        let fields: Vec<String> = frozen_fields(&net.layers).iter().map(|f| f.name.to_string()).collect();
+        // The folded Linear gains a bias; the BatchNorm keeps no scale and shift.
+        assert_eq!(fields, ["layer0_weight", "layer0_bias", "layer2_weight", "layer2_bias"]);
+        let baked: Vec<bool> =
+            frozen_fields(&net.layers).iter().map(|f| matches!(f.bake, Bake::Tensor { .. })).collect();
+        assert_eq!(baked, [false, false, true, true]);
+        let folds: Vec<&Fold> = net.layers.iter().map(|l| &l.fold).collect();
+        assert!(matches!(folds[..], [Fold::TakesIn(bn), Fold::Folded, Fold::Alone] if bn == "layer1"), "{folds:?}");
     }
 
     #[test]

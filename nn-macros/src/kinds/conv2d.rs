@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::pool::window_assertion;
 use super::{bias_arg, bias_suffix, describe_pair, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec};
-use super::{LayerKind, Params};
+use super::{folded_weight, LayerKind, Params};
 use super::{Resolve, ShapeSite, State, StatesInput};
 use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
@@ -121,12 +121,14 @@ impl LayerKind for Conv2d {
         let spec = quote! {
             ::nn::layers::Conv2dSpec::new(#c, #o, (#kh, #kw)).stride((#sh, #sw)).padding((#ph, #pw)) #groups .bias(#bias)
         };
-        let (field, weight) = (&layer.field, layer.frozen_field("weight"));
+        let weight = layer.frozen_field("weight");
         let weight_shape = vec![out_channels, cg, kernel.0, kernel.1];
         let cg = usize_lit(cg);
         let weight_ty = quote!([[[[F; #kw]; #kh]; #cg]; #o]);
-        let (tensors, frozen) = weight_and_bias(layer, (weight_ty, weight_shape, false, "weight"), bias, out_channels);
-        let bias_out = bias_arg(layer, self.bias, quote!(&mut frozen.));
+        let weight_spec = (weight_ty, weight_shape, false, "weight");
+        let (tensors, _) = weight_and_bias(layer, weight_spec.clone(), bias, out_channels);
+        let freeze_weight = quote!(frozen.#weight.as_flattened_mut().as_flattened_mut().as_flattened_mut());
+        let (frozen, freeze) = folded_weight(layer, weight_spec, bias, out_channels, freeze_weight);
         Some(Params {
             ty: quote!(::nn::layers::Conv2d<F>),
             // `network!` checked what `Conv2dSpec::check` checks (positive kernel and
@@ -135,12 +137,7 @@ impl LayerKind for Conv2d {
             zeros: quote!(::nn::layers::Conv2d::zeros(#spec).expect(#CHECKED)),
             state: State::Tensors { visit: &["weight", "bias"], tensors },
             frozen,
-            freeze: quote! {
-                self.#field.freeze_into(
-                    frozen.#weight.as_flattened_mut().as_flattened_mut().as_flattened_mut(),
-                    #bias_out,
-                );
-            },
+            freeze,
         })
     }
 
@@ -167,7 +164,8 @@ impl LayerKind for Conv2d {
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { layer, by_ref, typed, .. } = site;
-        let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
+        let bias = bias_arg(layer, self.bias || layer.folds_in().is_some(), quote!(&self.));
+        let weight = layer.frozen_field("weight");
         let [sh, sw, ph, pw] = [self.stride.0, self.stride.1, self.padding.0, self.padding.1].map(usize_lit);
         quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, (#sh, #sw), (#ph, #pw));)
     }

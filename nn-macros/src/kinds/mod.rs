@@ -433,6 +433,42 @@ pub fn weight_and_bias(
     (tensors, frozen)
 }
 
+/// The frozen fields and `freeze_into` statement of a Linear or Conv2d: `frozen` and
+/// `freeze` as they are alone, or, when the layer takes in the BatchNorm after it, a
+/// bias in any case and the copy taken of the folded layer.
+pub fn folded_weight(
+    layer: &CheckedLayer,
+    weight: (TokenStream, Vec<usize>, bool, &str),
+    bias: bool,
+    outputs: usize,
+    freeze_weight: TokenStream,
+) -> (Vec<FrozenField>, TokenStream) {
+    let field = &layer.field;
+    let Some(batch_norm) = layer.folds_in() else {
+        let (_, frozen) = weight_and_bias(layer, weight, bias, outputs);
+        let bias_out = bias_arg(layer, bias, quote!(&mut frozen.));
+        return (frozen, quote!(self.#field.freeze_into(#freeze_weight, #bias_out);));
+    };
+    let (_, mut frozen) = weight_and_bias(layer, weight, true, outputs);
+    let why = format!(
+        "`{}` (layer `{}`) with the BatchNorm after it folded in yet: its frozen weight and bias are computed from \
+         both layers' tensors, not copied from the file",
+        layer.kind.describe(),
+        layer.key
+    );
+    for field in &mut frozen {
+        field.bake = Bake::Cannot(why.clone());
+    }
+    let bias_field = layer.frozen_field("bias");
+    let freeze = quote! {
+        self.#field
+            .fold_batch_norm(&self.#batch_norm)
+            .expect("network! checked that the BatchNorm's channels are this layer's outputs")
+            .freeze_into(#freeze_weight, Some(&mut frozen.#bias_field));
+    };
+    (frozen, freeze)
+}
+
 /// The optional bias a kernel takes: `Some(<by><field>_bias)` or `None`.
 pub fn bias_arg(layer: &CheckedLayer, bias: bool, by: TokenStream) -> TokenStream {
     let field = layer.frozen_field("bias");

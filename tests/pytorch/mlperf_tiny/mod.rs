@@ -156,6 +156,14 @@ fn parameter_counts_equal_pytorchs() {
 }
 
 #[test]
+fn freezing_folds_every_batch_norm() {
+    // Every BatchNorm follows a convolution with a bias: the frozen model holds the
+    // convolutions' and the Linear's weights and biases alone.
+    assert_eq!(DsCnn::<f32>::FROZEN_BYTES, 4 * (23_756 - 2 * 64 * 9));
+    assert_eq!(ResNet8::<f32>::FROZEN_BYTES, 4 * (78_186 - 2 * (16 + 2 * 16 + 2 * 32 + 2 * 64)));
+}
+
+#[test]
 fn multiply_accumulates_count_every_weight_at_every_output_position() {
     // DS-CNN: the 10x4 conv gives [64, 25, 5]; each depthwise 3x3 and pointwise 1x1 keeps it.
     let positions = 25 * 5;
