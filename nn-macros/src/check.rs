@@ -47,19 +47,30 @@ pub struct CheckedLayer {
 
 /// How freezing merges a layer with its neighbour: a BatchNorm after a Linear or Conv2d
 /// is folded into it (one pass instead of two, and no scale and shift arrays).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Fold {
     /// Frozen on its own.
     Alone,
-    /// A Linear or Conv2d that takes in the BatchNorm after it, whose field is named.
-    TakesIn(Ident),
+    /// A Linear or Conv2d that takes in the BatchNorm after it.
+    TakesIn(FoldedBatchNorm),
     /// A BatchNorm taken into the layer before it: its frozen form is nothing.
     Folded,
 }
 
+/// The BatchNorm a Linear or Conv2d takes in when frozen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldedBatchNorm {
+    /// Its field in the training struct.
+    pub field: Ident,
+    /// Its state-dict key, e.g. `"1"`.
+    pub key: String,
+    /// Its `eps`.
+    pub eps: f64,
+}
+
 impl CheckedLayer {
     /// The BatchNorm this layer takes in when frozen, if any.
-    pub fn folds_in(&self) -> Option<&Ident> {
+    pub fn folds_in(&self) -> Option<&FoldedBatchNorm> {
         match &self.fold {
             Fold::TakesIn(batch_norm) => Some(batch_norm),
             _ => None,
@@ -76,16 +87,29 @@ impl CheckedLayer {
     }
 }
 
-/// Marks every BatchNorm right after a Linear or Conv2d as folded into it.
-fn mark_batch_norm_folds(layers: &mut [CheckedLayer]) {
+/// Marks every BatchNorm right after a Linear or Conv2d as folded into it; `decls` are
+/// the declarations of `layers`, one each.
+fn mark_batch_norm_folds(layers: &mut [CheckedLayer], decls: &[LayerDecl]) {
     for i in 1..layers.len() {
         let (before, after) = layers.split_at_mut(i);
         let (layer, batch_norm) = (&mut before[i - 1], &mut after[0]);
         let weighted = layer.fold == Fold::Alone && layer.state_is("weight") && !layer.state_is("running_mean");
-        if weighted && batch_norm.state_is("running_mean") && layer.output == batch_norm.input {
-            layer.fold = Fold::TakesIn(batch_norm.field.clone());
-            batch_norm.fold = Fold::Folded;
+        if !(weighted && batch_norm.state_is("running_mean") && layer.output == batch_norm.input) {
+            continue;
         }
+        let Some(eps) = KindSpec::find(&decls[i].kind.to_string())
+            .and_then(|spec| resolve_args(&decls[i], spec, &mut Errors::default()))
+            .and_then(|values| match values.get("eps") {
+                Some(Arg::Float(eps, _)) => Some(*eps),
+                Some(Arg::Int(eps, _)) => Some(*eps as f64),
+                _ => None,
+            })
+        else {
+            continue;
+        };
+        let (field, key) = (batch_norm.field.clone(), batch_norm.key.clone());
+        layer.fold = Fold::TakesIn(FoldedBatchNorm { field, key, eps });
+        batch_norm.fold = Fold::Folded;
     }
 }
 
@@ -248,7 +272,9 @@ pub fn check_chain(
         shape = Some(output);
         checked.push(layer);
     }
-    mark_batch_norm_folds(&mut checked);
+    if checked.len() == layers.len() {
+        mark_batch_norm_folds(&mut checked, layers);
+    }
     checked
 }
 

@@ -27,7 +27,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::chain::{Backward, FrozenSite, Site, Tape, WsSite, WsStep};
-use crate::check::{CheckedLayer, Errors};
+use crate::check::{CheckedLayer, Errors, FoldedBatchNorm};
 use crate::parse::{Arg, LayerDecl};
 use crate::shape::Shape;
 
@@ -372,6 +372,10 @@ pub struct FrozenField {
 pub enum Bake {
     /// From the tensor `key` of this `shape`, transposed (a 2-d `[out, in]` stored as `[in][out]`) or not.
     Tensor { key: String, shape: Vec<usize>, transposed: bool },
+    /// A Linear's or Conv2d's weight, or its bias (`bias`), with the BatchNorm after it
+    /// folded in: from the layer's tensor `key` (`None`: a bias the layer lacks, zero)
+    /// and the BatchNorm's four tensors.
+    Folded { key: Option<String>, shape: Vec<usize>, transposed: bool, bias: bool, batch_norm: FoldedBatchNorm },
     /// It cannot: the message says why and what to do instead.
     Cannot(String),
 }
@@ -450,16 +454,20 @@ pub fn folded_weight(
         return (frozen, quote!(self.#field.freeze_into(#freeze_weight, #bias_out);));
     };
     let (_, mut frozen) = weight_and_bias(layer, weight, true, outputs);
-    let why = format!(
-        "`{}` (layer `{}`) with the BatchNorm after it folded in yet: its frozen weight and bias are computed from \
-         both layers' tensors, not copied from the file",
-        layer.kind.describe(),
-        layer.key
-    );
     for field in &mut frozen {
-        field.bake = Bake::Cannot(why.clone());
+        if let Bake::Tensor { key, shape, transposed } = &field.bake {
+            let is_bias = field.name == layer.frozen_field("bias");
+            field.bake = Bake::Folded {
+                key: (!is_bias || bias).then(|| key.clone()),
+                shape: shape.clone(),
+                transposed: *transposed,
+                bias: is_bias,
+                batch_norm: batch_norm.clone(),
+            };
+        }
     }
     let bias_field = layer.frozen_field("bias");
+    let batch_norm = &batch_norm.field;
     let freeze = quote! {
         self.#field
             .fold_batch_norm(&self.#batch_norm)
