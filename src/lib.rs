@@ -85,15 +85,18 @@
 //! | `LeakyReLU(negative_slope = 0.01)` | any, kept | — |
 //! | `Softmax` (last layer only: for inference outputs; train on logits with `CrossEntropyLoss`) | `[n] → [n]` | — |
 //! | `Dropout(p = 0.5)`, `p` in `[0, 1)`: active in `forward_train`, the identity in `forward` and `infer` | any, kept | — |
-//! | `Conv2d(in_channels, out_channels, kernel_size, stride = 1, padding = 0, bias = true)`; square kernel; `in_channels` may be `_` | `[C, H, W] → [out, H', W']` | `weight` `[out, in, k, k]`, `bias` `[out]` |
+//! | `Conv2d(in_channels, out_channels, kernel_size, stride = 1, padding = 0, groups = 1, bias = true)`; `kernel_size`, `stride` and `padding` are `k` or `(kh, kw)`; `groups` divides both channel counts (`groups = in_channels` is depthwise); `in_channels` may be `_` | `[C, H, W] → [out, H', W']` | `weight` `[out, in / groups, kh, kw]`, `bias` `[out]` |
 //! | `MaxPool2d(kernel_size, stride = kernel_size)`, `AvgPool2d(..)` alike; no padding | `[C, H, W] → [C, H', W']` | — |
+//! | `AdaptiveAvgPool2d(output_size)`, `n` or `(oh, ow)`, PyTorch's windows; `1` is global average pooling | `[C, H, W] → [C, oh, ow]` | — |
 //! | `BatchNorm1d(num_features, eps = 1e-5, momentum = 0.1)`; `num_features` may be `_`; `eps > 0`, `momentum` in `[0, 1]` | `[n] → [n]` | `weight`, `bias`, `running_mean`, `running_var` `[n]`, `num_batches_tracked` `[]` |
 //! | `BatchNorm2d(num_features, eps = 1e-5, momentum = 0.1)`, normalising per channel | `[C, H, W]`, kept | as `BatchNorm1d`, `[C]` |
 //! | `Flatten` | `[C, H, W] → [C·H·W]` | — |
 //! | `Residual(<layer> -> <layer> ...)`: `y = x + chain(x)`; the chain must keep the shape | any, kept | its chain's, keyed `K.0`, `K.1`, ... |
+//! | `Residual(<chain>, shortcut = <chain>)`: `y = chain(x) + shortcut(x)`; both sides produce the same shape | any → the chain's | the chain's `K.0`, ..., the shortcut's `K.shortcut.0`, ... |
 //! | `OtherNetwork` (any other identifier): a network declared elsewhere, no arguments | its own | its own, keyed `K.<its key>` |
 //!
-//! `H' = (H + 2·padding − kernel_size) / stride + 1`, rounded down, as in PyTorch. A
+//! `H' = (H + 2·padding − kernel_size) / stride + 1`, rounded down, as in PyTorch (per
+//! axis for `(kh, kw)` pairs). A
 //! network used as a layer (`OtherNetwork`) must be followed by a layer that states its
 //! input size (`Linear(32, 10)`, `BatchNorm1d(32)`); both sizes around it are checked
 //! by the type system ([`Network`]), with a message that names both networks. To run
@@ -172,6 +175,7 @@
 //!     pub const INPUT_SHAPE: [usize; 1 or 3];      as declared: [784] or [1, 28, 28]
 //!     pub const OUTPUT_SHAPE: [usize; 1 or 3];
 //!     pub const NUM_PARAMS: usize;                 trainable scalars
+//!     pub const MACS: usize;                       multiply-accumulates of one inference (Linear, Conv2d)
 //!     pub const FROZEN_BYTES: usize;               size of MlpFrozen<F>: its weights in flash
 //!     pub const SCRATCH_BYTES: usize;              activation bytes `infer` holds at once (stack)
 //!
@@ -224,8 +228,8 @@
 //! - **`save`** writes safetensors with PyTorch's keys (atomically: a temporary file,
 //!   then a rename); **`load`** is strict: a missing, unexpected, mis-shaped or non-float
 //!   tensor is an [`Error`] that names it.
-//! - **`freeze`** copies the weights into `MlpFrozen` (BatchNorm as a per-channel scale
-//!   and shift), whose **`infer`** runs one sample on fixed-size arrays with the `no_std`
+//! - **`freeze`** copies the weights into `MlpFrozen` (a BatchNorm right after a Linear or
+//!   Conv2d folded into its weight and bias, any other as a per-channel scale and shift), whose **`infer`** runs one sample on fixed-size arrays with the `no_std`
 //!   kernels of [`frozen`]: no heap, the same code on a host and on a microcontroller.
 //!
 //! ```

@@ -21,6 +21,30 @@ network! {
 }
 
 network! {
+    /// A projection Residual as the first layer, grouped, depthwise and non-square
+    /// convolutions, and adaptive pooling with overlapping windows (3 -> 2, 5 -> 3).
+    pub struct Projection {
+        input: [2, 5, 6],
+        Residual(
+            Conv2d(2, 4, 3, padding = 1, groups = 2) -> Tanh -> Conv2d(4, 4, (3, 2), stride = (2, 1), padding = (1, 0)),
+            shortcut = Conv2d(2, 4, (3, 2), stride = (2, 1), padding = (1, 0), bias = false)
+        )
+            -> Conv2d(4, 4, 3, padding = 1, groups = 4) -> AdaptiveAvgPool2d((2, 3)) -> Flatten -> Linear(24, 2)
+    }
+}
+
+network! {
+    /// Each BatchNorm right after a layer without bias: freezing folds it in, a bias
+    /// appearing; the one inside the projection Residual folds there too.
+    pub struct Folds {
+        input: [2, 6, 6],
+        Conv2d(2, 4, 3, bias = false) -> BatchNorm2d(4) -> ReLU
+            -> Residual(Conv2d(4, 4, 3, stride = 2) -> BatchNorm2d(4), shortcut = Conv2d(4, 4, 1, stride = 2, padding = (0, 1), bias = false) -> AdaptiveAvgPool2d((1, 1)) -> BatchNorm2d(4))
+            -> Flatten -> Linear(4, 5, bias = false) -> BatchNorm1d(5)
+    }
+}
+
+network! {
     /// Strided convolution without bias, and a flat residual block.
     pub struct Strided {
         input: [1, 7, 7],
@@ -97,6 +121,48 @@ fn chain_edges_freeze_like_forward_and_backward_matches_finite_differences() {
 }
 
 #[test]
+fn projection_backward_matches_finite_differences_and_freezes_like_forward() {
+    let mut rng = rng();
+    let x: Array4<f64> = random((3, 2, 5, 6), &mut rng);
+    let model = Projection::<f64>::init(&mut rng);
+    let want = model.forward(x.view());
+    let sample: [[[f64; 6]; 5]; 2] =
+        std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[0, c, h, w]])));
+    for (got, want) in model.freeze().infer(&sample).iter().zip(want.row(0)) {
+        assert!((got - want).abs() < 1e-12, "frozen {got} vs forward {want}");
+    }
+    check_gradients(model, x, random((3, 2), &mut rng));
+}
+
+#[test]
+fn a_first_layer_projection_residual_accumulates_gradients_without_the_input_gradient() {
+    let mut rng = rng();
+    let x: Array4<f64> = random((2, 2, 5, 6), &mut rng);
+    let r: Array2<f64> = random((2, 2), &mut rng);
+    // Two copies of one model.
+    let mut with_input = Projection::<f64>::init(&mut StdRng::seed_from_u64(3));
+    let mut without = Projection::<f64>::init(&mut StdRng::seed_from_u64(3));
+    with_input.zero_grad();
+    without.zero_grad();
+    let (_, tape) = with_input.forward_train(x.view());
+    with_input.backward_with_input_grad(tape, r.view());
+    let (_, tape) = without.forward_train(x.view());
+    without.backward(tape, r.view());
+    let grads = |model: &Projection<f64>| {
+        let mut all = Vec::new();
+        model.visit(&mut |_, entry| {
+            if let nn::Entry::Param { grad, .. } = entry {
+                all.extend(grad.iter().copied());
+            }
+        });
+        all
+    };
+    let (a, b) = (grads(&with_input), grads(&without));
+    assert!(a.iter().any(|&g| g != 0.0));
+    assert_eq!(a, b, "backward must accumulate the same parameter gradients as backward_with_input_grad");
+}
+
+#[test]
 fn strided_backward_matches_finite_differences() {
     let mut rng = rng();
     let x: Array4<f64> = random((2, 1, 7, 7), &mut rng);
@@ -166,6 +232,31 @@ fn frozen_infer_matches_forward_for_images() {
     let got = nested.freeze().infer(&[x[[0, 0]], x[[0, 1]], x[[0, 2]]]);
     for (g, w) in got.iter().zip(nested.forward(x.view())) {
         assert!((g - w).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn freezing_folds_each_batch_norm_into_the_layer_before_it() {
+    // Frozen: conv 4·2·9 + bias 4; residual conv 4·4·9 + 4, shortcut 4·4 + 4 (its
+    // BatchNorm follows the pool, so it stays: scale and shift 4 + 4); linear 5·4 + bias 5.
+    let scalars = (72 + 4) + (144 + 4) + (16 + 8) + (20 + 5);
+    assert_eq!(Folds::<f64>::FROZEN_BYTES, 8 * scalars);
+    let mut rng = rng();
+    let mut model = Folds::<f64>::init(&mut rng);
+    for _ in 0..3 {
+        let x: Array4<f64> = random((4, 2, 6, 6), &mut rng);
+        let (y, tape) = model.forward_train(x.view());
+        model.backward(tape, y.view());
+    }
+    let frozen = model.freeze();
+    let x: Array4<f64> = random((2, 2, 6, 6), &mut rng);
+    let batch = model.forward(x.view());
+    for (n, want) in batch.rows().into_iter().enumerate() {
+        let sample: [[[f64; 6]; 6]; 2] =
+            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[n, c, h, w]])));
+        for (g, w) in frozen.infer(&sample).iter().zip(want) {
+            assert!((g - w).abs() < 1e-9 * w.abs().max(1.0), "frozen {g} vs forward {w}");
+        }
     }
 }
 

@@ -30,6 +30,32 @@ network! {
     }
 }
 
+network! {
+    /// PyTorch's Linear + BatchNorm1d after three training steps: the baked copy holds
+    /// the folded Linear, computed at compile time.
+    #[weights = "tests/pytorch/batch_norm/dense_after_3_steps.safetensors"]
+    pub struct DenseBatchNorm { Linear(6, 8) -> BatchNorm1d(8) -> ReLU -> Linear(8, 3) }
+}
+
+network! {
+    /// The DS-CNN keyword spotter of the MLPerf Tiny fixtures: nine Conv2d + BatchNorm2d
+    /// pairs, each folded when baked.
+    #[weights = "tests/pytorch/mlperf_tiny/ds_cnn_weights.safetensors"]
+    pub struct DsCnn {
+        input: [1, 49, 10],
+        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
+    }
+}
+
 fn path(relative: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
@@ -54,6 +80,32 @@ fn baked_mnist_weights_equal_the_loaded_and_frozen_file() {
     for seed in 0..4 {
         let x = input::<784>(seed).map(|v| v.abs());
         assert_eq!(bits(&baked.infer(&x)), bits(&loaded.infer(&x)), "input {seed}");
+    }
+}
+
+#[test]
+fn baked_batch_norm_folds_equal_the_loaded_and_frozen_file() {
+    let file = "tests/pytorch/batch_norm/dense_after_3_steps.safetensors";
+    let loaded = DenseBatchNorm::<f32>::load(path(file)).unwrap().freeze();
+    let baked = DenseBatchNorm::FROZEN;
+    assert_eq!(bits(baked.layer0_weight.as_flattened()), bits(loaded.layer0_weight.as_flattened()));
+    assert_eq!(bits(&baked.layer0_bias), bits(&loaded.layer0_bias));
+    for seed in 0..4 {
+        let x = input::<6>(seed);
+        assert_eq!(bits(&baked.infer(&x)), bits(&loaded.infer(&x)), "input {seed}");
+    }
+
+    let loaded = DsCnn::<f32>::load(path("tests/pytorch/mlperf_tiny/ds_cnn_weights.safetensors")).unwrap().freeze();
+    let baked = DsCnn::FROZEN;
+    let flat = |w: &[[[[f32; 4]; 10]; 1]; 64]| bits(w.as_flattened().as_flattened().as_flattened());
+    assert_eq!(flat(&baked.layer0_weight), flat(&loaded.layer0_weight));
+    assert_eq!(bits(&baked.layer0_bias), bits(&loaded.layer0_bias));
+    assert_eq!(bits(&baked.layer3_bias), bits(&loaded.layer3_bias));
+    assert_eq!(bits(&baked.layer24_bias), bits(&loaded.layer24_bias));
+    for seed in 0..2 {
+        let x = input::<490>(seed);
+        let image: [[[f32; 10]; 49]; 1] = [std::array::from_fn(|h| std::array::from_fn(|w| x[h * 10 + w]))];
+        assert_eq!(bits(&baked.infer(&image)), bits(&loaded.infer(&image)), "image {seed}");
     }
 }
 

@@ -26,6 +26,8 @@ mod lenet;
 mod linear;
 #[path = "pytorch/linear_saved_by_nn/mod.rs"]
 mod linear_saved_by_nn;
+#[path = "pytorch/mlperf_tiny/mod.rs"]
+mod mlperf_tiny;
 #[path = "pytorch/mlperf_tiny/runtime_layers.rs"]
 mod mlperf_tiny_runtime_layers;
 

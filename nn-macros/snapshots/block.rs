@@ -380,7 +380,7 @@ impl<F: ::nn::Float> BlockFrozen<F> {
         let mut r1_x2: [F; 16] = r1_x1;
         ::nn::frozen::activate(::nn::activation::Gelu, &mut r1_x2);
         let mut x2: [F; 16] = r1_x2;
-        ::nn::frozen::add_in_place(&mut x2, r1_x0);
+        ::nn::frozen::add_in_place(&mut x2, &r1_x0[..]);
         let x3: [F; 8] = self.enc.infer(&x2);
         let x4: [F; 4] = ::nn::frozen::dense(
             &self.layer3_weight,
@@ -418,6 +418,9 @@ impl<F: ::nn::Float> Block<F> {
     pub const OUTPUT_SHAPE: [usize; 1] = [4];
     /// Number of trainable scalars.
     pub const NUM_PARAMS: usize = 0 + 272 + 0 + 272 + 0 + Encoder::<F>::NUM_PARAMS + 36;
+    /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+    /// layers, the work that dominates it).
+    pub const MACS: usize = 0 + 256 + 0 + 256 + 0 + Encoder::<F>::MACS + 32;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<BlockFrozen<F>>();
     /// Activation bytes of `infer`: the largest input-plus-output array pair of any

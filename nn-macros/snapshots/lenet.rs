@@ -34,7 +34,9 @@ impl<F: ::nn::Float> LeNet<F> {
                         .bias(true),
                     rng,
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer3: ::nn::layers::Conv2d::init(
                     ::nn::layers::Conv2dSpec::new(6, 16, (5, 5))
                         .stride((1, 1))
@@ -42,7 +44,9 @@ impl<F: ::nn::Float> LeNet<F> {
                         .bias(true),
                     rng,
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer7: ::nn::layers::Linear::init(400, 120, true, rng),
             layer9: ::nn::layers::Linear::init(120, 84, true, rng),
             layer11: ::nn::layers::Linear::init(84, 10, true, rng),
@@ -58,14 +62,18 @@ impl<F: ::nn::Float> LeNet<F> {
                         .padding((2, 2))
                         .bias(true),
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer3: ::nn::layers::Conv2d::zeros(
                     ::nn::layers::Conv2dSpec::new(6, 16, (5, 5))
                         .stride((1, 1))
                         .padding((0, 0))
                         .bias(true),
                 )
-                .expect("network! checked the Conv2d arguments"),
+                .expect(
+                    "network! checked that the kernel and stride are positive and groups divide both channel counts",
+                ),
             layer7: ::nn::layers::Linear::zeros(400, 120, true),
             layer9: ::nn::layers::Linear::zeros(120, 84, true),
             layer11: ::nn::layers::Linear::zeros(84, 10, true),
@@ -963,6 +971,10 @@ impl<F: ::nn::Float> LeNet<F> {
     /// Number of trainable scalars.
     pub const NUM_PARAMS: usize = 0 + 156 + 0 + 0 + 2416 + 0 + 0 + 0 + 48120 + 0 + 10164
         + 0 + 850;
+    /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+    /// layers, the work that dominates it).
+    pub const MACS: usize = 0 + 117600 + 0 + 0 + 240000 + 0 + 0 + 0 + 48000 + 0 + 10080
+        + 0 + 840;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<LeNetFrozen<F>>();
     /// Activation bytes of `infer`: the largest input-plus-output array pair of any

@@ -619,6 +619,9 @@ impl<F: ::nn::Float> Mlp<F> {
     pub const OUTPUT_SHAPE: [usize; 1] = [10];
     /// Number of trainable scalars.
     pub const NUM_PARAMS: usize = 0 + 200960 + 0 + 2570;
+    /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+    /// layers, the work that dominates it).
+    pub const MACS: usize = 0 + 200704 + 0 + 2560;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<MlpFrozen<F>>();
     /// Activation bytes of `infer`: the largest input-plus-output array pair of any

@@ -132,6 +132,12 @@ impl Site<'_> {
     pub fn nested<'a>(&self, inner: &'a [CheckedLayer]) -> ChainGen<'a> {
         ChainGen::new(inner, format!("{}r{}_", self.chain.prefix, self.i), Storage::Owned, self.chain.mode)
     }
+
+    /// The generator of a second inner chain of this layer (a `Residual`'s shortcut):
+    /// `tag` keeps its names apart from [`Self::nested`]'s.
+    pub fn nested_tagged<'a>(&self, inner: &'a [CheckedLayer], tag: &str) -> ChainGen<'a> {
+        ChainGen::new(inner, format!("{}r{}{tag}_", self.chain.prefix, self.i), Storage::Owned, self.chain.mode)
+    }
 }
 
 /// `, (height, width)` of an image input, for the kernels' backward that need it.

@@ -41,6 +41,76 @@ pub struct CheckedLayer {
     pub output: Shape,
     /// The layer's kind token, where the compiler's errors about it point.
     pub span: Span,
+    /// How freezing merges it with a neighbour.
+    pub fold: Fold,
+}
+
+/// How freezing merges a layer with its neighbour: a BatchNorm after a Linear or Conv2d
+/// is folded into it (one pass instead of two, and no scale and shift arrays).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fold {
+    /// Frozen on its own.
+    Alone,
+    /// A Linear or Conv2d that takes in the BatchNorm after it.
+    TakesIn(FoldedBatchNorm),
+    /// A BatchNorm taken into the layer before it: its frozen form is nothing.
+    Folded,
+}
+
+/// The BatchNorm a Linear or Conv2d takes in when frozen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldedBatchNorm {
+    /// Its field in the training struct.
+    pub field: Ident,
+    /// Its state-dict key, e.g. `"1"`.
+    pub key: String,
+    /// Its `eps`.
+    pub eps: f64,
+}
+
+impl CheckedLayer {
+    /// The BatchNorm this layer takes in when frozen, if any.
+    pub fn folds_in(&self) -> Option<&FoldedBatchNorm> {
+        match &self.fold {
+            Fold::TakesIn(batch_norm) => Some(batch_norm),
+            _ => None,
+        }
+    }
+
+    /// Whether this layer's state dict is a weight and an optional bias (a Linear, a
+    /// Conv2d), or running statistics (a BatchNorm).
+    fn state_is(&self, name: &str) -> bool {
+        matches!(
+            self.kind.params(self).map(|params| params.state),
+            Some(State::Tensors { visit, .. }) if visit.contains(&name)
+        )
+    }
+}
+
+/// Marks every BatchNorm right after a Linear or Conv2d as folded into it; `decls` are
+/// the declarations of `layers`, one each.
+fn mark_batch_norm_folds(layers: &mut [CheckedLayer], decls: &[LayerDecl]) {
+    for i in 1..layers.len() {
+        let (before, after) = layers.split_at_mut(i);
+        let (layer, batch_norm) = (&mut before[i - 1], &mut after[0]);
+        let weighted = layer.fold == Fold::Alone && layer.state_is("weight") && !layer.state_is("running_mean");
+        if !(weighted && batch_norm.state_is("running_mean") && layer.output == batch_norm.input) {
+            continue;
+        }
+        let Some(eps) = KindSpec::find(&decls[i].kind.to_string())
+            .and_then(|spec| resolve_args(&decls[i], spec, &mut Errors::default()))
+            .and_then(|values| match values.get("eps") {
+                Some(Arg::Float(eps, _)) => Some(*eps),
+                Some(Arg::Int(eps, _)) => Some(*eps as f64),
+                _ => None,
+            })
+        else {
+            continue;
+        };
+        let (field, key) = (batch_norm.field.clone(), batch_norm.key.clone());
+        layer.fold = Fold::TakesIn(FoldedBatchNorm { field, key, eps });
+        batch_norm.fold = Fold::Folded;
+    }
 }
 
 /// Collects errors so that one expansion reports all of them.
@@ -195,12 +265,15 @@ pub fn check_chain(
                 continue;
             }
         };
-        let layer = CheckedLayer { field, key, kind, input, output, span: decl.kind.span() };
+        let layer = CheckedLayer { field, key, kind, input, output, span: decl.kind.span(), fold: Fold::Alone };
         if let Some(error) = oversized_tensor(&layer, decl) {
             errors.push(error);
         }
         shape = Some(output);
         checked.push(layer);
+    }
+    if checked.len() == layers.len() {
+        mark_batch_norm_folds(&mut checked, layers);
     }
     checked
 }
@@ -330,17 +403,44 @@ fn defaults(specs: &[ParamSpec], mut values: HashMap<&'static str, Arg>) -> Hash
 
 fn check_type(spec: &ParamSpec, arg: &Arg, errors: &mut Errors) -> bool {
     let name = spec.name;
-    let expected = match (spec.ty, arg) {
-        (ArgType::Dim | ArgType::DimOrInfer | ArgType::Count, Arg::Int(v, span)) if *v > MAX_SCALARS as u64 => {
+    let (element, what) = match spec.ty {
+        ArgType::DimPair => (ArgType::Dim, "positive integers"),
+        ArgType::CountPair => (ArgType::Count, "non-negative integers"),
+        ty => return check_scalar(&format!("`{name}`"), ty, arg, errors),
+    };
+    match arg {
+        Arg::Tuple(items, _) if items.len() == 2 => {
+            let height = check_scalar(&format!("the height of `{name}`"), element, &items[0], errors);
+            let width = check_scalar(&format!("the width of `{name}`"), element, &items[1], errors);
+            height && width
+        }
+        Arg::Tuple(..) => {
+            errors.push(syn::Error::new(
+                arg.span(),
+                format!(
+                    "`{name}` must be one size for both axes or a pair `(height, width)` of {what}, found {}",
+                    arg.describe()
+                ),
+            ));
+            false
+        }
+        _ => check_scalar(&format!("`{name}`"), spec.ty, arg, errors),
+    }
+}
+
+/// Checks one scalar argument, or one element of a pair, named `label` in messages.
+fn check_scalar(label: &str, ty: ArgType, arg: &Arg, errors: &mut Errors) -> bool {
+    let expected = match (ty, arg) {
+        (_, Arg::Int(v, span)) if *v > MAX_SCALARS as u64 && !matches!(ty, ArgType::Number | ArgType::Bool) => {
             errors.push(syn::Error::new(
                 *span,
-                format!("`{name}` = {v} is too large: a size or count is at most {MAX_SCALARS_TEXT}"),
+                format!("{label} = {v} is too large: a size or count is at most {MAX_SCALARS_TEXT}"),
             ));
             return false;
         }
-        (ArgType::Dim | ArgType::DimOrInfer, Arg::Int(v, _)) if *v > 0 => return true,
+        (ArgType::Dim | ArgType::DimOrInfer | ArgType::DimPair, Arg::Int(v, _)) if *v > 0 => return true,
         (ArgType::DimOrInfer, Arg::Infer(_)) => return true,
-        (ArgType::Count, Arg::Int(..)) => return true,
+        (ArgType::Count | ArgType::CountPair, Arg::Int(..)) => return true,
         (ArgType::Number, Arg::Int(..) | Arg::Float(..)) => return true,
         (ArgType::Bool, Arg::Bool(..)) => return true,
         (ArgType::Dim, _) => "a positive integer",
@@ -348,8 +448,10 @@ fn check_type(spec: &ParamSpec, arg: &Arg, errors: &mut Errors) -> bool {
         (ArgType::Count, _) => "a non-negative integer",
         (ArgType::Number, _) => "a number",
         (ArgType::Bool, _) => "`true` or `false`",
+        (ArgType::DimPair, _) => "a positive integer or a pair `(height, width)` of them",
+        (ArgType::CountPair, _) => "a non-negative integer or a pair `(height, width)` of them",
     };
-    errors.push(syn::Error::new(arg.span(), format!("`{name}` must be {expected}, found {}", arg.describe())));
+    errors.push(syn::Error::new(arg.span(), format!("{label} must be {expected}, found {}", arg.describe())));
     false
 }
 

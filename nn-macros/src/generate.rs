@@ -7,7 +7,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::chain::{all_layers, batch_dim, frozen_array, frozen_steps, ChainGen, Mode, Storage, Workspace};
-use crate::check::{CheckedLayer, Network};
+use crate::check::{CheckedLayer, Fold, Network};
 use crate::kinds::{usize_lit, FrozenField, State};
 use crate::shape::Shape;
 
@@ -101,6 +101,25 @@ fn num_params(layer: &CheckedLayer) -> TokenStream {
     }
 }
 
+/// The multiply-accumulates of a layer's inference on one sample, as a constant
+/// expression: each weight of two or more dimensions (a Linear's, a Conv2d's) is used
+/// once per output position (its output's values over its output channels).
+fn macs(layer: &CheckedLayer) -> TokenStream {
+    match layer.kind.params(layer).map(|params| params.state) {
+        None => quote!(0),
+        Some(State::Tensors { tensors, .. }) => {
+            let n: usize = tensors
+                .iter()
+                .filter(|t| t.name == "weight" && t.shape.len() >= 2)
+                .map(|t| t.shape.iter().product::<usize>() * (layer.output.len() / t.shape[0]))
+                .sum();
+            let n = usize_lit(n);
+            quote!(#n)
+        }
+        Some(State::Nested(network)) => quote!(#network::<F>::MACS),
+    }
+}
+
 /// The associated constants of the network type, present with and without `std`.
 fn shape_consts(net: &Network) -> TokenStream {
     let name = &net.name;
@@ -111,6 +130,7 @@ fn shape_consts(net: &Network) -> TokenStream {
     let output_shape = dims_lit(net.output());
     let (in_rank, out_rank) = (usize_lit(net.input.dims().len()), usize_lit(net.output().dims().len()));
     let num_params = all_layers(&net.layers).into_iter().map(num_params);
+    let macs = all_layers(&net.layers).into_iter().map(macs);
     let scratch = scratch_bytes(&net.layers);
     quote! {
         impl<F: ::nn::Float> #name<F> {
@@ -124,6 +144,9 @@ fn shape_consts(net: &Network) -> TokenStream {
             pub const OUTPUT_SHAPE: [usize; #out_rank] = #output_shape;
             /// Number of trainable scalars.
             pub const NUM_PARAMS: usize = 0 #(+ #num_params)*;
+            /// Multiply-accumulates of one inference (those of its Linear and Conv2d
+            /// layers, the work that dominates it).
+            pub const MACS: usize = 0 #(+ #macs)*;
             /// Bytes of the frozen model: what its weights take in flash.
             pub const FROZEN_BYTES: usize = ::core::mem::size_of::<#frozen<F>>();
             /// Activation bytes of `infer`: the largest input-plus-output array pair of any
@@ -137,7 +160,8 @@ fn shape_consts(net: &Network) -> TokenStream {
 /// A constant expression for the largest activation storage `infer` holds at once:
 /// each layer's input and output, plus what a nested chain or network holds inside.
 pub fn scratch_bytes(layers: &[CheckedLayer]) -> TokenStream {
-    let per_layer = layers.iter().map(|layer| {
+    // A BatchNorm folded into the layer before it is a move of that layer's output.
+    let per_layer = layers.iter().filter(|layer| layer.fold != Fold::Folded).map(|layer| {
         let arrays = usize_lit(layer.input.len() + layer.output.len());
         let inside = layer.kind.scratch().map(|bytes| quote!(+ #bytes));
         quote!(::core::mem::size_of::<[F; #arrays]>() #inside)
@@ -660,15 +684,31 @@ mod tests {
 
     #[test]
     fn frozen_layout_comes_from_each_kind() {
-        let net = network("struct F { Linear(4, 3, bias = false) -> BatchNorm1d(3) -> Linear(3, 2) }");
+        let net = network("struct F { Linear(4, 3, bias = false) -> ReLU -> BatchNorm1d(3) -> Linear(3, 2) }");
         let fields: Vec<String> = frozen_fields(&net.layers).iter().map(|f| f.name.to_string()).collect();
-        assert_eq!(fields, ["layer0_weight", "layer1_scale", "layer1_shift", "layer2_weight", "layer2_bias"]);
+        assert_eq!(fields, ["layer0_weight", "layer2_scale", "layer2_shift", "layer3_weight", "layer3_bias"]);
         let baked: Vec<bool> =
             frozen_fields(&net.layers).iter().map(|f| matches!(f.bake, Bake::Tensor { .. })).collect();
         assert_eq!(baked, [true, false, false, true, true]);
-        // Trainable scalars: 12, then γ and β (3 + 3), then 6 + 2.
+        // Trainable scalars: 12, none, then γ and β (3 + 3), then 6 + 2.
         let counts: Vec<String> = net.layers.iter().map(|l| num_params(l).to_string()).collect();
-        assert_eq!(counts, ["12", "6", "8"]);
+        assert_eq!(counts, ["12", "0", "6", "8"]);
+    }
+
+    #[test]
+    fn a_batch_norm_after_a_weight_layer_folds_into_it() {
+        let net = network("struct F { Linear(4, 3, bias = false) -> BatchNorm1d(3) -> Linear(3, 2) }");
+        let fields: Vec<String> = frozen_fields(&net.layers).iter().map(|f| f.name.to_string()).collect();
+        // The folded Linear gains a bias; the BatchNorm keeps no scale and shift.
+        assert_eq!(fields, ["layer0_weight", "layer0_bias", "layer2_weight", "layer2_bias"]);
+        let baked: Vec<bool> =
+            frozen_fields(&net.layers).iter().map(|f| matches!(f.bake, Bake::Folded { .. })).collect();
+        assert_eq!(baked, [true, true, false, false]);
+        let folds: Vec<&Fold> = net.layers.iter().map(|l| &l.fold).collect();
+        assert!(
+            matches!(folds[..], [Fold::TakesIn(bn), Fold::Folded, Fold::Alone] if bn.field == "layer1" && bn.key == "1" && bn.eps == 1e-5),
+            "{folds:?}"
+        );
     }
 
     #[test]

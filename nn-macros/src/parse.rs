@@ -68,6 +68,8 @@ pub struct Args {
     pub keywords: Vec<(Ident, Arg)>,
     /// A nested chain, for `Residual(<chain>)`.
     pub chain: Option<Vec<LayerDecl>>,
+    /// The chain after `shortcut =`, for `Residual(<chain>, shortcut = <chain>)`.
+    pub shortcut: Option<Vec<LayerDecl>>,
     pub span: Span,
 }
 
@@ -82,6 +84,8 @@ pub enum Arg {
     Bool(bool, Span),
     /// `_`: inferred from the previous layer.
     Infer(Span),
+    /// A parenthesised tuple such as `(3, 1)`.
+    Tuple(Vec<Arg>, Span),
     /// Anything else: kept for a precise error in `check`.
     Other(Span),
 }
@@ -89,7 +93,9 @@ pub enum Arg {
 impl Arg {
     pub fn span(&self) -> Span {
         match self {
-            Arg::Int(_, s) | Arg::Float(_, s) | Arg::Bool(_, s) | Arg::Infer(s) | Arg::Other(s) => *s,
+            Arg::Int(_, s) | Arg::Float(_, s) | Arg::Bool(_, s) | Arg::Infer(s) | Arg::Tuple(_, s) | Arg::Other(s) => {
+                *s
+            }
         }
     }
 
@@ -100,6 +106,8 @@ impl Arg {
             Arg::Float(v, _) => format!("the number `{v:?}`"),
             Arg::Bool(v, _) => format!("`{v}`"),
             Arg::Infer(_) => "`_`".to_string(),
+            Arg::Tuple(items, _) if items.len() == 1 => "a tuple of 1 value".to_string(),
+            Arg::Tuple(items, _) => format!("a tuple of {} values", items.len()),
             Arg::Other(_) => "an expression".to_string(),
         }
     }
@@ -123,7 +131,7 @@ impl Parse for NetworkDecl {
         let body;
         let brace = syn::braced!(body in input);
         let input_decl = parse_input_decl(&body)?;
-        let layers = parse_chain(&body, brace.span.join())?;
+        let layers = parse_chain(&body, brace.span.join(), false)?;
         if !input.is_empty() {
             return Err(input.error("expected nothing after the network's `{ ... }` body"));
         }
@@ -182,8 +190,9 @@ fn parse_input_decl(body: ParseStream) -> syn::Result<Option<InputDecl>> {
     Ok(Some(InputDecl { dims, start: keyword.span(), end: bracket.span.join() }))
 }
 
-/// `layer -> layer -> ...` up to the end of `input`; `whole` spans it for "empty" errors.
-fn parse_chain(input: ParseStream, whole: Span) -> syn::Result<Vec<LayerDecl>> {
+/// `layer -> layer -> ...` up to the end of `input` (or, if `until_comma`, up to a `,`);
+/// `whole` spans it for "empty" errors.
+fn parse_chain(input: ParseStream, whole: Span, until_comma: bool) -> syn::Result<Vec<LayerDecl>> {
     let mut layers = Vec::new();
     if input.is_empty() {
         return Err(syn::Error::new(
@@ -202,7 +211,7 @@ fn parse_chain(input: ParseStream, whole: Span) -> syn::Result<Vec<LayerDecl>> {
             return Err(syn::Error::new(arrow.span(), message));
         }
         layers.push(parse_layer(input)?);
-        if input.is_empty() {
+        if input.is_empty() || (until_comma && input.peek(Token![,])) {
             return Ok(layers);
         }
         if !input.peek(Token![->]) {
@@ -240,8 +249,9 @@ fn parse_args(input: ParseStream, kind: &Ident) -> syn::Result<Args> {
     let paren = parenthesized!(content in input);
     let span = paren.span.join();
     if crate::kinds::KindSpec::find(&kind.to_string()).is_some_and(|spec| spec.chain) {
-        let chain = parse_chain(&content, span)?;
-        return Ok(Args { positional: Vec::new(), keywords: Vec::new(), chain: Some(chain), span });
+        let chain = parse_chain(&content, span, true)?;
+        let shortcut = parse_shortcut(&content, span)?;
+        return Ok(Args { positional: Vec::new(), keywords: Vec::new(), chain: Some(chain), shortcut, span });
     }
     let mut positional = Vec::new();
     let mut keywords: Vec<(Ident, Arg)> = Vec::new();
@@ -265,7 +275,43 @@ fn parse_args(input: ParseStream, kind: &Ident) -> syn::Result<Args> {
         }
         content.parse::<Token![,]>()?;
     }
-    Ok(Args { positional, keywords, chain: None, span })
+    Ok(Args { positional, keywords, chain: None, shortcut: None, span })
+}
+
+/// `[, shortcut = <chain>] [,]` after a `Residual`'s chain.
+fn parse_shortcut(input: ParseStream, whole: Span) -> syn::Result<Option<Vec<LayerDecl>>> {
+    if input.is_empty() {
+        return Ok(None);
+    }
+    input.parse::<Token![,]>()?;
+    if input.is_empty() {
+        return Ok(None);
+    }
+    if !(input.peek(Ident) && input.peek2(Token![=])) {
+        return Err(input.error("expected `shortcut = <layer> -> ...` after the Residual's chain"));
+    }
+    let key: Ident = input.parse()?;
+    if key != "shortcut" {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("unknown argument `{key}` for `Residual`: expected `shortcut = <layer> -> ...`"),
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(
+            key.span(),
+            "`shortcut =` needs a chain of layers, e.g. `shortcut = Conv2d(16, 32, 1)`",
+        ));
+    }
+    let shortcut = parse_chain(input, whole, true)?;
+    if input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+    }
+    if !input.is_empty() {
+        return Err(input.error("expected nothing after the Residual's `shortcut = ..` chain"));
+    }
+    Ok(Some(shortcut))
 }
 
 impl Parse for Arg {
@@ -273,6 +319,12 @@ impl Parse for Arg {
         if input.peek(Token![_]) {
             let underscore: Token![_] = input.parse()?;
             return Ok(Arg::Infer(underscore.span()));
+        }
+        if input.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let items = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?.into_iter().collect();
+            return Ok(Arg::Tuple(items, paren.span.join()));
         }
         if input.peek(Token![-]) && (input.peek2(syn::LitFloat) || input.peek2(syn::LitInt)) {
             input.parse::<Token![-]>()?;

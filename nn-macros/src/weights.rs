@@ -41,7 +41,27 @@ pub struct FrozenTensor {
     pub shape: Vec<usize>,
     /// Whether the frozen copy stores the 2-d tensor transposed (`[in][out]`).
     pub transposed: bool,
+    /// The BatchNorm folded into it, if any: then `key` is the layer's weight or bias
+    /// before folding.
+    pub fold: Option<Folding>,
 }
+
+/// How a frozen tensor folds in a BatchNorm: `w[o] · scale[o]` for a weight,
+/// `b[o] · scale[o] + shift[o]` for a bias, computed in f32 as the runtime's
+/// `fold_batch_norm` computes them, so a baked model equals a frozen one bit for bit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Folding {
+    /// The BatchNorm's state-dict key and `eps`.
+    pub batch_norm: String,
+    pub eps: f64,
+    /// A bias, not a weight.
+    pub bias: bool,
+    /// Whether the layer has the tensor `key` (a bias may be absent: zero).
+    pub present: bool,
+}
+
+/// The BatchNorm tensors a fold reads; `num_batches_tracked` is in the file but unused.
+const BATCH_NORM_TENSORS: [&str; 4] = ["weight", "bias", "running_mean", "running_var"];
 
 /// The `FROZEN` constant with the file's weights, or a compile error at the attribute.
 pub fn bake(net: &Network, path: &LitStr) -> syn::Result<TokenStream> {
@@ -140,7 +160,14 @@ fn bakeable(net: &Network) -> syn::Result<Result<Vec<FrozenTensor>, Vec<String>>
     let mut problems: Vec<String> = Vec::new();
     for field in frozen_fields(&net.layers) {
         match field.bake {
-            Bake::Tensor { key, shape, transposed } => tensors.push(FrozenTensor { key, shape, transposed }),
+            Bake::Tensor { key, shape, transposed } => {
+                tensors.push(FrozenTensor { key, shape, transposed, fold: None })
+            }
+            Bake::Folded { key, shape, transposed, bias, batch_norm } => {
+                let fold = Folding { batch_norm: batch_norm.key, eps: batch_norm.eps, bias, present: key.is_some() };
+                let key = key.unwrap_or_else(|| format!("{}.bias", fold.batch_norm));
+                tensors.push(FrozenTensor { key, shape, transposed, fold: Some(fold) })
+            }
             Bake::Cannot(why) => {
                 let problem = format!("`#[weights]` cannot bake {why}; {instead}");
                 if problems.last() != Some(&problem) {
@@ -174,45 +201,39 @@ fn frozen_image(tensors: &[FrozenTensor], file: &[u8]) -> Result<Vec<u8>, Vec<St
     let mut image = Vec::with_capacity(size);
     let mut problems = Vec::new();
     for expected in tensors {
-        let Ok(found) = file.tensor(&expected.key) else {
-            problems.push(format!(
-                "the weight file has no tensor `{}`: the declaration expects F32 {:?}",
-                expected.key, expected.shape
-            ));
-            continue;
+        let data = match &expected.fold {
+            None => read_f32(&file, &expected.key, &expected.shape),
+            Some(fold) => folded(&file, expected, fold),
         };
-        if found.dtype() != Dtype::F32 || found.shape() != expected.shape.as_slice() {
-            problems.push(format!(
-                "tensor `{}` is {:?} {:?} in the weight file, but the declaration expects F32 {:?}{}",
-                expected.key,
-                found.dtype(),
-                found.shape(),
-                expected.shape,
-                if found.dtype() == Dtype::F32 {
-                    ""
-                } else {
-                    " (a baked model stores f32: save the weights as float32)"
+        let data = match data {
+            Ok(data) => data,
+            Err(problem) => {
+                if !problems.contains(&problem) {
+                    problems.push(problem);
                 }
-            ));
-            continue;
-        }
-        let floats = found.data().chunks_exact(F32_BYTES).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        if let Some((index, value)) = floats.enumerate().find(|(_, v)| !v.is_finite()) {
-            problems.push(format!(
-                "tensor `{}` holds {value} at element {index}: a baked model needs finite weights",
-                expected.key
-            ));
-            continue;
-        }
+                continue;
+            }
+        };
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         match (expected.transposed, expected.shape.as_slice()) {
-            (true, &[rows, cols]) => append_transposed(&mut image, found.data(), rows, cols),
-            _ => image.extend_from_slice(found.data()),
+            (true, &[rows, cols]) => append_transposed(&mut image, &bytes, rows, cols),
+            _ => image.extend_from_slice(&bytes),
         }
     }
+    let used = |name: &str| {
+        tensors.iter().any(|t| {
+            (t.key == name && t.fold.as_ref().is_none_or(|fold| fold.present))
+                || t.fold.as_ref().is_some_and(|fold| {
+                    name.strip_prefix(&fold.batch_norm)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|rest| BATCH_NORM_TENSORS.contains(&rest) || rest == "num_batches_tracked")
+                })
+        })
+    };
     let mut extra: Vec<String> = file
         .tensors()
         .into_iter()
-        .filter(|(name, _)| !tensors.iter().any(|t| &t.key == name))
+        .filter(|(name, _)| !used(name))
         .map(|(name, view)| {
             format!(
                 "the weight file has a tensor `{name}` ({:?} {:?}) that the declaration does not have: \
@@ -229,6 +250,52 @@ fn frozen_image(tensors: &[FrozenTensor], file: &[u8]) -> Result<Vec<u8>, Vec<St
     } else {
         Err(problems)
     }
+}
+
+/// The F32 tensor `key` of `shape` in `file`, or why not.
+fn read_f32(file: &SafeTensors, key: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    let Ok(found) = file.tensor(key) else {
+        return Err(format!("the weight file has no tensor `{key}`: the declaration expects F32 {shape:?}"));
+    };
+    if found.dtype() != Dtype::F32 || found.shape() != shape {
+        return Err(format!(
+            "tensor `{key}` is {:?} {:?} in the weight file, but the declaration expects F32 {shape:?}{}",
+            found.dtype(),
+            found.shape(),
+            if found.dtype() == Dtype::F32 { "" } else { " (a baked model stores f32: save the weights as float32)" }
+        ));
+    }
+    let values: Vec<f32> =
+        found.data().chunks_exact(F32_BYTES).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(format!("tensor `{key}` holds {value} at element {index}: a baked model needs finite weights"));
+    }
+    Ok(values)
+}
+
+/// The values of `expected` with its BatchNorm folded in, in PyTorch's layout.
+fn folded(file: &SafeTensors, expected: &FrozenTensor, fold: &Folding) -> Result<Vec<f32>, String> {
+    let outputs = expected.shape[0];
+    let [gamma, beta, mean, var] =
+        BATCH_NORM_TENSORS.map(|name| read_f32(file, &format!("{}.{name}", fold.batch_norm), &[outputs]));
+    let (gamma, beta, mean, var) = (gamma?, beta?, mean?, var?);
+    let layer = if fold.present { read_f32(file, &expected.key, &expected.shape)? } else { vec![0.0; outputs] };
+    let eps = fold.eps as f32;
+    // As `batch_norm_scale_shift` and `fold_batch_norm` compute them, in f32.
+    let scale: Vec<f32> = (0..outputs).map(|o| gamma[o] * (1.0 / (var[o] + eps).sqrt())).collect();
+    let per_output = layer.len() / outputs;
+    Ok(layer
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let o = i / per_output;
+            if fold.bias {
+                v * scale[o] + (beta[o] - mean[o] * scale[o])
+            } else {
+                v * scale[o]
+            }
+        })
+        .collect())
 }
 
 /// Appends the row-major `[rows, cols]` f32 matrix in `data` as `[cols][rows]`.
@@ -279,7 +346,7 @@ mod tests {
     use super::*;
 
     fn tensor(key: &str, shape: &[usize], transposed: bool) -> FrozenTensor {
-        FrozenTensor { key: key.to_string(), shape: shape.to_vec(), transposed }
+        FrozenTensor { key: key.to_string(), shape: shape.to_vec(), transposed, fold: None }
     }
 
     /// A safetensors file of `(name, dtype, shape, values)`.
@@ -314,6 +381,48 @@ mod tests {
         ]);
         let image = frozen_image(&tensors, &bytes).unwrap();
         assert_eq!(floats(&image), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0, 7.0, 8.0]);
+    }
+
+    #[test]
+    fn folds_a_batch_norm_into_a_layer_without_bias() {
+        // BatchNorm γ = [2, 3], β = [1, −1], mean = [0.5, 2], var = [3, 0] and eps 1:
+        // var + eps = [4, 1], so every step is exact in f32.
+        let fold = |bias, present| Some(Folding { batch_norm: "1".to_string(), eps: 1.0, bias, present });
+        let tensors = [
+            FrozenTensor { fold: fold(false, true), ..tensor("0.weight", &[2, 2], true) },
+            FrozenTensor { fold: fold(true, false), ..tensor("1.bias", &[2], false) },
+        ];
+        let bytes = file(&[
+            ("0.weight", Dtype::F32, &[2, 2], &[1.0, 2.0, 3.0, 4.0]),
+            ("1.weight", Dtype::F32, &[2], &[2.0, 3.0]),
+            ("1.bias", Dtype::F32, &[2], &[1.0, -1.0]),
+            ("1.running_mean", Dtype::F32, &[2], &[0.5, 2.0]),
+            ("1.running_var", Dtype::F32, &[2], &[3.0, 0.0]),
+            // An i64 scalar, 0: eight zero bytes.
+            ("1.num_batches_tracked", Dtype::I64, &[], &[0.0, 0.0]),
+        ]);
+        let image = frozen_image(&tensors, &bytes).unwrap();
+        // scale = [2 / 2, 3 / 1] = [1, 3]; the weight rows scaled, stored [in][out];
+        // the bias is the shift β − mean · scale = [1 − 0.5, −1 − 6].
+        assert_eq!(floats(&image), [1.0, 9.0, 2.0, 12.0, 0.5, -7.0]);
+    }
+
+    #[test]
+    fn a_fold_names_a_missing_batch_norm_tensor_once() {
+        let fold = |bias| Some(Folding { batch_norm: "1".to_string(), eps: 1e-5, bias, present: true });
+        let tensors = [
+            FrozenTensor { fold: fold(false), ..tensor("0.weight", &[1, 1], true) },
+            FrozenTensor { fold: fold(true), ..tensor("0.bias", &[1], false) },
+        ];
+        let bytes = file(&[
+            ("0.weight", Dtype::F32, &[1, 1], &[1.0]),
+            ("0.bias", Dtype::F32, &[1], &[1.0]),
+            ("1.weight", Dtype::F32, &[1], &[1.0]),
+            ("1.bias", Dtype::F32, &[1], &[0.0]),
+            ("1.running_mean", Dtype::F32, &[1], &[0.0]),
+        ]);
+        let problems = frozen_image(&tensors, &bytes).unwrap_err();
+        assert_eq!(problems, ["the weight file has no tensor `1.running_var`: the declaration expects F32 [1]"]);
     }
 
     #[test]

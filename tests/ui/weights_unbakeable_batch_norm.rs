@@ -4,7 +4,7 @@ use nn::network;
 network! {
     #[weights = "tests/ui/fixtures/tiny.safetensors"]
     pub struct Tiny {
-        Linear(4, 3) -> BatchNorm1d(3) -> ReLU -> Linear(3, 2)
+        Linear(4, 3) -> ReLU -> BatchNorm1d(3) -> Linear(3, 2)
     }
 }
 

@@ -141,7 +141,7 @@ impl LayerKind for Act {
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
         match self {
             Act::Relu => Int8::Relu,
-            _ => Int8::Unsupported(
+            Act::Sigmoid | Act::Tanh | Act::Gelu | Act::LeakyRelu(_) => Int8::Unsupported(
                 "of the activations, only ReLU has an int8 form here (a clamp at the zero point); \
                  run this network in f32 (`freeze`)"
                     .to_string(),

@@ -7,7 +7,7 @@ use quote::quote;
 use super::{f64_lit, param, usize_lit, ArgType, Bake, Default, FrozenField, KindSpec, LayerKind, ParamSpec, Params};
 use super::{Resolve, ShapeSite, State, StatesInput, Tensor};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
-use crate::check::CheckedLayer;
+use crate::check::{CheckedLayer, Fold};
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
@@ -123,6 +123,12 @@ impl LayerKind for BatchNorm {
                 bake: Bake::Cannot(cannot.clone()),
             })
             .into();
+        // Folded into the layer before it, it has no frozen form of its own.
+        let (frozen, freeze) = if layer.fold == Fold::Folded {
+            (Vec::new(), quote!())
+        } else {
+            (frozen, quote!(self.#field.freeze_into(&mut frozen.#scale, &mut frozen.#shift);))
+        };
         let new = quote!(::nn::layers::BatchNorm::new(#n, #eps, #momentum));
         Some(Params {
             ty: quote!(::nn::layers::BatchNorm<F>),
@@ -133,7 +139,7 @@ impl LayerKind for BatchNorm {
                 tensors,
             },
             frozen,
-            freeze: quote!(self.#field.freeze_into(&mut frozen.#scale, &mut frozen.#shift);),
+            freeze,
         })
     }
 
@@ -164,7 +170,10 @@ impl LayerKind for BatchNorm {
     }
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_value, typed_mut, y, .. } = site;
+        let FrozenSite { layer, by_value, typed, typed_mut, y, .. } = site;
+        if layer.fold == Fold::Folded {
+            return quote!(let #typed = #by_value;);
+        }
         let (scale, shift) = (layer.frozen_field("scale"), layer.frozen_field("shift"));
         let kernel = match self.over {
             Over::Features => quote!(::nn::frozen::batch_norm1d),

@@ -3,7 +3,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{bias_arg, bias_suffix, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec, LayerKind, Params};
+use super::{bias_arg, bias_suffix, folded_weight, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec};
+use super::{LayerKind, Params};
 use super::{ShapeSite, State, StatesInput};
 use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
@@ -63,19 +64,20 @@ impl LayerKind for Linear {
 
     fn params(&self, layer: &CheckedLayer) -> Option<Params> {
         let (i, o, bias) = (usize_lit(self.inputs), usize_lit(self.outputs), self.bias);
-        let (field, weight) = (&layer.field, layer.frozen_field("weight"));
+        let weight = layer.frozen_field("weight");
         let weight_shape = vec![self.outputs, self.inputs];
         let weight_doc = "weight, input-major `[in][out]`";
-        let (tensors, frozen) =
-            weight_and_bias(layer, (quote!([[F; #o]; #i]), weight_shape, true, weight_doc), bias, self.outputs);
-        let bias_out = bias_arg(layer, self.bias, quote!(&mut frozen.));
+        let weight_spec = (quote!([[F; #o]; #i]), weight_shape, true, weight_doc);
+        let (tensors, _) = weight_and_bias(layer, weight_spec.clone(), bias, self.outputs);
+        let freeze_weight = quote!(frozen.#weight.as_flattened_mut());
+        let (frozen, freeze) = folded_weight(layer, weight_spec, bias, self.outputs, freeze_weight);
         Some(Params {
             ty: quote!(::nn::layers::Linear<F>),
             init: quote!(::nn::layers::Linear::init(#i, #o, #bias, rng)),
             zeros: quote!(::nn::layers::Linear::zeros(#i, #o, #bias)),
             state: State::Tensors { visit: &["weight", "bias"], tensors },
             frozen,
-            freeze: quote!(self.#field.freeze_into(frozen.#weight.as_flattened_mut(), #bias_out);),
+            freeze,
         })
     }
 
@@ -112,7 +114,8 @@ impl LayerKind for Linear {
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
         let FrozenSite { layer, by_ref, typed, .. } = site;
-        let (weight, bias) = (layer.frozen_field("weight"), bias_arg(layer, self.bias, quote!(&self.)));
+        let bias = bias_arg(layer, self.bias || layer.folds_in().is_some(), quote!(&self.));
+        let weight = layer.frozen_field("weight");
         quote!(let #typed = ::nn::frozen::dense(&self.#weight, #bias, #by_ref);)
     }
 

@@ -8,6 +8,7 @@
 //! Adding a kind: a new module here, its row in [`KINDS`], and its runtime files.
 
 mod activation;
+mod adaptive_avg_pool;
 mod batch_norm;
 mod conv2d;
 mod dropout;
@@ -26,7 +27,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::chain::{Backward, FrozenSite, Site, Tape, WsSite, WsStep};
-use crate::check::{CheckedLayer, Errors};
+use crate::check::{CheckedLayer, Errors, FoldedBatchNorm};
 use crate::int8::{Int8, Int8Site};
 use crate::parse::{Arg, LayerDecl};
 use crate::shape::Shape;
@@ -46,6 +47,7 @@ pub const KINDS: &[KindSpec] = &[
     conv2d::CONV2D,
     pool::MAX_POOL2D,
     pool::AVG_POOL2D,
+    adaptive_avg_pool::ADAPTIVE_AVG_POOL2D,
     zero_pad::ZERO_PAD2D,
     batch_norm::BATCH_NORM1D,
     batch_norm::BATCH_NORM2D,
@@ -124,6 +126,10 @@ pub enum ArgType {
     DimOrInfer,
     /// A non-negative integer.
     Count,
+    /// A positive integer `k` (for both axes) or a pair `(h, w)` of them.
+    DimPair,
+    /// A non-negative integer or a pair `(h, w)` of them.
+    CountPair,
     /// A float (integers accepted).
     Number,
     /// `true` or `false`.
@@ -230,6 +236,18 @@ impl Resolve<'_> {
     pub fn int(&self, name: &str) -> Option<usize> {
         match self.values.get(name) {
             Some(Arg::Int(v, _)) => usize::try_from(*v).ok(),
+            _ => None,
+        }
+    }
+
+    /// A size argument that is `k` or `(h, w)` (checked by its spec), as `(h, w)`.
+    pub fn pair(&self, name: &str) -> Option<(usize, usize)> {
+        match self.values.get(name) {
+            Some(Arg::Int(v, _)) => usize::try_from(*v).ok().map(|v| (v, v)),
+            Some(Arg::Tuple(items, _)) => match items[..] {
+                [Arg::Int(h, _), Arg::Int(w, _)] => Some((usize::try_from(h).ok()?, usize::try_from(w).ok()?)),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -358,6 +376,10 @@ pub struct FrozenField {
 pub enum Bake {
     /// From the tensor `key` of this `shape`, transposed (a 2-d `[out, in]` stored as `[in][out]`) or not.
     Tensor { key: String, shape: Vec<usize>, transposed: bool },
+    /// A Linear's or Conv2d's weight, or its bias (`bias`), with the BatchNorm after it
+    /// folded in: from the layer's tensor `key` (`None`: a bias the layer lacks, zero)
+    /// and the BatchNorm's four tensors.
+    Folded { key: Option<String>, shape: Vec<usize>, transposed: bool, bias: bool, batch_norm: FoldedBatchNorm },
     /// It cannot: the message says why and what to do instead.
     Cannot(String),
 }
@@ -419,6 +441,46 @@ pub fn weight_and_bias(
     (tensors, frozen)
 }
 
+/// The frozen fields and `freeze_into` statement of a Linear or Conv2d: `frozen` and
+/// `freeze` as they are alone, or, when the layer takes in the BatchNorm after it, a
+/// bias in any case and the copy taken of the folded layer.
+pub fn folded_weight(
+    layer: &CheckedLayer,
+    weight: (TokenStream, Vec<usize>, bool, &str),
+    bias: bool,
+    outputs: usize,
+    freeze_weight: TokenStream,
+) -> (Vec<FrozenField>, TokenStream) {
+    let field = &layer.field;
+    let Some(batch_norm) = layer.folds_in() else {
+        let (_, frozen) = weight_and_bias(layer, weight, bias, outputs);
+        let bias_out = bias_arg(layer, bias, quote!(&mut frozen.));
+        return (frozen, quote!(self.#field.freeze_into(#freeze_weight, #bias_out);));
+    };
+    let (_, mut frozen) = weight_and_bias(layer, weight, true, outputs);
+    for field in &mut frozen {
+        if let Bake::Tensor { key, shape, transposed } = &field.bake {
+            let is_bias = field.name == layer.frozen_field("bias");
+            field.bake = Bake::Folded {
+                key: (!is_bias || bias).then(|| key.clone()),
+                shape: shape.clone(),
+                transposed: *transposed,
+                bias: is_bias,
+                batch_norm: batch_norm.clone(),
+            };
+        }
+    }
+    let bias_field = layer.frozen_field("bias");
+    let batch_norm = &batch_norm.field;
+    let freeze = quote! {
+        self.#field
+            .fold_batch_norm(&self.#batch_norm)
+            .expect("network! checked that the BatchNorm's channels are this layer's outputs")
+            .freeze_into(#freeze_weight, Some(&mut frozen.#bias_field));
+    };
+    (frozen, freeze)
+}
+
 /// The optional bias a kernel takes: `Some(<by><field>_bias)` or `None`.
 pub fn bias_arg(layer: &CheckedLayer, bias: bool, by: TokenStream) -> TokenStream {
     let field = layer.frozen_field("bias");
@@ -426,6 +488,15 @@ pub fn bias_arg(layer: &CheckedLayer, bias: bool, by: TokenStream) -> TokenStrea
         quote!(Some(#by #field))
     } else {
         quote!(None)
+    }
+}
+
+/// `k` when both axes agree, `(h, w)` otherwise, as a pair argument reads in the DSL.
+pub fn describe_pair((h, w): (usize, usize)) -> String {
+    if h == w {
+        h.to_string()
+    } else {
+        format!("({h}, {w})")
     }
 }
 

@@ -54,18 +54,25 @@ impl Pool {
 }
 
 /// A compile-time check that the runtime's `window_output` gives this layer's output
-/// size, so the macro's and the runtime's rule cannot drift apart.
-pub fn window_assertion(layer: &CheckedLayer, kernel: usize, stride: usize, padding: usize) -> TokenStream {
+/// size, so the macro's and the runtime's rule cannot drift apart; `kernel`, `stride`
+/// and `padding` are `(height, width)`.
+pub fn window_assertion(
+    layer: &CheckedLayer,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+) -> TokenStream {
     let (Shape::Image { height, width, .. }, Shape::Image { height: out_h, width: out_w, .. }) =
         (layer.input, layer.output)
     else {
         return quote!();
     };
-    let [h, w, oh, ow, k, s, p] = [height, width, out_h, out_w, kernel, stride, padding].map(usize_lit);
+    let [h, w, oh, ow] = [height, width, out_h, out_w].map(usize_lit);
+    let [kh, kw, sh, sw, ph, pw] = [kernel.0, kernel.1, stride.0, stride.1, padding.0, padding.1].map(usize_lit);
     quote_spanned! {layer.span=>
         const _: () = ::core::assert!(
-            ::core::matches!(::nn::frozen::window_output(#h, #k, #s, #p), ::core::option::Option::Some(#oh))
-                && ::core::matches!(::nn::frozen::window_output(#w, #k, #s, #p), ::core::option::Option::Some(#ow)),
+            ::core::matches!(::nn::frozen::window_output(#h, #kh, #sh, #ph), ::core::option::Option::Some(#oh))
+                && ::core::matches!(::nn::frozen::window_output(#w, #kw, #sw, #pw), ::core::option::Option::Some(#ow)),
             "nn-macros and nn-runtime disagree on this layer's output size",
         );
     }
@@ -160,7 +167,7 @@ impl LayerKind for Pool {
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {
-        window_assertion(layer, self.kernel, self.stride, 0)
+        window_assertion(layer, (self.kernel, self.kernel), (self.stride, self.stride), (0, 0))
     }
 
     fn draws_random(&self) -> bool {

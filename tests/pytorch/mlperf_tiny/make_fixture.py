@@ -36,9 +36,8 @@ Everything after the weights is computed in float64: the model is converted to f
 float32 values saved (exactly), so nn's `Net::<f64>` loading the float32 files computes the same
 numbers; results are rounded to float32 when saved.
 
-The tests that read them: ./runtime_layers.rs, nn's runtime layers chained by hand (run by
-tests/interop.rs), and ./mod.rs, the models declared with `network!` (not yet run: it needs the
-macro to accept groups, (kh, kw) pairs, Residual shortcuts and AdaptiveAvgPool2d).
+The tests that read them: ./runtime_layers.rs, nn's runtime layers chained by hand, and
+./mod.rs, the models declared with `network!` (both run by tests/interop.rs).
 """
 
 from pathlib import Path

@@ -5,10 +5,6 @@
 //! train-mode output, the loss, every parameter's gradient and the state_dict after two
 //! steps of `Sgd::new(0.05).momentum(0.9)` are PyTorch's.
 //!
-//! Not yet listed in tests/interop.rs: it needs `network!` to accept `groups`, `(kh, kw)`
-//! pairs, `Residual(.., shortcut = ..)` and `AdaptiveAvgPool2d`. To run it, add
-//! `#[path = "pytorch/mlperf_tiny/mod.rs"] mod mlperf_tiny;` there.
-//!
 //! Tolerances are relative to the largest magnitude of each tensor. The fixtures hold
 //! PyTorch's float64 results rounded to float32:
 //! - f64 (`Net::<f64>` loading the float32 files computes the numbers PyTorch's float64
@@ -136,7 +132,10 @@ fn assert_trains_as_pytorch<M: Model<f64, InputDim = Ix4, OutputDim = Ix2> + Par
         let (loss, grad) = criterion.loss_and_grad(logits.view(), labels.view());
         model.backward(tape, grad.view());
         let want_loss = f64::from(losses[step]);
-        assert!((loss - want_loss).abs() <= OUTPUT_TOLERANCE * want_loss.abs(), "{name}: loss {step}: {loss} vs {want_loss}");
+        assert!(
+            (loss - want_loss).abs() <= OUTPUT_TOLERANCE * want_loss.abs(),
+            "{name}: loss {step}: {loss} vs {want_loss}"
+        );
         if step == 0 {
             let what = format!("{name}: train output");
             assert_close_relative(logits.view(), io.floats("train_output").view(), OUTPUT_TOLERANCE, &what);
@@ -154,6 +153,28 @@ fn parameter_counts_equal_pytorchs() {
     // make_fixture.py prints `sum(p.numel() for p in model.parameters())`.
     assert_eq!(ResNet8::<f32>::NUM_PARAMS, 78_186);
     assert_eq!(DsCnn::<f32>::NUM_PARAMS, 23_756);
+}
+
+#[test]
+fn freezing_folds_every_batch_norm() {
+    // Every BatchNorm follows a convolution with a bias: the frozen model holds the
+    // convolutions' and the Linear's weights and biases alone.
+    assert_eq!(DsCnn::<f32>::FROZEN_BYTES, 4 * (23_756 - 2 * 64 * 9));
+    assert_eq!(ResNet8::<f32>::FROZEN_BYTES, 4 * (78_186 - 2 * (16 + 2 * 16 + 2 * 32 + 2 * 64)));
+}
+
+#[test]
+fn multiply_accumulates_count_every_weight_at_every_output_position() {
+    // DS-CNN: the 10x4 conv gives [64, 25, 5]; each depthwise 3x3 and pointwise 1x1 keeps it.
+    let positions = 25 * 5;
+    let ds_cnn = 64 * 10 * 4 * positions + 4 * (64 * 9 * positions + 64 * 64 * positions) + 64 * 12;
+    assert_eq!(DsCnn::<f32>::MACS, ds_cnn);
+    // ResNet-8: 32x32 at 16 channels, 16x16 at 32, 8x8 at 64, the shortcuts at the output size.
+    let stem = 16 * 3 * 9 * 32 * 32;
+    let stage1 = 2 * 16 * 16 * 9 * 32 * 32;
+    let stage2 = (32 * 16 * 9 + 32 * 32 * 9 + 32 * 16) * 16 * 16;
+    let stage3 = (64 * 32 * 9 + 64 * 64 * 9 + 64 * 32) * 8 * 8;
+    assert_eq!(ResNet8::<f32>::MACS, stem + stage1 + stage2 + stage3 + 64 * 10);
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! The fixtures of `make_fixture.py` against nn's runtime layers, chained by hand as
-//! `network!` will chain them (`mod.rs` beside this file declares the models in the DSL,
-//! for when `network!` accepts them):
+//! `network!` chains them (`mod.rs` beside this file declares the same models in the DSL):
 //! - DS-CNN: in f64, the eval-mode output, the train-mode output, the loss and every
 //!   parameter's gradient are PyTorch's; in f32, the frozen kernels with each BatchNorm
 //!   folded into the convolution before it give PyTorch's eval-mode output.
