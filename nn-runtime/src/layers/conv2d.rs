@@ -30,11 +30,11 @@ use std::cell::RefCell;
 
 use ndarray::{
     s, Array1, Array4, ArrayView, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut1, ArrayViewMut2, ArrayViewMut4,
-    Axis, Dimension,
+    Dimension,
 };
 use rand::Rng;
 
-use super::weight_bias;
+use super::{weight_bias, Gradients};
 use crate::frozen::Window;
 use crate::gemm::matmul;
 use crate::params::{Entry, EntryMut};
@@ -224,24 +224,66 @@ impl<F: Float> Conv2d<F> {
     /// `[batch, out_c, OH, OW]` with `OH = ⌊(H + 2·padding.0 − kh) / stride.0⌋ + 1` (and
     /// `OW` alike).
     pub fn forward(&self, x: ArrayView4<F>) -> Array4<F> {
+        let (batch, in_c, h, w) = x.dim();
+        let (oh, ow) = self.geometry(in_c, h, w).window.out_hw;
+        let mut y = Array4::zeros((batch, self.spec.out_channels, oh, ow));
+        self.forward_into(x, y.view_mut());
+        y
+    }
+
+    /// [`Conv2d::forward`] into `y`, `[batch, out_c, OH, OW]`. With one group, a
+    /// standard-layout `x` and `y`, nothing is allocated once the per-thread scratch
+    /// has grown to the batch.
+    pub fn forward_into(&self, x: ArrayView4<F>, mut y: ArrayViewMut4<F>) {
         let x = x.as_standard_layout();
-        let (_, in_c, h, w) = x.dim();
+        let (batch, in_c, h, w) = x.dim();
         let geometry = self.geometry(in_c, h, w);
+        let (oh, ow) = geometry.window.out_hw;
+        let want = (batch, self.spec.out_channels, oh, ow);
+        assert_eq!(y.dim(), want, "Conv2d output buffer has shape {:?}, expected {want:?}", y.dim());
         let bias = self.bias.as_ref().map(|b| b.view());
         if self.spec.is_depthwise() {
-            return depthwise::forward(self.weight.view(), bias, x.view(), &geometry.window);
+            y.assign(&depthwise::forward(self.weight.view(), bias, x.view(), &geometry.window));
+            return;
         }
-        let outputs = self.spec.group_channels().map(|(inputs, outputs)| {
+        if self.spec.groups == 1 {
+            if let Some(out) = y.as_slice_mut() {
+                gemm_forward(self.weight.view(), bias, x.view(), &geometry, out);
+                return;
+            }
+        }
+        for (inputs, outputs) in self.spec.group_channels() {
             let x = x.slice(s![.., inputs, .., ..]);
             let bias = bias.map(|b| b.slice_move(s![outputs.clone()]));
-            gemm_forward(self.weight.slice(s![outputs, .., .., ..]), bias, x.as_standard_layout().view(), &geometry)
-        });
-        join_channels(outputs)
+            let mut part = Array4::zeros((batch, geometry.out_c, oh, ow));
+            let out = part.as_slice_mut().expect("fresh array");
+            gemm_forward(
+                self.weight.slice(s![outputs.clone(), .., .., ..]),
+                bias,
+                x.as_standard_layout().view(),
+                &geometry,
+                out,
+            );
+            y.slice_mut(s![.., outputs, .., ..]).assign(&part);
+        }
     }
 
     /// Accumulates d loss / d weight and d loss / d bias for the batch `x` that produced
     /// `grad_out`: per group, `dW += g · colsᵀ` and `db += Σ g`.
     pub fn backward(&mut self, x: ArrayView4<F>, grad_out: ArrayView4<F>) {
+        self.backward_with(x, grad_out, Gradients::Accumulate);
+    }
+
+    /// [`Conv2d::backward`], with the gradients added to or written over (`Overwrite`:
+    /// no `zero_grad` needed). With one group and standard-layout arguments, nothing is
+    /// allocated once the per-thread scratch has grown to the batch.
+    pub fn backward_with(&mut self, x: ArrayView4<F>, grad_out: ArrayView4<F>, gradients: Gradients) {
+        if gradients == Gradients::Overwrite {
+            self.weight_grad.fill(F::zero());
+            if let Some(bias_grad) = &mut self.bias_grad {
+                bias_grad.fill(F::zero());
+            }
+        }
         let x = x.as_standard_layout();
         let (batch, in_c, h, w) = x.dim();
         let geometry = self.geometry(in_c, h, w);
@@ -272,17 +314,46 @@ impl<F: Float> Conv2d<F> {
     /// above 1): per group, `Wᵀ g`, scattered back onto the image (col2im).
     pub fn input_grad(&self, grad_out: ArrayView4<F>, input_hw: (usize, usize)) -> Array4<F> {
         let (h, w) = input_hw;
-        let geometry = self.geometry(self.spec.in_channels, h, w);
-        self.check_grad_out(&geometry, grad_out.dim().0, grad_out.dim());
+        let mut grad_in = Array4::zeros((grad_out.dim().0, self.spec.in_channels, h, w));
+        self.input_grad_into(grad_out, grad_in.view_mut());
+        grad_in
+    }
+
+    /// [`Conv2d::input_grad`] into `grad_in`, `[batch, in_c, H, W]` (which gives the
+    /// input's size). With one group and standard-layout arguments, nothing is
+    /// allocated once the per-thread scratch has grown to the batch.
+    pub fn input_grad_into(&self, grad_out: ArrayView4<F>, mut grad_in: ArrayViewMut4<F>) {
+        let (batch, in_c, h, w) = grad_in.dim();
+        assert_eq!(
+            in_c, self.spec.in_channels,
+            "Conv2d input gradient buffer has {in_c} channels, expected {}",
+            self.spec.in_channels
+        );
+        let geometry = self.geometry(in_c, h, w);
+        self.check_grad_out(&geometry, batch, grad_out.dim());
         let grad_out = grad_out.as_standard_layout();
         if self.spec.is_depthwise() {
-            return depthwise::input_grad(self.weight.view(), grad_out.view(), &geometry.window, self.spec.in_channels);
+            grad_in.assign(&depthwise::input_grad(self.weight.view(), grad_out.view(), &geometry.window, in_c));
+            return;
         }
-        let grads = self.spec.group_channels().map(|(_, outputs)| {
+        if self.spec.groups == 1 {
+            if let Some(dst) = grad_in.as_slice_mut() {
+                gemm_input_grad(self.weight.view(), grad_out.view(), &geometry, dst);
+                return;
+            }
+        }
+        for (inputs, outputs) in self.spec.group_channels() {
             let grad_out = grad_out.slice(s![.., outputs.clone(), .., ..]);
-            gemm_input_grad(self.weight.slice(s![outputs, .., .., ..]), grad_out.as_standard_layout().view(), &geometry)
-        });
-        join_channels(grads)
+            let mut part = Array4::zeros((batch, geometry.in_c, h, w));
+            let dst = part.as_slice_mut().expect("fresh array");
+            gemm_input_grad(
+                self.weight.slice(s![outputs, .., .., ..]),
+                grad_out.as_standard_layout().view(),
+                &geometry,
+                dst,
+            );
+            grad_in.slice_mut(s![.., inputs, .., ..]).assign(&part);
+        }
     }
 
     /// Visits `weight` then `bias` under their state-dict keys (`"0.weight"`, `"0.bias"`).
@@ -320,32 +391,21 @@ impl<F: Float> Conv2d<F> {
     }
 }
 
-/// The groups' results `[batch, channels, ..]` side by side along the channels (a single
-/// group's as it is, without allocating).
-fn join_channels<F: Float>(mut parts: impl Iterator<Item = Array4<F>>) -> Array4<F> {
-    let first = parts.next().expect("a layer has at least one group");
-    let rest: Vec<Array4<F>> = parts.collect();
-    if rest.is_empty() {
-        return first;
-    }
-    let views: Vec<ArrayView4<F>> = core::iter::once(first.view()).chain(rest.iter().map(|p| p.view())).collect();
-    ndarray::concatenate(Axis(1), &views).expect("the groups' results differ only in their channels")
-}
-
-/// The convolution of one group: `weight` `[out_c, in_c, kh, kw]` over the batch `x`
-/// `[batch, in_c, H, W]` (standard layout) of the group's channels.
+/// The convolution of one group into `y` (`[batch, out_c, OH, OW]`, row-major): `weight`
+/// `[out_c, in_c, kh, kw]` over the batch `x` `[batch, in_c, H, W]` (standard layout) of
+/// the group's channels.
 fn gemm_forward<F: Float>(
     weight: ArrayView4<F>,
     bias: Option<ArrayView1<F>>,
     x: ArrayView4<F>,
     geometry: &Geometry,
-) -> Array4<F> {
+    y: &mut [F],
+) {
     let batch = x.dim().0;
     let weight = weight.as_standard_layout();
     let weight = matrix(weight.view(), geometry.out_c);
     let x = x.as_slice().expect("standard layout");
     let row_len = geometry.row_len::<F>(batch);
-    let mut y = Vec::with_capacity(batch * geometry.output_len());
     let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[cols, padded, out]| {
         let mut lowering = Lowering::new(geometry, row_len, cols, padded);
@@ -355,13 +415,11 @@ fn gemm_forward<F: Float>(
             let cols = lowering.im2col(geometry, &x[geometry.images(first, n)], false);
             matmul(F::one(), &weight, &cols, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
             let out = out.as_slice().expect("scratch is contiguous");
-            for i in 0..n {
-                geometry.append_output(out, row_len, i, bias.as_ref(), &mut y);
+            for (i, y) in y[geometry.outputs(first, n)].chunks_exact_mut(geometry.output_len()).enumerate() {
+                geometry.write_output(out, row_len, i, bias.as_ref(), y);
             }
         }
     });
-    let (oh, ow) = geometry.window.out_hw;
-    Array4::from_shape_vec((batch, geometry.out_c, oh, ow), y).expect("one value per output")
 }
 
 /// The gradients of one group's weight and bias, accumulated, for its channels `x` of
@@ -400,16 +458,15 @@ fn gemm_backward<F: Float>(
     });
 }
 
-/// d loss / d x of one group's input channels, `[batch, in_c, H, W]`, from `grad_out` of
-/// its outputs (standard layout) and its `weight`.
-fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geometry: &Geometry) -> Array4<F> {
+/// d loss / d x of one group's input channels into `grad_in` (`[batch, in_c, H, W]`,
+/// row-major), from `grad_out` of its outputs (standard layout) and its `weight`.
+fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geometry: &Geometry, grad_in: &mut [F]) {
     let batch = grad_out.dim().0;
     let grad_out = grad_out.as_slice().expect("standard layout");
     let weight = weight.as_standard_layout();
     let weight = matrix(weight.view(), geometry.out_c);
     let finite_weight = all_finite(weight.as_slice().expect("standard layout"));
     let row_len = geometry.row_len::<F>(batch);
-    let mut grad_in = Vec::with_capacity(batch * geometry.image_len());
     let lens = [geometry.out_c * row_len, geometry.taps() * row_len, geometry.scratch_len()];
     with_scratch(&SCRATCH, lens, |[grads, cols, image]| {
         let mut grads = geometry.grads_matrix(row_len, grads);
@@ -422,13 +479,11 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
             if !finite_weight {
                 geometry.zero_gaps(cols, row_len, n);
             }
-            for i in 0..n {
-                geometry.col2im(cols, row_len, i, image, &mut grad_in);
+            for (i, dx) in grad_in[geometry.images(first, n)].chunks_exact_mut(geometry.image_len()).enumerate() {
+                geometry.col2im(cols, row_len, i, image, dx);
             }
         }
     });
-    let (h, w) = geometry.window.in_hw;
-    Array4::from_shape_vec((batch, geometry.in_c, h, w), grad_in).expect("one value per input")
 }
 
 /// Whether no value is infinite or NaN (without stopping early, so that it vectorises).
@@ -656,9 +711,9 @@ impl Geometry {
     }
 
     /// Adds image `i`'s columns of `cols` (rows of `row_len`) onto the pixels they were
-    /// read from (the adjoint of [`Geometry::im2col`]) in the zeroed `scratch`, and
-    /// appends the resulting `[in_c, h, w]` gradient to `grad_in`.
-    fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut Vec<F>) {
+    /// read from (the adjoint of [`Geometry::im2col`]) in `scratch`, and writes the
+    /// resulting `[in_c, h, w]` gradient to `grad_in`.
+    fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut [F]) {
         let first = i * self.span;
         scratch.fill(F::zero());
         if self.is_wide() {
@@ -669,7 +724,9 @@ impl Geometry {
                 }
             });
             let w = self.window.in_hw.1;
-            self.for_each_padded_row(|_, start| grad_in.extend_from_slice(&scratch[start..start + w]));
+            self.for_each_padded_row(|row, start| {
+                grad_in[row * w..][..w].copy_from_slice(&scratch[start..start + w]);
+            });
         } else {
             let stride = self.window.stride.1;
             self.for_each_run(|tap, col, pixel, len| {
@@ -678,28 +735,27 @@ impl Geometry {
                     *v += c;
                 }
             });
-            grad_in.extend_from_slice(scratch);
+            grad_in.copy_from_slice(scratch);
         }
     }
 
-    /// Appends image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
+    /// Writes image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
     /// result `out` (rows of `row_len`) plus the bias.
-    fn append_output<F: Float>(
-        &self,
-        out: &[F],
-        row_len: usize,
-        i: usize,
-        bias: Option<&ArrayView1<F>>,
-        y: &mut Vec<F>,
-    ) {
+    fn write_output<F: Float>(&self, out: &[F], row_len: usize, i: usize, bias: Option<&ArrayView1<F>>, y: &mut [F]) {
         let (oh, ow) = self.window.out_hw;
-        for (o, channel) in out.chunks_exact(row_len).enumerate() {
+        let planes = y.chunks_exact_mut(oh * ow);
+        for (o, (channel, plane)) in out.chunks_exact(row_len).zip(planes).enumerate() {
             let channel = &channel[i * self.span..][..self.span];
-            for oy in 0..oh {
+            for (oy, dst) in plane.chunks_exact_mut(ow).enumerate() {
                 let row = &channel[oy * self.pitch..][..ow];
                 match bias {
-                    Some(bias) => y.extend(row.iter().map(|&v| v + bias[o])),
-                    None => y.extend_from_slice(row),
+                    Some(bias) => {
+                        let b = bias[o];
+                        for (d, &v) in dst.iter_mut().zip(row) {
+                            *d = v + b;
+                        }
+                    }
+                    None => dst.copy_from_slice(row),
                 }
             }
         }
@@ -748,6 +804,7 @@ impl Geometry {
 mod tests {
     use super::*;
     use crate::finite_diff::{assert_grad_close, numeric_grad};
+    use ndarray::Axis;
     use proptest::prelude::{proptest, ProptestConfig};
     use rand::SeedableRng;
 
@@ -989,6 +1046,32 @@ mod tests {
 
     /// A second backward adds to the gradients, as PyTorch's `.grad` accumulates, in the
     /// GEMM kernel and the depthwise one alike.
+    #[test]
+    fn into_buffers_are_written_over_and_overwrite_discards_old_gradients() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        for (groups, stride) in [(1, 1), (1, 2), (2, 1), (4, 1)] {
+            let spec = Conv2dSpec::new(4, 4, (3, 3)).padding((1, 1)).stride((stride, stride)).groups(groups);
+            let mut layer = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+            let x = Array4::from_shape_simple_fn((3, 4, 6, 5), || rng.random_range(-1.0..1.0));
+            let want_y = layer.forward(x.view());
+            let r = Array4::from_shape_simple_fn(want_y.raw_dim(), || rng.random_range(-1.0..1.0));
+            let want_dx = layer.input_grad(r.view(), (6, 5));
+            layer.backward(x.view(), r.view());
+            let want_grads = (layer.weight_grad.clone(), layer.bias_grad.clone().unwrap());
+
+            // Buffers holding stale values, and stale gradients.
+            let mut y = Array4::from_elem(want_y.raw_dim(), 7.0);
+            layer.forward_into(x.view(), y.view_mut());
+            let mut dx = Array4::from_elem(x.raw_dim(), -3.0);
+            layer.input_grad_into(r.view(), dx.view_mut());
+            layer.backward_with(x.view(), r.view(), Gradients::Overwrite);
+            assert_eq!(y, want_y, "groups {groups}, stride {stride}");
+            assert_eq!(dx, want_dx, "groups {groups}, stride {stride}");
+            assert_eq!(layer.weight_grad, want_grads.0);
+            assert_eq!(layer.bias_grad.as_ref().unwrap(), &want_grads.1);
+        }
+    }
+
     #[test]
     fn backward_accumulates() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
