@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 use crate::Float;
+pub(crate) use packed::implicit::{matmul_packing_b, PackB};
 use packed::matmul_packed;
 use vector::vector_matrix;
 

@@ -16,6 +16,8 @@ use super::beta_times;
 use crate::scratch::{with_scratch, Scratch};
 use crate::Float;
 
+pub(crate) mod implicit;
+
 /// Depth of a block: the micro-kernel's loop length.
 const KC: usize = 256;
 /// Rows of `a` per block (`MC × KC` stays in L2).

@@ -36,7 +36,7 @@ use rand::Rng;
 
 use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::matmul;
+use crate::gemm::{matmul, matmul_packing_b, PackB};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
 use crate::{Error, Float};
@@ -406,6 +406,9 @@ fn gemm_forward<F: Float>(
     let weight = matrix(weight.view(), geometry.out_c);
     let x = x.as_slice().expect("standard layout");
     let row_len = geometry.row_len::<F>(batch);
+    if geometry.is_wide() {
+        return implicit_forward(&weight, bias, x, geometry, y);
+    }
     let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[cols, padded, out]| {
         let mut lowering = Lowering::new(geometry, row_len, cols, padded);
@@ -420,6 +423,88 @@ fn gemm_forward<F: Float>(
             }
         }
     });
+}
+
+/// [`gemm_forward`] for wide columns, by implicit GEMM: the product's slivers of the
+/// im2col matrix are packed straight from the chunk's (padded) images.
+fn implicit_forward<F: Float>(
+    weight: &ArrayView2<F>,
+    bias: Option<ArrayView1<F>>,
+    x: &[F],
+    geometry: &Geometry,
+    y: &mut [F],
+) {
+    let batch = x.len() / geometry.image_len().max(1);
+    let row_len = geometry.row_len::<F>(batch);
+    let padding = geometry.window.padding != (0, 0);
+    let padded_len = geometry.scratch_len();
+    let chunk = geometry.chunk::<F>(batch);
+    let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
+    with_scratch(&SCRATCH, lens, |[padded, out]| {
+        padded.fill(F::zero());
+        let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
+        for (first, n) in geometry.chunks::<F>(batch) {
+            let images = &x[geometry.images(first, n)];
+            let columns = if padding {
+                for (image, padded) in
+                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                {
+                    geometry.pad(image, padded);
+                }
+                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            } else {
+                WideColumns { images, image_len: geometry.image_len(), geometry }
+            };
+            // The gaps' outputs are dropped, whatever they hold.
+            matmul_packing_b(weight, &columns, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
+            let out = out.as_slice().expect("scratch is contiguous");
+            for (i, y) in y[geometry.outputs(first, n)].chunks_exact_mut(geometry.output_len()).enumerate() {
+                geometry.write_output(out, row_len, i, bias.as_ref(), y);
+            }
+        }
+    });
+}
+
+/// The im2col matrix of a chunk of images in wide columns, `[in_c·kh·kw, n·span]`, never
+/// stored: read from the images (`image_len` apart, padded when the layer pads).
+struct WideColumns<'a, F> {
+    images: &'a [F],
+    image_len: usize,
+    geometry: &'a Geometry,
+}
+
+impl<F: Float> PackB<F> for WideColumns<'_, F> {
+    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
+        let span = self.geometry.span;
+        for (p, row) in out.chunks_exact_mut(nr).take(kc).enumerate() {
+            let offset = self.geometry.wide_tap_offset(p0 + p);
+            let mut j = 0;
+            // Runs of the sliver's columns within one image.
+            while j < cols {
+                let (image, column) = ((j0 + j) / span, (j0 + j) % span);
+                let len = (span - column).min(cols - j);
+                copy_run(&mut row[j..j + len], &self.images[image * self.image_len + offset + column..][..len]);
+                j += len;
+            }
+            row[cols..].fill(F::zero());
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)`, with the lengths of whole slivers as fixed-size copies
+/// (a few vector moves, not a call to `memcpy`).
+#[inline(always)]
+fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    fn fixed<F: Copy, const N: usize>(dst: &mut [F], src: &[F]) {
+        let (dst, src): (&mut [F; N], &[F; N]) = (dst.try_into().expect("length N"), src.try_into().expect("length N"));
+        *dst = *src;
+    }
+    match dst.len() {
+        32 => fixed::<F, 32>(dst, src),
+        16 => fixed::<F, 16>(dst, src),
+        8 => fixed::<F, 8>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
 }
 
 /// The gradients of one group's weight and bias, accumulated, for its channels `x` of
@@ -667,6 +752,22 @@ impl Geometry {
         }
     }
 
+    /// For wide columns: where in the padded image `[in_c, Hp, Wp]` the first pixel tap
+    /// `tap` reads lies (as [`Geometry::for_each_wide_tap`] gives it).
+    fn wide_tap_offset(&self, tap: usize) -> usize {
+        let (padded_h, padded_w) = self.padded_hw();
+        let kw = self.window.kernel.1;
+        let (c, rest) = (tap / self.kernel_len(), tap % self.kernel_len());
+        (c * padded_h + rest / kw) * padded_w + rest % kw
+    }
+
+    /// Copies the image `x` (`[in_c, h, w]`) into the interior of `padded`
+    /// (`[in_c, Hp, Wp]`), whose borders are left as they are.
+    fn pad<F: Float>(&self, x: &[F], padded: &mut [F]) {
+        let w = self.window.in_hw.1;
+        self.for_each_padded_row(|row, start| padded[start..start + w].copy_from_slice(&x[row * w..][..w]));
+    }
+
     /// For strides above 1: calls `visit(tap, col, pixel, len)` for every run of im2col
     /// entries read from one input row, `cols[tap][col + i]` holding
     /// `x[pixel + i·stride.1]` for `i < len`. Entries outside every run read the zero
@@ -690,10 +791,7 @@ impl Geometry {
             let image = if self.window.padding == (0, 0) {
                 x
             } else {
-                let w = self.window.in_hw.1;
-                self.for_each_padded_row(|row, start| {
-                    padded[start..start + w].copy_from_slice(&x[row * w..][..w]);
-                });
+                self.pad(x, padded);
                 &*padded
             };
             self.for_each_wide_tap(|tap, offset| {
