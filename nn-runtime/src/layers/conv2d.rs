@@ -465,6 +465,76 @@ fn implicit_forward<F: Float>(
     });
 }
 
+/// [`gemm_backward`] for wide columns and finite images, by implicit GEMM:
+/// `dW += g · colsᵀ`, the slivers of `colsᵀ` packed straight from the chunk's (padded)
+/// images. The gaps of `g` are zero, and meet finite image values.
+fn implicit_weight_grad<F: Float>(
+    x: &[F],
+    grad_out: &[F],
+    weight_grad: &mut ArrayViewMut2<F>,
+    mut bias_grad: Option<ArrayViewMut1<F>>,
+    geometry: &Geometry,
+) {
+    let batch = x.len() / geometry.image_len().max(1);
+    let row_len = geometry.row_len::<F>(batch);
+    let padding = geometry.window.padding != (0, 0);
+    let padded_len = geometry.scratch_len();
+    let chunk = geometry.chunk::<F>(batch);
+    let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
+    with_scratch(&SCRATCH, lens, |[padded, grads]| {
+        padded.fill(F::zero());
+        let mut grads = geometry.grads_matrix(row_len, grads);
+        for (first, n) in geometry.chunks::<F>(batch) {
+            geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, bias_grad.as_mut());
+            let images = &x[geometry.images(first, n)];
+            let columns = if padding {
+                for (image, padded) in
+                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                {
+                    geometry.pad(image, padded);
+                }
+                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            } else {
+                WideColumns { images, image_len: geometry.image_len(), geometry }
+            };
+            let grads = grads.slice(s![.., ..n * geometry.span]);
+            matmul_packing_b(&grads, &Transposed(columns), F::one(), weight_grad);
+        }
+    });
+}
+
+/// The transpose of a [`WideColumns`] matrix, `[n·span, in_c·kh·kw]`: one row per
+/// pixel, its taps in runs of `kw` adjacent image values.
+struct Transposed<'a, F>(WideColumns<'a, F>);
+
+impl<F: Float> PackB<F> for Transposed<'_, F> {
+    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
+        let WideColumns { images, image_len, geometry } = self.0;
+        let (span, (kh, kw)) = (geometry.span, geometry.window.kernel);
+        let (padded_h, padded_w) = geometry.padded_hw();
+        let (first_c, rest) = (j0 / geometry.kernel_len(), j0 % geometry.kernel_len());
+        for (p, row) in out.chunks_exact_mut(nr).take(kc).enumerate() {
+            let (image, column) = ((p0 + p) / span, (p0 + p) % span);
+            let pixel = &images[image * image_len + column..];
+            let (mut c, mut ki, mut kj, mut j) = (first_c, rest / kw, rest % kw, 0);
+            while j < cols {
+                let run = (kw - kj).min(cols - j);
+                let src = &pixel[(c * padded_h + ki) * padded_w + kj..][..run];
+                for (d, &v) in row[j..j + run].iter_mut().zip(src) {
+                    *d = v;
+                }
+                j += run;
+                kj = 0;
+                ki += 1;
+                if ki == kh {
+                    (c, ki) = (c + 1, 0);
+                }
+            }
+            row[cols..].fill(F::zero());
+        }
+    }
+}
+
 /// The im2col matrix of a chunk of images in wide columns, `[in_c·kh·kw, n·span]`, never
 /// stored: read from the images (`image_len` apart, padded when the layer pads).
 struct WideColumns<'a, F> {
@@ -522,6 +592,9 @@ fn gemm_backward<F: Float>(
     let row_len = geometry.row_len::<F>(batch);
     let mut weight_grad =
         weight_grad.into_shape_with_order(geometry.weight_shape()).expect("weight_grad is in standard layout");
+    if geometry.is_wide() && finite_x {
+        return implicit_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry);
+    }
     let (taps, out_c) = (geometry.taps(), geometry.out_c);
     let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
     with_scratch(&SCRATCH, lens, |[cols, padded, grads, weight_grad_t]| {
