@@ -510,28 +510,42 @@ struct Transposed<'a, F>(WideColumns<'a, F>);
 impl<F: Float> PackB<F> for Transposed<'_, F> {
     fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
         let WideColumns { images, image_len, geometry } = self.0;
-        let (span, (kh, kw)) = (geometry.span, geometry.window.kernel);
-        let (padded_h, padded_w) = geometry.padded_hw();
-        let (first_c, rest) = (j0 / geometry.kernel_len(), j0 % geometry.kernel_len());
-        for (p, row) in out.chunks_exact_mut(nr).take(kc).enumerate() {
-            let (image, column) = ((p0 + p) / span, (p0 + p) % span);
-            let pixel = &images[image * image_len + column..];
-            let (mut c, mut ki, mut kj, mut j) = (first_c, rest / kw, rest % kw, 0);
-            while j < cols {
-                let run = (kw - kj).min(cols - j);
-                let src = &pixel[(c * padded_h + ki) * padded_w + kj..][..run];
-                for (d, &v) in row[j..j + run].iter_mut().zip(src) {
-                    *d = v;
-                }
-                j += run;
-                kj = 0;
-                ki += 1;
-                if ki == kh {
-                    (c, ki) = (c + 1, 0);
-                }
-            }
-            row[cols..].fill(F::zero());
+        let span = geometry.span;
+        if cols < nr {
+            out.fill(F::zero());
         }
+        // The sliver's pixels, by runs within one image: each tap is a column of `out`,
+        // each run of `kw` taps the same `kw` adjacent values of every pixel's window.
+        let mut p = 0;
+        while p < kc {
+            let (image, column) = ((p0 + p) / span, (p0 + p) % span);
+            let pixels = (span - column).min(kc - p);
+            let base = image * image_len + column;
+            let out = &mut out[p * nr..(p + pixels) * nr];
+            geometry.for_each_tap_run(j0, cols, |j, offset, run| {
+                let src = &images[base + offset..][..pixels + run - 1];
+                match run {
+                    5 => copy_windows::<F, 5>(src, out, j, nr),
+                    3 => copy_windows::<F, 3>(src, out, j, nr),
+                    _ => {
+                        for (i, row) in out.chunks_exact_mut(nr).enumerate() {
+                            row[j..j + run].copy_from_slice(&src[i..i + run]);
+                        }
+                    }
+                }
+            });
+            p += pixels;
+        }
+    }
+}
+
+/// `out[i·nr + j + t] = src[i + t]` for `t < N`, every row `i` of `out`.
+#[inline(always)]
+fn copy_windows<F: Copy, const N: usize>(src: &[F], out: &mut [F], j: usize, nr: usize) {
+    for (i, row) in out.chunks_exact_mut(nr).enumerate() {
+        let (dst, src): (&mut [F; N], &[F; N]) =
+            ((&mut row[j..j + N]).try_into().expect("length N"), src[i..i + N].try_into().expect("length N"));
+        *dst = *src;
     }
 }
 
@@ -561,8 +575,8 @@ impl<F: Float> PackB<F> for WideColumns<'_, F> {
     }
 }
 
-/// `dst.copy_from_slice(src)`, with the lengths of whole slivers as fixed-size copies
-/// (a few vector moves, not a call to `memcpy`).
+/// `dst.copy_from_slice(src)`, with the lengths of whole slivers and of kernel rows
+/// up to 8 as fixed-size copies (a few moves, not a call to `memcpy`).
 #[inline(always)]
 fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     fn fixed<F: Copy, const N: usize>(dst: &mut [F], src: &[F]) {
@@ -572,6 +586,13 @@ fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     match dst.len() {
         32 => fixed::<F, 32>(dst, src),
         16 => fixed::<F, 16>(dst, src),
+        1 => fixed::<F, 1>(dst, src),
+        2 => fixed::<F, 2>(dst, src),
+        3 => fixed::<F, 3>(dst, src),
+        4 => fixed::<F, 4>(dst, src),
+        5 => fixed::<F, 5>(dst, src),
+        6 => fixed::<F, 6>(dst, src),
+        7 => fixed::<F, 7>(dst, src),
         8 => fixed::<F, 8>(dst, src),
         _ => dst.copy_from_slice(src),
     }
@@ -832,6 +853,19 @@ impl Geometry {
         let kw = self.window.kernel.1;
         let (c, rest) = (tap / self.kernel_len(), tap % self.kernel_len());
         (c * padded_h + rest / kw) * padded_w + rest % kw
+    }
+
+    /// For wide columns: calls `visit(j, offset, run)` for the taps `j0..j0 + cols` by
+    /// runs of one kernel row: taps `j0 + j..j0 + j + run` read `run` adjacent values from
+    /// `offset` in the padded image.
+    fn for_each_tap_run(&self, j0: usize, cols: usize, mut visit: impl FnMut(usize, usize, usize)) {
+        let kw = self.window.kernel.1;
+        let mut j = 0;
+        while j < cols {
+            let run = (kw - (j0 + j) % kw).min(cols - j);
+            visit(j, self.wide_tap_offset(j0 + j), run);
+            j += run;
+        }
     }
 
     /// Copies the image `x` (`[in_c, h, w]`) into the interior of `padded`
