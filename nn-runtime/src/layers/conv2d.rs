@@ -560,17 +560,20 @@ struct WideColumns<'a, F> {
 impl<F: Float> PackB<F> for WideColumns<'_, F> {
     fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
         let span = self.geometry.span;
-        for (p, row) in out.chunks_exact_mut(nr).take(kc).enumerate() {
-            let offset = self.geometry.wide_tap_offset(p0 + p);
-            let mut j = 0;
-            // Runs of the sliver's columns within one image.
-            while j < cols {
-                let (image, column) = ((j0 + j) / span, (j0 + j) % span);
-                let len = (span - column).min(cols - j);
-                copy_run(&mut row[j..j + len], &self.images[image * self.image_len + offset + column..][..len]);
-                j += len;
-            }
-            row[cols..].fill(F::zero());
+        let (first, last) = (j0 / span, (j0 + cols - 1) / span);
+        if cols < nr {
+            out.fill(F::zero());
+        }
+        // Runs of the sliver's columns within one image (one, or two where it straddles).
+        let mut j = 0;
+        for image in first..=last {
+            let column = j0 + j - image * span;
+            let len = (span - column).min(cols - j);
+            let base = image * self.image_len + column;
+            self.geometry.for_each_tap_offset(p0, kc, |p, offset| {
+                copy_run(&mut out[p * nr + j..][..len], &self.images[base + offset..][..len]);
+            });
+            j += len;
         }
     }
 }
@@ -853,6 +856,24 @@ impl Geometry {
         let kw = self.window.kernel.1;
         let (c, rest) = (tap / self.kernel_len(), tap % self.kernel_len());
         (c * padded_h + rest / kw) * padded_w + rest % kw
+    }
+
+    /// For wide columns: calls `visit(p, offset)` for the taps `p0 + p`, `p < kc`, with
+    /// [`Geometry::wide_tap_offset`]'s offsets, found by counting (no division per tap).
+    fn for_each_tap_offset(&self, p0: usize, kc: usize, mut visit: impl FnMut(usize, usize)) {
+        let ((kh, kw), (padded_h, padded_w)) = (self.window.kernel, self.padded_hw());
+        let mut offset = self.wide_tap_offset(p0);
+        let (mut ki, mut kj) = ((p0 % self.kernel_len()) / kw, p0 % kw);
+        for p in 0..kc {
+            visit(p, offset);
+            (kj, offset) = (kj + 1, offset + 1);
+            if kj == kw {
+                (kj, ki, offset) = (0, ki + 1, offset + padded_w - kw);
+                if ki == kh {
+                    (ki, offset) = (0, offset + (padded_h - kh) * padded_w);
+                }
+            }
+        }
     }
 
     /// For wide columns: calls `visit(j, offset, run)` for the taps `j0..j0 + cols` by
