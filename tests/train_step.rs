@@ -34,8 +34,8 @@ network! {
     /// Padding, a stride, both poolings, a first convolution over several channels.
     pub struct EveryConv {
         input: [2, 12, 12],
-        Conv2d(2, 4, 3, padding = 1) -> ReLU -> AvgPool2d(2) -> Conv2d(4, 6, 3, stride = 2) -> Tanh
-            -> MaxPool2d(2, stride = 1) -> Flatten -> Linear(_, 3)
+        Conv2d(2, 4, 3, padding = 1) -> ReLU -> AvgPool2d(2) -> ZeroPad2d(1, 0, 0, 1) -> Conv2d(4, 6, 3, stride = 2)
+            -> Tanh -> MaxPool2d(2, stride = 1) -> Flatten -> Linear(_, 3)
     }
 }
 

@@ -78,8 +78,8 @@ network! {
     /// The image layer kinds LeNet does not use.
     pub struct EveryConv {
         input: [2, 12, 12],
-        Conv2d(2, 4, 3, padding = 1) -> Tanh -> AvgPool2d(2) -> Dropout(0.25) -> Conv2d(4, 6, 3, stride = 2)
-            -> MaxPool2d(2, stride = 1) -> Flatten -> Linear(_, 3)
+        Conv2d(2, 4, 3, padding = 1) -> Tanh -> AvgPool2d(2) -> Dropout(0.25) -> ZeroPad2d(1, 0, 0, 1)
+            -> Conv2d(4, 6, 3, stride = 2) -> MaxPool2d(2, stride = 1) -> Flatten -> Linear(_, 3)
     }
 }
 

@@ -21,8 +21,15 @@
 //!   a gradient.
 //! - larger strides: the `OH·OW` pixels, im2col and col2im by runs of one input row.
 //!
-//! Outputs and input gradients are written once, in order, without zero-filling first;
-//! the other buffers are kept per thread between calls.
+//! With wide columns the forward product and the weight gradient are implicit GEMMs: no
+//! im2col matrix is stored, the GEMM's slivers of it (of its transpose, for `dW += g ·
+//! colsᵀ`) are packed straight from the chunk's padded images just before the
+//! micro-kernel reads them ([`crate::gemm`]'s `matmul_packing_b`). The input gradient
+//! goes through a stored `Wᵀ g` and col2im.
+//!
+//! The `_into` forms write outputs and input gradients into the caller's buffers, once,
+//! in order; the other buffers are kept per thread between calls, so that a training
+//! step through preallocated buffers allocates nothing.
 
 use core::fmt;
 use core::ops::Range;
