@@ -1279,6 +1279,42 @@ mod tests {
 
     /// A second backward adds to the gradients, as PyTorch's `.grad` accumulates, in the
     /// GEMM kernel and the depthwise one alike.
+    /// f32 runs the CPU's fastest GEMM kernel (wider slivers than f64's portable one):
+    /// LeNet's two convolutions, several chunks of images and slivers straddling images,
+    /// against the same layers in f64.
+    #[test]
+    fn f32_implicit_products_match_f64() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        for (in_c, out_c, padding, hw) in [(1, 6, 2, 28), (6, 16, 0, 14)] {
+            let spec = Conv2dSpec::new(in_c, out_c, (5, 5)).padding((padding, padding));
+            let mut wide = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+            let mut narrow = Conv2d::<f32>::from_parts(
+                spec,
+                wide.weight.mapv(|w| w as f32),
+                wide.bias.as_ref().map(|b| b.mapv(|b| b as f32)),
+            )
+            .unwrap();
+            let x = Array4::from_shape_simple_fn((9, in_c, hw, hw), || rng.random_range(-1.0..1.0));
+            let y = wide.forward(x.view());
+            let r = Array4::from_shape_simple_fn(y.raw_dim(), || rng.random_range(-1.0..1.0));
+            wide.backward(x.view(), r.view());
+            let (x32, r32) = (x.mapv(|v| v as f32), r.mapv(|v| v as f32));
+            narrow.backward(x32.view(), r32.view());
+            let close = |a: f32, b: f64| (f64::from(a) - b).abs() <= 1e-4 * (1.0 + b.abs());
+            assert!(narrow.forward(x32.view()).iter().zip(&y).all(|(&a, &b)| close(a, b)));
+            assert!(narrow.weight_grad.iter().zip(&wide.weight_grad).all(|(&a, &b)| close(a, b)));
+            assert!(narrow
+                .bias_grad
+                .as_ref()
+                .unwrap()
+                .iter()
+                .zip(wide.bias_grad.as_ref().unwrap())
+                .all(|(&a, &b)| close(a, b)));
+            let dx = wide.input_grad(r.view(), (hw, hw));
+            assert!(narrow.input_grad(r32.view(), (hw, hw)).iter().zip(&dx).all(|(&a, &b)| close(a, b)));
+        }
+    }
+
     #[test]
     fn into_buffers_are_written_over_and_overwrite_discards_old_gradients() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(4);
