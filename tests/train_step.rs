@@ -39,6 +39,16 @@ network! {
     }
 }
 
+network! {
+    /// LeNet-5 as `examples/lenet.rs` declares it.
+    pub struct LeNet {
+        input: [1, 28, 28],
+        Conv2d(1, 6, 5, padding = 2) -> ReLU -> MaxPool2d(2)
+            -> Conv2d(6, 16, 5) -> ReLU -> MaxPool2d(2)
+            -> Flatten -> Linear(400, 120) -> ReLU -> Linear(120, 84) -> ReLU -> Linear(84, 10)
+    }
+}
+
 fn assert_close(a: &[f64], b: &[f64]) {
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
@@ -101,6 +111,11 @@ fn conv_train_step_equals_the_taped_path() {
 #[test]
 fn every_conv_layer_kind_train_step_equals_the_taped_path() {
     check_train_step!(EveryConv<f64>, random4((3, 2, 12, 12)), Array1::from(vec![2, 0, 1]));
+}
+
+#[test]
+fn lenet_train_step_equals_the_taped_path() {
+    check_train_step!(LeNet<f64>, random4((3, 1, 28, 28)), Array1::from(vec![7, 0, 4]));
 }
 
 #[test]
