@@ -30,6 +30,25 @@ network! {
     }
 }
 
+network! {
+    /// Padding, a stride, both poolings, a first convolution over several channels.
+    pub struct EveryConv {
+        input: [2, 12, 12],
+        Conv2d(2, 4, 3, padding = 1) -> ReLU -> AvgPool2d(2) -> ZeroPad2d(1, 0, 0, 1) -> Conv2d(4, 6, 3, stride = 2)
+            -> Tanh -> MaxPool2d(2, stride = 1) -> Flatten -> Linear(_, 3)
+    }
+}
+
+network! {
+    /// LeNet-5 as `examples/lenet.rs` declares it.
+    pub struct LeNet {
+        input: [1, 28, 28],
+        Conv2d(1, 6, 5, padding = 2) -> ReLU -> MaxPool2d(2)
+            -> Conv2d(6, 16, 5) -> ReLU -> MaxPool2d(2)
+            -> Flatten -> Linear(400, 120) -> ReLU -> Linear(120, 84) -> ReLU -> Linear(84, 10)
+    }
+}
+
 fn assert_close(a: &[f64], b: &[f64]) {
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
@@ -90,6 +109,16 @@ fn conv_train_step_equals_the_taped_path() {
 }
 
 #[test]
+fn every_conv_layer_kind_train_step_equals_the_taped_path() {
+    check_train_step!(EveryConv<f64>, random4((3, 2, 12, 12)), Array1::from(vec![2, 0, 1]));
+}
+
+#[test]
+fn lenet_train_step_equals_the_taped_path() {
+    check_train_step!(LeNet<f64>, random4((3, 1, 28, 28)), Array1::from(vec![7, 0, 4]));
+}
+
+#[test]
 fn workspace_follows_the_batch_size() {
     let mut model = Dense::<f32>::init(&mut StdRng::seed_from_u64(0));
     let mut ws = DenseWorkspace::new(2);
@@ -117,4 +146,7 @@ fn forward_with_equals_forward_dropout_off() {
     let conv = Conv::<f64>::init(&mut StdRng::seed_from_u64(2));
     let images = random4((2, 1, 5, 5));
     assert_eq!(conv.forward_with(&mut Default::default(), images.view()), conv.forward(images.view()));
+    let every = EveryConv::<f64>::init(&mut StdRng::seed_from_u64(2));
+    let images = random4((2, 2, 12, 12));
+    assert_eq!(every.forward_with(&mut Default::default(), images.view()), every.forward(images.view()));
 }

@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use nn::ndarray::{Array1, Array2};
+use nn::ndarray::{Array1, Array2, Array4};
 use nn::prelude::*;
 use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
@@ -64,6 +64,25 @@ network! {
     }
 }
 
+network! {
+    /// LeNet-5 as `examples/lenet.rs` declares it.
+    pub struct LeNet {
+        input: [1, 28, 28],
+        Conv2d(1, 6, 5, padding = 2) -> ReLU -> MaxPool2d(2)
+            -> Conv2d(6, 16, 5) -> ReLU -> MaxPool2d(2)
+            -> Flatten -> Linear(400, 120) -> ReLU -> Linear(120, 84) -> ReLU -> Linear(84, 10)
+    }
+}
+
+network! {
+    /// The image layer kinds LeNet does not use.
+    pub struct EveryConv {
+        input: [2, 12, 12],
+        Conv2d(2, 4, 3, padding = 1) -> Tanh -> AvgPool2d(2) -> Dropout(0.25) -> ZeroPad2d(1, 0, 0, 1)
+            -> Conv2d(4, 6, 3, stride = 2) -> MaxPool2d(2, stride = 1) -> Flatten -> Linear(_, 3)
+    }
+}
+
 /// Allocations made by `run` over five calls, after one warm-up call.
 fn allocations_of(mut run: impl FnMut()) -> usize {
     run();
@@ -117,5 +136,41 @@ fn every_dense_layer_kind_trains_without_allocating_after_the_first_step() {
         optimizer.step(&mut model);
     });
 
+    assert_eq!(step_allocations, 0, "5 training steps after the first allocated {step_allocations} times");
+}
+
+#[test]
+fn lenet_training_steps_allocate_nothing_after_the_first() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut model = LeNet::<f32>::init(&mut rng);
+    let x = Array4::from_shape_simple_fn((64, 1, 28, 28), || rng.random::<f32>());
+    let labels = Array1::from_shape_simple_fn(64, || rng.random_range(0..10usize));
+    let mut optimizer = Adam::new(1e-3);
+    let criterion = CrossEntropyLoss::new();
+    let mut ws = LeNetWorkspace::default();
+    let step_allocations = allocations_of(|| {
+        model.train_step(&mut ws, x.view(), labels.view(), &criterion);
+        optimizer.step(&mut model);
+    });
+    assert_eq!(step_allocations, 0, "5 LeNet training steps after the first allocated {step_allocations} times");
+    let inference_allocations = allocations_of(|| {
+        model.forward_with(&mut ws, x.view());
+    });
+    assert_eq!(inference_allocations, 0, "5 LeNet batches after the first allocated {inference_allocations} times");
+}
+
+#[test]
+fn every_conv_layer_kind_trains_without_allocating_after_the_first_step() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut model = EveryConv::<f64>::init(&mut rng);
+    let x = Array4::from_shape_simple_fn((5, 2, 12, 12), || rng.random::<f64>());
+    let labels = Array1::from_shape_simple_fn(5, || rng.random_range(0..3usize));
+    let mut optimizer = Sgd::new(0.1).momentum(0.9);
+    let criterion = CrossEntropyLoss::new();
+    let mut ws = EveryConvWorkspace::default();
+    let step_allocations = allocations_of(|| {
+        model.train_step(&mut ws, x.view(), labels.view(), &criterion);
+        optimizer.step(&mut model);
+    });
     assert_eq!(step_allocations, 0, "5 training steps after the first allocated {step_allocations} times");
 }

@@ -238,8 +238,8 @@ impl<F: ::nn::Float> Block<F> {
         ::nn::taped_train_step(self, ws, x, target, loss)
     }
     /// Inference on a batch (dropout off, running statistics) into `ws`'s buffers:
-    /// for dense networks, nothing is allocated after the first call at a batch
-    /// size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
+    /// for networks with a workspace form, nothing is allocated after the first call
+    /// at a batch size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
     ///
     /// # Panics
     /// If the batch's feature dimensions differ from the declaration.

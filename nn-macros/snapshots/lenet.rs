@@ -301,8 +301,72 @@ impl<F: ::nn::Float> LeNet<F> {
             );
     }
 }
-///[`LeNet::train_step`]'s buffers: the output and its gradient.
-pub type LeNetWorkspace<F = f32> = ::nn::TapedWorkspace<F>;
+///Buffers [`LeNet::train_step`] reuses: after its first call at a batch size, a training step allocates nothing.
+pub struct LeNetWorkspace<F: ::nn::Float = f32> {
+    x1: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x2: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    g2: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x3: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    g3: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    mask2: ::nn::layers::MaxPoolIndices,
+    x4: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x5: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    g5: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    x6: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    g6: ::nn::ndarray::Array<F, ::nn::ndarray::Ix4>,
+    mask5: ::nn::layers::MaxPoolIndices,
+    x7: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    g7: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x8: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x9: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    g9: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x10: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x11: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    g11: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    x12: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    g12: ::nn::ndarray::Array<F, ::nn::ndarray::Ix2>,
+    batch: usize,
+}
+impl<F: ::nn::Float> LeNetWorkspace<F> {
+    /// Buffers for batches of `batch` samples (`train_step` resizes them when the batch changes).
+    pub fn new(batch: usize) -> Self {
+        LeNetWorkspace {
+            x1: ::nn::ndarray::Array::zeros((batch, 6, 28, 28)),
+            x2: ::nn::ndarray::Array::zeros((batch, 6, 28, 28)),
+            g2: ::nn::ndarray::Array::zeros((batch, 6, 28, 28)),
+            x3: ::nn::ndarray::Array::zeros((batch, 6, 14, 14)),
+            g3: ::nn::ndarray::Array::zeros((batch, 6, 14, 14)),
+            mask2: ::core::default::Default::default(),
+            x4: ::nn::ndarray::Array::zeros((batch, 16, 10, 10)),
+            x5: ::nn::ndarray::Array::zeros((batch, 16, 10, 10)),
+            g5: ::nn::ndarray::Array::zeros((batch, 16, 10, 10)),
+            x6: ::nn::ndarray::Array::zeros((batch, 16, 5, 5)),
+            g6: ::nn::ndarray::Array::zeros((batch, 16, 5, 5)),
+            mask5: ::core::default::Default::default(),
+            x7: ::nn::ndarray::Array::zeros((batch, 400)),
+            g7: ::nn::ndarray::Array::zeros((batch, 400)),
+            x8: ::nn::ndarray::Array::zeros((batch, 120)),
+            x9: ::nn::ndarray::Array::zeros((batch, 120)),
+            g9: ::nn::ndarray::Array::zeros((batch, 120)),
+            x10: ::nn::ndarray::Array::zeros((batch, 84)),
+            x11: ::nn::ndarray::Array::zeros((batch, 84)),
+            g11: ::nn::ndarray::Array::zeros((batch, 84)),
+            x12: ::nn::ndarray::Array::zeros((batch, 10)),
+            g12: ::nn::ndarray::Array::zeros((batch, 10)),
+            batch,
+        }
+    }
+    /// The network's output `[batch, OUTPUT]` of the last `train_step`.
+    pub fn output(&self) -> ::nn::ndarray::ArrayView2<'_, F> {
+        self.x12.view()
+    }
+}
+#[automatically_derived]
+impl<F: ::nn::Float> ::core::default::Default for LeNetWorkspace<F> {
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
 impl<F: ::nn::Float> LeNet<F> {
     /// One training step: forward, `loss`, and backward, with the gradients
     /// written (not added: no `zero_grad` needed) and every intermediate kept in
@@ -321,11 +385,119 @@ impl<F: ::nn::Float> LeNet<F> {
         target: L::Target<'_>,
         loss: &L,
     ) -> F {
-        ::nn::taped_train_step(self, ws, x, target, loss)
+        ::nn::check_batch("LeNet", x.shape(), &[1, 28, 28])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let batch = x.shape()[0];
+        if ws.batch != batch {
+            *ws = LeNetWorkspace::new(batch);
+        }
+        self.layer0.forward_into(x.view(), ws.x1.view_mut());
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x1.view(),
+            ws.x2.view_mut(),
+        );
+        ::nn::layers::pool::max_pool2d_train_into(
+            ws.x2.view(),
+            ws.x3.view_mut(),
+            &mut ws.mask2,
+            2,
+            2,
+        );
+        self.layer3.forward_into(ws.x3.view(), ws.x4.view_mut());
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x4.view(),
+            ws.x5.view_mut(),
+        );
+        ::nn::layers::pool::max_pool2d_train_into(
+            ws.x5.view(),
+            ws.x6.view_mut(),
+            &mut ws.mask5,
+            2,
+            2,
+        );
+        ::nn::layers::flatten::copy_flat(ws.x6.view(), ws.x7.view_mut());
+        self.layer7.forward_into(ws.x7.view(), &mut ws.x8);
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x8.view(),
+            ws.x9.view_mut(),
+        );
+        self.layer9.forward_into(ws.x9.view(), &mut ws.x10);
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x10.view(),
+            ws.x11.view_mut(),
+        );
+        self.layer11.forward_into(ws.x11.view(), &mut ws.x12);
+        let value = loss.loss_and_grad_into(ws.x12.view(), target, &mut ws.g12);
+        self.layer11
+            .backward_with(
+                ws.x11.view(),
+                ws.g12.view(),
+                ::nn::layers::Gradients::Overwrite,
+            );
+        self.layer11.input_grad_into(ws.g12.view(), &mut ws.g11);
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            ws.x11.view(),
+            ws.g11.view_mut(),
+        );
+        self.layer9
+            .backward_with(
+                ws.x9.view(),
+                ws.g11.view(),
+                ::nn::layers::Gradients::Overwrite,
+            );
+        self.layer9.input_grad_into(ws.g11.view(), &mut ws.g9);
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            ws.x9.view(),
+            ws.g9.view_mut(),
+        );
+        self.layer7
+            .backward_with(
+                ws.x7.view(),
+                ws.g9.view(),
+                ::nn::layers::Gradients::Overwrite,
+            );
+        self.layer7.input_grad_into(ws.g9.view(), &mut ws.g7);
+        ::nn::layers::flatten::copy_flat(ws.g7.view(), ws.g6.view_mut());
+        ::nn::layers::pool::max_pool2d_backward_into(
+            &ws.mask5,
+            ws.g6.view(),
+            ws.g5.view_mut(),
+        );
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            ws.x5.view(),
+            ws.g5.view_mut(),
+        );
+        self.layer3
+            .backward_with(
+                ws.x3.view(),
+                ws.g5.view(),
+                ::nn::layers::Gradients::Overwrite,
+            );
+        self.layer3.input_grad_into(ws.g5.view(), ws.g3.view_mut());
+        ::nn::layers::pool::max_pool2d_backward_into(
+            &ws.mask2,
+            ws.g3.view(),
+            ws.g2.view_mut(),
+        );
+        ::nn::layers::activation::backward_in_place(
+            ::nn::activation::Relu,
+            ws.x2.view(),
+            ws.g2.view_mut(),
+        );
+        self.layer0
+            .backward_with(x.view(), ws.g2.view(), ::nn::layers::Gradients::Overwrite);
+        value
     }
     /// Inference on a batch (dropout off, running statistics) into `ws`'s buffers:
-    /// for dense networks, nothing is allocated after the first call at a batch
-    /// size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
+    /// for networks with a workspace form, nothing is allocated after the first call
+    /// at a batch size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
     ///
     /// # Panics
     /// If the batch's feature dimensions differ from the declaration.
@@ -334,7 +506,41 @@ impl<F: ::nn::Float> LeNet<F> {
         ws: &'w mut LeNetWorkspace<F>,
         x: ::nn::ndarray::ArrayView<F, ::nn::ndarray::Ix4>,
     ) -> ::nn::ndarray::ArrayView2<'w, F> {
-        ws.store_output(self.forward(x))
+        ::nn::check_batch("LeNet", x.shape(), &[1, 28, 28])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let batch = x.shape()[0];
+        if ws.batch != batch {
+            *ws = LeNetWorkspace::new(batch);
+        }
+        self.layer0.forward_into(x.view(), ws.x1.view_mut());
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x1.view(),
+            ws.x2.view_mut(),
+        );
+        ::nn::layers::pool::max_pool2d_into(ws.x2.view(), ws.x3.view_mut(), 2, 2);
+        self.layer3.forward_into(ws.x3.view(), ws.x4.view_mut());
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x4.view(),
+            ws.x5.view_mut(),
+        );
+        ::nn::layers::pool::max_pool2d_into(ws.x5.view(), ws.x6.view_mut(), 2, 2);
+        ::nn::layers::flatten::copy_flat(ws.x6.view(), ws.x7.view_mut());
+        self.layer7.forward_into(ws.x7.view(), &mut ws.x8);
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x8.view(),
+            ws.x9.view_mut(),
+        );
+        self.layer9.forward_into(ws.x9.view(), &mut ws.x10);
+        ::nn::layers::activation::forward_into(
+            ::nn::activation::Relu,
+            ws.x10.view(),
+            ws.x11.view_mut(),
+        );
+        self.layer11.forward_into(ws.x11.view(), &mut ws.x12);
+        ws.x12.view()
     }
 }
 #[automatically_derived]

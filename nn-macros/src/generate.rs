@@ -564,8 +564,8 @@ fn workspace_items(net: &Network) -> TokenStream {
 fn forward_with_fn(workspace: &Ident, in_dim: &TokenStream, body: TokenStream) -> TokenStream {
     quote! {
         /// Inference on a batch (dropout off, running statistics) into `ws`'s buffers:
-        /// for dense networks, nothing is allocated after the first call at a batch
-        /// size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
+        /// for networks with a workspace form, nothing is allocated after the first call
+        /// at a batch size. Returns the output `[batch, OUTPUT]`, which lives in `ws`.
         ///
         /// # Panics
         /// If the batch's feature dimensions differ from the declaration.
@@ -674,12 +674,17 @@ mod tests {
     }
 
     #[test]
-    fn dense_chains_get_workspace_buffers_and_others_a_tape() {
+    fn dense_and_conv_chains_get_workspace_buffers_and_others_a_tape() {
         let dense = generated("struct D { Linear(4, 3) -> Dropout(0.5) -> Linear(3, 2) }");
         assert!(has(&dense, "mask1 : :: nn :: ndarray :: Array < F , :: nn :: ndarray :: Ix2 >"), "{dense}");
         assert!(!has(&dense, "TapedWorkspace"));
-        let conv = generated("struct C { input: [1, 4, 4], Conv2d(1, 2, 3) -> Flatten -> Linear(8, 2) }");
-        assert!(has(&conv, "type CWorkspace < F = f32 > = :: nn :: TapedWorkspace < F > ;"), "{conv}");
+        let conv =
+            generated("struct C { input: [1, 4, 4], Conv2d(1, 2, 3) -> MaxPool2d(2) -> Flatten -> Linear(2, 2) }");
+        assert!(has(&conv, "x1 : :: nn :: ndarray :: Array < F , :: nn :: ndarray :: Ix4 >"), "{conv}");
+        assert!(has(&conv, "mask1 : :: nn :: layers :: MaxPoolIndices"), "{conv}");
+        assert!(!has(&conv, "TapedWorkspace"));
+        let residual = generated("struct R { Linear(4, 4) -> Residual(Linear(4, 4) -> ReLU) -> Linear(4, 2) }");
+        assert!(has(&residual, "type RWorkspace < F = f32 > = :: nn :: TapedWorkspace < F > ;"), "{residual}");
     }
 
     #[test]

@@ -159,8 +159,18 @@ impl LayerKind for Conv2d {
         }
     }
 
-    fn workspace(&self, _: &WsSite<'_>) -> Option<WsStep> {
-        None
+    fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep> {
+        let WsSite { src, dst, g_out, g_in, .. } = site;
+        let field = &site.layer.field;
+        let forward = quote!(self.#field.forward_into(#src.view(), ws.#dst.view_mut()););
+        Some(WsStep {
+            inference: forward.clone(),
+            forward,
+            buffers: Vec::new(),
+            in_place: false,
+            update: quote!(self.#field.backward_with(#src.view(), ws.#g_out.view(), ::nn::layers::Gradients::Overwrite);),
+            input_grad: quote!(self.#field.input_grad_into(ws.#g_out.view(), ws.#g_in.view_mut());),
+        })
     }
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {

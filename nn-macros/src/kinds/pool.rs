@@ -138,8 +138,40 @@ impl LayerKind for Pool {
         Backward { update: quote!(), input_grad: InputGrad::Pure(input_grad) }
     }
 
-    fn workspace(&self, _: &WsSite<'_>) -> Option<WsStep> {
-        None
+    fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep> {
+        let WsSite { src, dst, g_out, g_in, mask, .. } = site;
+        let (k, s) = (usize_lit(self.kernel), usize_lit(self.stride));
+        let step = match self.op {
+            Op::Max => WsStep {
+                forward: quote! {
+                    ::nn::layers::pool::max_pool2d_train_into(#src.view(), ws.#dst.view_mut(), &mut ws.#mask, #k, #s);
+                },
+                inference: quote!(::nn::layers::pool::max_pool2d_into(#src.view(), ws.#dst.view_mut(), #k, #s);),
+                buffers: vec![(
+                    quote!(#mask: ::nn::layers::MaxPoolIndices),
+                    quote!(#mask: ::core::default::Default::default()),
+                )],
+                in_place: false,
+                update: quote!(),
+                input_grad: quote! {
+                    ::nn::layers::pool::max_pool2d_backward_into(&ws.#mask, ws.#g_out.view(), ws.#g_in.view_mut());
+                },
+            },
+            Op::Avg => {
+                let forward = quote!(::nn::layers::pool::avg_pool2d_into(#src.view(), ws.#dst.view_mut(), #k, #s););
+                WsStep {
+                    inference: forward.clone(),
+                    forward,
+                    buffers: Vec::new(),
+                    in_place: false,
+                    update: quote!(),
+                    input_grad: quote! {
+                        ::nn::layers::pool::avg_pool2d_backward_into(ws.#g_out.view(), ws.#g_in.view_mut(), #k, #s);
+                    },
+                }
+            }
+        };
+        Some(step)
     }
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {

@@ -84,8 +84,18 @@ impl LayerKind for ZeroPad2d {
         }
     }
 
-    fn workspace(&self, _: &WsSite<'_>) -> Option<WsStep> {
-        None
+    fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep> {
+        let WsSite { src, dst, g_out, g_in, .. } = site;
+        let padding = self.padding();
+        let forward = quote!(::nn::layers::zero_pad::forward_into(#src.view(), ws.#dst.view_mut(), #padding););
+        Some(WsStep {
+            inference: forward.clone(),
+            forward,
+            buffers: Vec::new(),
+            in_place: false,
+            update: quote!(),
+            input_grad: quote!(::nn::layers::zero_pad::backward_into(ws.#g_out.view(), ws.#g_in.view_mut(), #padding);),
+        })
     }
 
     fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {

@@ -20,6 +20,8 @@ use crate::scratch::{with_scratch, Scratch};
 use crate::simd::{kernel, Kernel};
 use crate::Float;
 
+pub(crate) mod implicit;
+
 /// The most rows of any micro-kernel's tile.
 const MAX_MR: usize = 8;
 /// The largest tile of any micro-kernel, `mr · nr`.

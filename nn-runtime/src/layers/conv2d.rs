@@ -21,8 +21,15 @@
 //!   a gradient.
 //! - larger strides: the `OH·OW` pixels, im2col and col2im by runs of one input row.
 //!
-//! Outputs and input gradients are written once, in order, without zero-filling first;
-//! the other buffers are kept per thread between calls.
+//! With wide columns the forward product and the weight gradient are implicit GEMMs: no
+//! im2col matrix is stored, the GEMM's slivers of it (of its transpose, for `dW += g ·
+//! colsᵀ`) are packed straight from the chunk's padded images just before the
+//! micro-kernel reads them ([`crate::gemm`]'s `matmul_packing_b`). The input gradient
+//! goes through a stored `Wᵀ g` and col2im.
+//!
+//! The `_into` forms write outputs and input gradients into the caller's buffers, once,
+//! in order; the other buffers are kept per thread between calls, so that a training
+//! step through preallocated buffers allocates nothing.
 
 use core::fmt;
 use core::ops::Range;
@@ -30,13 +37,13 @@ use std::cell::RefCell;
 
 use ndarray::{
     s, Array1, Array4, ArrayView, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut1, ArrayViewMut2, ArrayViewMut4,
-    Axis, Dimension,
+    Dimension,
 };
 use rand::Rng;
 
-use super::weight_bias;
+use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::matmul;
+use crate::gemm::{matmul, matmul_packing_b, PackB};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
 use crate::{Error, Float};
@@ -223,24 +230,66 @@ impl<F: Float> Conv2d<F> {
     /// `[batch, out_c, OH, OW]` with `OH = ⌊(H + 2·padding.0 − kh) / stride.0⌋ + 1` (and
     /// `OW` alike).
     pub fn forward(&self, x: ArrayView4<F>) -> Array4<F> {
+        let (batch, in_c, h, w) = x.dim();
+        let (oh, ow) = self.geometry(in_c, h, w).window.out_hw;
+        let mut y = Array4::zeros((batch, self.spec.out_channels, oh, ow));
+        self.forward_into(x, y.view_mut());
+        y
+    }
+
+    /// [`Conv2d::forward`] into `y`, `[batch, out_c, OH, OW]`. With one group, a
+    /// standard-layout `x` and `y`, nothing is allocated once the per-thread scratch
+    /// has grown to the batch.
+    pub fn forward_into(&self, x: ArrayView4<F>, mut y: ArrayViewMut4<F>) {
         let x = x.as_standard_layout();
-        let (_, in_c, h, w) = x.dim();
+        let (batch, in_c, h, w) = x.dim();
         let geometry = self.geometry(in_c, h, w);
+        let (oh, ow) = geometry.window.out_hw;
+        let want = (batch, self.spec.out_channels, oh, ow);
+        assert_eq!(y.dim(), want, "Conv2d output buffer has shape {:?}, expected {want:?}", y.dim());
         let bias = self.bias.as_ref().map(|b| b.view());
         if self.spec.is_depthwise() {
-            return depthwise::forward(self.weight.view(), bias, x.view(), &geometry.window);
+            y.assign(&depthwise::forward(self.weight.view(), bias, x.view(), &geometry.window));
+            return;
         }
-        let outputs = self.spec.group_channels().map(|(inputs, outputs)| {
+        if self.spec.groups == 1 {
+            if let Some(out) = y.as_slice_mut() {
+                gemm_forward(self.weight.view(), bias, x.view(), &geometry, out);
+                return;
+            }
+        }
+        for (inputs, outputs) in self.spec.group_channels() {
             let x = x.slice(s![.., inputs, .., ..]);
             let bias = bias.map(|b| b.slice_move(s![outputs.clone()]));
-            gemm_forward(self.weight.slice(s![outputs, .., .., ..]), bias, x.as_standard_layout().view(), &geometry)
-        });
-        join_channels(outputs)
+            let mut part = Array4::zeros((batch, geometry.out_c, oh, ow));
+            let out = part.as_slice_mut().expect("fresh array");
+            gemm_forward(
+                self.weight.slice(s![outputs.clone(), .., .., ..]),
+                bias,
+                x.as_standard_layout().view(),
+                &geometry,
+                out,
+            );
+            y.slice_mut(s![.., outputs, .., ..]).assign(&part);
+        }
     }
 
     /// Accumulates d loss / d weight and d loss / d bias for the batch `x` that produced
     /// `grad_out`: per group, `dW += g · colsᵀ` and `db += Σ g`.
     pub fn backward(&mut self, x: ArrayView4<F>, grad_out: ArrayView4<F>) {
+        self.backward_with(x, grad_out, Gradients::Accumulate);
+    }
+
+    /// [`Conv2d::backward`], with the gradients added to or written over (`Overwrite`:
+    /// no `zero_grad` needed). With one group and standard-layout arguments, nothing is
+    /// allocated once the per-thread scratch has grown to the batch.
+    pub fn backward_with(&mut self, x: ArrayView4<F>, grad_out: ArrayView4<F>, gradients: Gradients) {
+        if gradients == Gradients::Overwrite {
+            self.weight_grad.fill(F::zero());
+            if let Some(bias_grad) = &mut self.bias_grad {
+                bias_grad.fill(F::zero());
+            }
+        }
         let x = x.as_standard_layout();
         let (batch, in_c, h, w) = x.dim();
         let geometry = self.geometry(in_c, h, w);
@@ -271,17 +320,46 @@ impl<F: Float> Conv2d<F> {
     /// above 1): per group, `Wᵀ g`, scattered back onto the image (col2im).
     pub fn input_grad(&self, grad_out: ArrayView4<F>, input_hw: (usize, usize)) -> Array4<F> {
         let (h, w) = input_hw;
-        let geometry = self.geometry(self.spec.in_channels, h, w);
-        self.check_grad_out(&geometry, grad_out.dim().0, grad_out.dim());
+        let mut grad_in = Array4::zeros((grad_out.dim().0, self.spec.in_channels, h, w));
+        self.input_grad_into(grad_out, grad_in.view_mut());
+        grad_in
+    }
+
+    /// [`Conv2d::input_grad`] into `grad_in`, `[batch, in_c, H, W]` (which gives the
+    /// input's size). With one group and standard-layout arguments, nothing is
+    /// allocated once the per-thread scratch has grown to the batch.
+    pub fn input_grad_into(&self, grad_out: ArrayView4<F>, mut grad_in: ArrayViewMut4<F>) {
+        let (batch, in_c, h, w) = grad_in.dim();
+        assert_eq!(
+            in_c, self.spec.in_channels,
+            "Conv2d input gradient buffer has {in_c} channels, expected {}",
+            self.spec.in_channels
+        );
+        let geometry = self.geometry(in_c, h, w);
+        self.check_grad_out(&geometry, batch, grad_out.dim());
         let grad_out = grad_out.as_standard_layout();
         if self.spec.is_depthwise() {
-            return depthwise::input_grad(self.weight.view(), grad_out.view(), &geometry.window, self.spec.in_channels);
+            grad_in.assign(&depthwise::input_grad(self.weight.view(), grad_out.view(), &geometry.window, in_c));
+            return;
         }
-        let grads = self.spec.group_channels().map(|(_, outputs)| {
+        if self.spec.groups == 1 {
+            if let Some(dst) = grad_in.as_slice_mut() {
+                gemm_input_grad(self.weight.view(), grad_out.view(), &geometry, dst);
+                return;
+            }
+        }
+        for (inputs, outputs) in self.spec.group_channels() {
             let grad_out = grad_out.slice(s![.., outputs.clone(), .., ..]);
-            gemm_input_grad(self.weight.slice(s![outputs, .., .., ..]), grad_out.as_standard_layout().view(), &geometry)
-        });
-        join_channels(grads)
+            let mut part = Array4::zeros((batch, geometry.in_c, h, w));
+            let dst = part.as_slice_mut().expect("fresh array");
+            gemm_input_grad(
+                self.weight.slice(s![outputs, .., .., ..]),
+                grad_out.as_standard_layout().view(),
+                &geometry,
+                dst,
+            );
+            grad_in.slice_mut(s![.., inputs, .., ..]).assign(&part);
+        }
     }
 
     /// Visits `weight` then `bias` under their state-dict keys (`"0.weight"`, `"0.bias"`).
@@ -319,32 +397,24 @@ impl<F: Float> Conv2d<F> {
     }
 }
 
-/// The groups' results `[batch, channels, ..]` side by side along the channels (a single
-/// group's as it is, without allocating).
-fn join_channels<F: Float>(mut parts: impl Iterator<Item = Array4<F>>) -> Array4<F> {
-    let first = parts.next().expect("a layer has at least one group");
-    let rest: Vec<Array4<F>> = parts.collect();
-    if rest.is_empty() {
-        return first;
-    }
-    let views: Vec<ArrayView4<F>> = core::iter::once(first.view()).chain(rest.iter().map(|p| p.view())).collect();
-    ndarray::concatenate(Axis(1), &views).expect("the groups' results differ only in their channels")
-}
-
-/// The convolution of one group: `weight` `[out_c, in_c, kh, kw]` over the batch `x`
-/// `[batch, in_c, H, W]` (standard layout) of the group's channels.
+/// The convolution of one group into `y` (`[batch, out_c, OH, OW]`, row-major): `weight`
+/// `[out_c, in_c, kh, kw]` over the batch `x` `[batch, in_c, H, W]` (standard layout) of
+/// the group's channels.
 fn gemm_forward<F: Float>(
     weight: ArrayView4<F>,
     bias: Option<ArrayView1<F>>,
     x: ArrayView4<F>,
     geometry: &Geometry,
-) -> Array4<F> {
+    y: &mut [F],
+) {
     let batch = x.dim().0;
     let weight = weight.as_standard_layout();
     let weight = matrix(weight.view(), geometry.out_c);
     let x = x.as_slice().expect("standard layout");
     let row_len = geometry.row_len::<F>(batch);
-    let mut y = Vec::with_capacity(batch * geometry.output_len());
+    if geometry.is_wide() {
+        return implicit_forward(&weight, bias, x, geometry, y);
+    }
     let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[cols, padded, out]| {
         let mut lowering = Lowering::new(geometry, row_len, cols, padded);
@@ -354,13 +424,187 @@ fn gemm_forward<F: Float>(
             let cols = lowering.im2col(geometry, &x[geometry.images(first, n)], false);
             matmul(F::one(), &weight, &cols, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
             let out = out.as_slice().expect("scratch is contiguous");
-            for i in 0..n {
-                geometry.append_output(out, row_len, i, bias.as_ref(), &mut y);
+            for (i, y) in y[geometry.outputs(first, n)].chunks_exact_mut(geometry.output_len()).enumerate() {
+                geometry.write_output(out, row_len, i, bias.as_ref(), y);
             }
         }
     });
-    let (oh, ow) = geometry.window.out_hw;
-    Array4::from_shape_vec((batch, geometry.out_c, oh, ow), y).expect("one value per output")
+}
+
+/// [`gemm_forward`] for wide columns, by implicit GEMM: the product's slivers of the
+/// im2col matrix are packed straight from the chunk's (padded) images.
+fn implicit_forward<F: Float>(
+    weight: &ArrayView2<F>,
+    bias: Option<ArrayView1<F>>,
+    x: &[F],
+    geometry: &Geometry,
+    y: &mut [F],
+) {
+    let batch = x.len() / geometry.image_len().max(1);
+    let row_len = geometry.row_len::<F>(batch);
+    let padding = geometry.window.padding != (0, 0);
+    let padded_len = geometry.scratch_len();
+    let chunk = geometry.chunk::<F>(batch);
+    let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
+    with_scratch(&SCRATCH, lens, |[padded, out]| {
+        padded.fill(F::zero());
+        let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
+        for (first, n) in geometry.chunks::<F>(batch) {
+            let images = &x[geometry.images(first, n)];
+            let columns = if padding {
+                for (image, padded) in
+                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                {
+                    geometry.pad(image, padded);
+                }
+                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            } else {
+                WideColumns { images, image_len: geometry.image_len(), geometry }
+            };
+            // The gaps' outputs are dropped, whatever they hold.
+            matmul_packing_b(weight, &columns, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
+            let out = out.as_slice().expect("scratch is contiguous");
+            for (i, y) in y[geometry.outputs(first, n)].chunks_exact_mut(geometry.output_len()).enumerate() {
+                geometry.write_output(out, row_len, i, bias.as_ref(), y);
+            }
+        }
+    });
+}
+
+/// [`gemm_backward`] for wide columns and finite images, by implicit GEMM:
+/// `dW += g · colsᵀ`, the slivers of `colsᵀ` packed straight from the chunk's (padded)
+/// images. The gaps of `g` are zero, and meet finite image values.
+fn implicit_weight_grad<F: Float>(
+    x: &[F],
+    grad_out: &[F],
+    weight_grad: &mut ArrayViewMut2<F>,
+    mut bias_grad: Option<ArrayViewMut1<F>>,
+    geometry: &Geometry,
+) {
+    let batch = x.len() / geometry.image_len().max(1);
+    let row_len = geometry.row_len::<F>(batch);
+    let padding = geometry.window.padding != (0, 0);
+    let padded_len = geometry.scratch_len();
+    let chunk = geometry.chunk::<F>(batch);
+    let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
+    with_scratch(&SCRATCH, lens, |[padded, grads]| {
+        padded.fill(F::zero());
+        let mut grads = geometry.grads_matrix(row_len, grads);
+        for (first, n) in geometry.chunks::<F>(batch) {
+            geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, bias_grad.as_mut());
+            let images = &x[geometry.images(first, n)];
+            let columns = if padding {
+                for (image, padded) in
+                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                {
+                    geometry.pad(image, padded);
+                }
+                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            } else {
+                WideColumns { images, image_len: geometry.image_len(), geometry }
+            };
+            let grads = grads.slice(s![.., ..n * geometry.span]);
+            matmul_packing_b(&grads, &Transposed(columns), F::one(), weight_grad);
+        }
+    });
+}
+
+/// The transpose of a [`WideColumns`] matrix, `[n·span, in_c·kh·kw]`: one row per
+/// pixel, its taps in runs of `kw` adjacent image values.
+struct Transposed<'a, F>(WideColumns<'a, F>);
+
+impl<F: Float> PackB<F> for Transposed<'_, F> {
+    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
+        let WideColumns { images, image_len, geometry } = self.0;
+        let span = geometry.span;
+        if cols < nr {
+            out.fill(F::zero());
+        }
+        // The sliver's pixels, by runs within one image: each tap is a column of `out`,
+        // each run of `kw` taps the same `kw` adjacent values of every pixel's window.
+        let mut p = 0;
+        while p < kc {
+            let (image, column) = ((p0 + p) / span, (p0 + p) % span);
+            let pixels = (span - column).min(kc - p);
+            let base = image * image_len + column;
+            let out = &mut out[p * nr..(p + pixels) * nr];
+            geometry.for_each_tap_run(j0, cols, |j, offset, run| {
+                let src = &images[base + offset..][..pixels + run - 1];
+                match run {
+                    5 => copy_windows::<F, 5>(src, out, j, nr),
+                    3 => copy_windows::<F, 3>(src, out, j, nr),
+                    _ => {
+                        for (i, row) in out.chunks_exact_mut(nr).enumerate() {
+                            row[j..j + run].copy_from_slice(&src[i..i + run]);
+                        }
+                    }
+                }
+            });
+            p += pixels;
+        }
+    }
+}
+
+/// `out[i·nr + j + t] = src[i + t]` for `t < N`, every row `i` of `out`.
+#[inline(always)]
+fn copy_windows<F: Copy, const N: usize>(src: &[F], out: &mut [F], j: usize, nr: usize) {
+    for (i, row) in out.chunks_exact_mut(nr).enumerate() {
+        let (dst, src): (&mut [F; N], &[F; N]) =
+            ((&mut row[j..j + N]).try_into().expect("length N"), src[i..i + N].try_into().expect("length N"));
+        *dst = *src;
+    }
+}
+
+/// The im2col matrix of a chunk of images in wide columns, `[in_c·kh·kw, n·span]`, never
+/// stored: read from the images (`image_len` apart, padded when the layer pads).
+struct WideColumns<'a, F> {
+    images: &'a [F],
+    image_len: usize,
+    geometry: &'a Geometry,
+}
+
+impl<F: Float> PackB<F> for WideColumns<'_, F> {
+    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
+        let span = self.geometry.span;
+        let (first, last) = (j0 / span, (j0 + cols - 1) / span);
+        if cols < nr {
+            out.fill(F::zero());
+        }
+        // Runs of the sliver's columns within one image (one, or two where it straddles).
+        let mut j = 0;
+        for image in first..=last {
+            let column = j0 + j - image * span;
+            let len = (span - column).min(cols - j);
+            let base = image * self.image_len + column;
+            self.geometry.for_each_tap_offset(p0, kc, |p, offset| {
+                copy_run(&mut out[p * nr + j..][..len], &self.images[base + offset..][..len]);
+            });
+            j += len;
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)`, with the lengths of whole slivers and of kernel rows
+/// up to 8 as fixed-size copies (a few moves, not a call to `memcpy`).
+#[inline(always)]
+fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    fn fixed<F: Copy, const N: usize>(dst: &mut [F], src: &[F]) {
+        let (dst, src): (&mut [F; N], &[F; N]) = (dst.try_into().expect("length N"), src.try_into().expect("length N"));
+        *dst = *src;
+    }
+    match dst.len() {
+        32 => fixed::<F, 32>(dst, src),
+        16 => fixed::<F, 16>(dst, src),
+        1 => fixed::<F, 1>(dst, src),
+        2 => fixed::<F, 2>(dst, src),
+        3 => fixed::<F, 3>(dst, src),
+        4 => fixed::<F, 4>(dst, src),
+        5 => fixed::<F, 5>(dst, src),
+        6 => fixed::<F, 6>(dst, src),
+        7 => fixed::<F, 7>(dst, src),
+        8 => fixed::<F, 8>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
 }
 
 /// The gradients of one group's weight and bias, accumulated, for its channels `x` of
@@ -378,6 +622,9 @@ fn gemm_backward<F: Float>(
     let row_len = geometry.row_len::<F>(batch);
     let mut weight_grad =
         weight_grad.into_shape_with_order(geometry.weight_shape()).expect("weight_grad is in standard layout");
+    if geometry.is_wide() && finite_x {
+        return implicit_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry);
+    }
     let (taps, out_c) = (geometry.taps(), geometry.out_c);
     let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
     with_scratch(&SCRATCH, lens, |[cols, padded, grads, weight_grad_t]| {
@@ -399,16 +646,15 @@ fn gemm_backward<F: Float>(
     });
 }
 
-/// d loss / d x of one group's input channels, `[batch, in_c, H, W]`, from `grad_out` of
-/// its outputs (standard layout) and its `weight`.
-fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geometry: &Geometry) -> Array4<F> {
+/// d loss / d x of one group's input channels into `grad_in` (`[batch, in_c, H, W]`,
+/// row-major), from `grad_out` of its outputs (standard layout) and its `weight`.
+fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geometry: &Geometry, grad_in: &mut [F]) {
     let batch = grad_out.dim().0;
     let grad_out = grad_out.as_slice().expect("standard layout");
     let weight = weight.as_standard_layout();
     let weight = matrix(weight.view(), geometry.out_c);
     let finite_weight = all_finite(weight.as_slice().expect("standard layout"));
     let row_len = geometry.row_len::<F>(batch);
-    let mut grad_in = Vec::with_capacity(batch * geometry.image_len());
     let lens = [geometry.out_c * row_len, geometry.taps() * row_len, geometry.scratch_len()];
     with_scratch(&SCRATCH, lens, |[grads, cols, image]| {
         let mut grads = geometry.grads_matrix(row_len, grads);
@@ -421,13 +667,11 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
             if !finite_weight {
                 geometry.zero_gaps(cols, row_len, n);
             }
-            for i in 0..n {
-                geometry.col2im(cols, row_len, i, image, &mut grad_in);
+            for (i, dx) in grad_in[geometry.images(first, n)].chunks_exact_mut(geometry.image_len()).enumerate() {
+                geometry.col2im(cols, row_len, i, image, dx);
             }
         }
     });
-    let (h, w) = geometry.window.in_hw;
-    Array4::from_shape_vec((batch, geometry.in_c, h, w), grad_in).expect("one value per input")
 }
 
 /// Whether no value is infinite or NaN (without stopping early, so that it vectorises).
@@ -611,6 +855,53 @@ impl Geometry {
         }
     }
 
+    /// For wide columns: where in the padded image `[in_c, Hp, Wp]` the first pixel tap
+    /// `tap` reads lies (as [`Geometry::for_each_wide_tap`] gives it).
+    fn wide_tap_offset(&self, tap: usize) -> usize {
+        let (padded_h, padded_w) = self.padded_hw();
+        let kw = self.window.kernel.1;
+        let (c, rest) = (tap / self.kernel_len(), tap % self.kernel_len());
+        (c * padded_h + rest / kw) * padded_w + rest % kw
+    }
+
+    /// For wide columns: calls `visit(p, offset)` for the taps `p0 + p`, `p < kc`, with
+    /// [`Geometry::wide_tap_offset`]'s offsets, found by counting (no division per tap).
+    fn for_each_tap_offset(&self, p0: usize, kc: usize, mut visit: impl FnMut(usize, usize)) {
+        let ((kh, kw), (padded_h, padded_w)) = (self.window.kernel, self.padded_hw());
+        let mut offset = self.wide_tap_offset(p0);
+        let (mut ki, mut kj) = ((p0 % self.kernel_len()) / kw, p0 % kw);
+        for p in 0..kc {
+            visit(p, offset);
+            (kj, offset) = (kj + 1, offset + 1);
+            if kj == kw {
+                (kj, ki, offset) = (0, ki + 1, offset + padded_w - kw);
+                if ki == kh {
+                    (ki, offset) = (0, offset + (padded_h - kh) * padded_w);
+                }
+            }
+        }
+    }
+
+    /// For wide columns: calls `visit(j, offset, run)` for the taps `j0..j0 + cols` by
+    /// runs of one kernel row: taps `j0 + j..j0 + j + run` read `run` adjacent values from
+    /// `offset` in the padded image.
+    fn for_each_tap_run(&self, j0: usize, cols: usize, mut visit: impl FnMut(usize, usize, usize)) {
+        let kw = self.window.kernel.1;
+        let mut j = 0;
+        while j < cols {
+            let run = (kw - (j0 + j) % kw).min(cols - j);
+            visit(j, self.wide_tap_offset(j0 + j), run);
+            j += run;
+        }
+    }
+
+    /// Copies the image `x` (`[in_c, h, w]`) into the interior of `padded`
+    /// (`[in_c, Hp, Wp]`), whose borders are left as they are.
+    fn pad<F: Float>(&self, x: &[F], padded: &mut [F]) {
+        let w = self.window.in_hw.1;
+        self.for_each_padded_row(|row, start| padded[start..start + w].copy_from_slice(&x[row * w..][..w]));
+    }
+
     /// For strides above 1: calls `visit(tap, col, pixel, len)` for every run of im2col
     /// entries read from one input row, `cols[tap][col + i]` holding
     /// `x[pixel + i·stride.1]` for `i < len`. Entries outside every run read the zero
@@ -634,10 +925,7 @@ impl Geometry {
             let image = if self.window.padding == (0, 0) {
                 x
             } else {
-                let w = self.window.in_hw.1;
-                self.for_each_padded_row(|row, start| {
-                    padded[start..start + w].copy_from_slice(&x[row * w..][..w]);
-                });
+                self.pad(x, padded);
                 &*padded
             };
             self.for_each_wide_tap(|tap, offset| {
@@ -655,9 +943,9 @@ impl Geometry {
     }
 
     /// Adds image `i`'s columns of `cols` (rows of `row_len`) onto the pixels they were
-    /// read from (the adjoint of [`Geometry::im2col`]) in the zeroed `scratch`, and
-    /// appends the resulting `[in_c, h, w]` gradient to `grad_in`.
-    fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut Vec<F>) {
+    /// read from (the adjoint of [`Geometry::im2col`]) in `scratch`, and writes the
+    /// resulting `[in_c, h, w]` gradient to `grad_in`.
+    fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut [F]) {
         let first = i * self.span;
         scratch.fill(F::zero());
         if self.is_wide() {
@@ -668,7 +956,9 @@ impl Geometry {
                 }
             });
             let w = self.window.in_hw.1;
-            self.for_each_padded_row(|_, start| grad_in.extend_from_slice(&scratch[start..start + w]));
+            self.for_each_padded_row(|row, start| {
+                grad_in[row * w..][..w].copy_from_slice(&scratch[start..start + w]);
+            });
         } else {
             let stride = self.window.stride.1;
             self.for_each_run(|tap, col, pixel, len| {
@@ -677,28 +967,27 @@ impl Geometry {
                     *v += c;
                 }
             });
-            grad_in.extend_from_slice(scratch);
+            grad_in.copy_from_slice(scratch);
         }
     }
 
-    /// Appends image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
+    /// Writes image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
     /// result `out` (rows of `row_len`) plus the bias.
-    fn append_output<F: Float>(
-        &self,
-        out: &[F],
-        row_len: usize,
-        i: usize,
-        bias: Option<&ArrayView1<F>>,
-        y: &mut Vec<F>,
-    ) {
+    fn write_output<F: Float>(&self, out: &[F], row_len: usize, i: usize, bias: Option<&ArrayView1<F>>, y: &mut [F]) {
         let (oh, ow) = self.window.out_hw;
-        for (o, channel) in out.chunks_exact(row_len).enumerate() {
+        let planes = y.chunks_exact_mut(oh * ow);
+        for (o, (channel, plane)) in out.chunks_exact(row_len).zip(planes).enumerate() {
             let channel = &channel[i * self.span..][..self.span];
-            for oy in 0..oh {
+            for (oy, dst) in plane.chunks_exact_mut(ow).enumerate() {
                 let row = &channel[oy * self.pitch..][..ow];
                 match bias {
-                    Some(bias) => y.extend(row.iter().map(|&v| v + bias[o])),
-                    None => y.extend_from_slice(row),
+                    Some(bias) => {
+                        let b = bias[o];
+                        for (d, &v) in dst.iter_mut().zip(row) {
+                            *d = v + b;
+                        }
+                    }
+                    None => dst.copy_from_slice(row),
                 }
             }
         }
@@ -747,6 +1036,7 @@ impl Geometry {
 mod tests {
     use super::*;
     use crate::finite_diff::{assert_grad_close, numeric_grad};
+    use ndarray::Axis;
     use proptest::prelude::{proptest, ProptestConfig};
     use rand::SeedableRng;
 
@@ -1008,6 +1298,68 @@ mod tests {
 
     /// A second backward adds to the gradients, as PyTorch's `.grad` accumulates, in the
     /// GEMM kernel and the depthwise one alike.
+    /// f32 runs the CPU's fastest GEMM kernel (wider slivers than f64's portable one):
+    /// LeNet's two convolutions, several chunks of images and slivers straddling images,
+    /// against the same layers in f64.
+    #[test]
+    fn f32_implicit_products_match_f64() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        for (in_c, out_c, padding, hw) in [(1, 6, 2, 28), (6, 16, 0, 14)] {
+            let spec = Conv2dSpec::new(in_c, out_c, (5, 5)).padding((padding, padding));
+            let mut wide = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+            let mut narrow = Conv2d::<f32>::from_parts(
+                spec,
+                wide.weight.mapv(|w| w as f32),
+                wide.bias.as_ref().map(|b| b.mapv(|b| b as f32)),
+            )
+            .unwrap();
+            let x = Array4::from_shape_simple_fn((9, in_c, hw, hw), || rng.random_range(-1.0..1.0));
+            let y = wide.forward(x.view());
+            let r = Array4::from_shape_simple_fn(y.raw_dim(), || rng.random_range(-1.0..1.0));
+            wide.backward(x.view(), r.view());
+            let (x32, r32) = (x.mapv(|v| v as f32), r.mapv(|v| v as f32));
+            narrow.backward(x32.view(), r32.view());
+            let close = |a: f32, b: f64| (f64::from(a) - b).abs() <= 1e-4 * (1.0 + b.abs());
+            assert!(narrow.forward(x32.view()).iter().zip(&y).all(|(&a, &b)| close(a, b)));
+            assert!(narrow.weight_grad.iter().zip(&wide.weight_grad).all(|(&a, &b)| close(a, b)));
+            assert!(narrow
+                .bias_grad
+                .as_ref()
+                .unwrap()
+                .iter()
+                .zip(wide.bias_grad.as_ref().unwrap())
+                .all(|(&a, &b)| close(a, b)));
+            let dx = wide.input_grad(r.view(), (hw, hw));
+            assert!(narrow.input_grad(r32.view(), (hw, hw)).iter().zip(&dx).all(|(&a, &b)| close(a, b)));
+        }
+    }
+
+    #[test]
+    fn into_buffers_are_written_over_and_overwrite_discards_old_gradients() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        for (groups, stride) in [(1, 1), (1, 2), (2, 1), (4, 1)] {
+            let spec = Conv2dSpec::new(4, 4, (3, 3)).padding((1, 1)).stride((stride, stride)).groups(groups);
+            let mut layer = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+            let x = Array4::from_shape_simple_fn((3, 4, 6, 5), || rng.random_range(-1.0..1.0));
+            let want_y = layer.forward(x.view());
+            let r = Array4::from_shape_simple_fn(want_y.raw_dim(), || rng.random_range(-1.0..1.0));
+            let want_dx = layer.input_grad(r.view(), (6, 5));
+            layer.backward(x.view(), r.view());
+            let want_grads = (layer.weight_grad.clone(), layer.bias_grad.clone().unwrap());
+
+            // Buffers holding stale values, and stale gradients.
+            let mut y = Array4::from_elem(want_y.raw_dim(), 7.0);
+            layer.forward_into(x.view(), y.view_mut());
+            let mut dx = Array4::from_elem(x.raw_dim(), -3.0);
+            layer.input_grad_into(r.view(), dx.view_mut());
+            layer.backward_with(x.view(), r.view(), Gradients::Overwrite);
+            assert_eq!(y, want_y, "groups {groups}, stride {stride}");
+            assert_eq!(dx, want_dx, "groups {groups}, stride {stride}");
+            assert_eq!(layer.weight_grad, want_grads.0);
+            assert_eq!(layer.bias_grad.as_ref().unwrap(), &want_grads.1);
+        }
+    }
+
     #[test]
     fn backward_accumulates() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);

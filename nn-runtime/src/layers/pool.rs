@@ -8,7 +8,7 @@
 //! the data; the 2×2 window every 2 is compiled on its own so that it vectorises. Its
 //! values equal the frozen kernel's bit for bit (a maximum is one of the inputs).
 
-use ndarray::{Array4, ArrayView4};
+use ndarray::{Array4, ArrayView4, ArrayViewMut4};
 
 use crate::frozen::{avg_pool_plane, max_pool_plane, output_len};
 use crate::Float;
@@ -79,66 +79,148 @@ impl MaxPoolIndices {
     }
 }
 
+/// An empty record, for a workspace to fill with [`max_pool2d_train_into`].
+impl Default for MaxPoolIndices {
+    fn default() -> Self {
+        MaxPoolIndices {
+            taps: Taps::Byte(Vec::new()),
+            output_dim: (0, 0, 0, 0),
+            input_hw: (0, 0),
+            kernel: 1,
+            stride: 1,
+        }
+    }
+}
+
+/// `y` as a slice, checked to be in standard layout and shaped `want`.
+fn output_slice<'a, F>(y: &'a mut ArrayViewMut4<F>, want: (usize, usize, usize, usize), what: &str) -> &'a mut [F] {
+    assert_eq!(y.dim(), want, "{what} buffer has shape {:?}, expected {want:?}", y.dim());
+    y.as_slice_mut().unwrap_or_else(|| panic!("{what} buffer must be in standard layout"))
+}
+
 /// Max pooling for inference.
 pub fn max_pool2d<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize) -> Array4<F> {
+    let mut y = Array4::zeros(Planes::new(x.dim(), kernel, stride).output_dim());
+    max_pool2d_into(x, y.view_mut(), kernel, stride);
+    y
+}
+
+/// [`max_pool2d`] into `y` (standard layout, shaped as the output).
+pub fn max_pool2d_into<F: Float>(x: ArrayView4<F>, mut y: ArrayViewMut4<F>, kernel: usize, stride: usize) {
     let x = x.as_standard_layout();
     let planes = Planes::new(x.dim(), kernel, stride);
-    let mut y = Array4::zeros(planes.output_dim());
-    for (plane, out) in planes.split(x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array")) {
+    let y = output_slice(&mut y, planes.output_dim(), "max_pool2d output");
+    for (plane, out) in planes.split(x.as_slice().expect("standard layout"), y) {
         max_pool_plane(plane, planes.w, out, planes.ow, kernel, stride);
     }
-    y
 }
 
 /// Max pooling for training: the output and, for backward, where each maximum came
 /// from (ties go to the first maximum in the window, read row by row, as PyTorch).
 pub fn max_pool2d_train<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize) -> (Array4<F>, MaxPoolIndices) {
+    let mut y = Array4::zeros(Planes::new(x.dim(), kernel, stride).output_dim());
+    let mut indices = MaxPoolIndices::default();
+    max_pool2d_train_into(x, y.view_mut(), &mut indices, kernel, stride);
+    (y, indices)
+}
+
+/// [`max_pool2d_train`] into `y` (standard layout, shaped as the output) and `indices`,
+/// whose storage is reused: nothing is allocated when it last held as many outputs.
+pub fn max_pool2d_train_into<F: Float>(
+    x: ArrayView4<F>,
+    mut y: ArrayViewMut4<F>,
+    indices: &mut MaxPoolIndices,
+    kernel: usize,
+    stride: usize,
+) {
     let x = x.as_standard_layout();
     let planes = Planes::new(x.dim(), kernel, stride);
-    let mut y = Array4::zeros(planes.output_dim());
-    let outputs = y.len();
-    let (x_flat, y_flat) = (x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array"));
-    let taps = if kernel * kernel <= 1 << u8::BITS {
-        let mut taps = vec![0; outputs];
-        planes.max_pool(x_flat, y_flat, &mut taps, kernel, stride);
-        Taps::Byte(taps)
-    } else {
-        let mut taps = vec![0; outputs];
-        planes.max_pool(x_flat, y_flat, &mut taps, kernel, stride);
-        Taps::Word(taps)
-    };
-    let indices =
-        MaxPoolIndices { taps, output_dim: planes.output_dim(), input_hw: (planes.h, planes.w), kernel, stride };
-    (y, indices)
+    let y_flat = output_slice(&mut y, planes.output_dim(), "max_pool2d output");
+    let outputs = y_flat.len();
+    let x_flat = x.as_slice().expect("standard layout");
+    let byte = kernel * kernel <= 1 << u8::BITS;
+    match &mut indices.taps {
+        Taps::Byte(taps) if byte => {
+            taps.resize(outputs, 0);
+            planes.max_pool(x_flat, y_flat, taps, kernel, stride);
+        }
+        Taps::Word(taps) if !byte => {
+            taps.resize(outputs, 0);
+            planes.max_pool(x_flat, y_flat, taps, kernel, stride);
+        }
+        taps => {
+            *taps = if byte {
+                let mut taps = vec![0; outputs];
+                planes.max_pool(x_flat, y_flat, &mut taps, kernel, stride);
+                Taps::Byte(taps)
+            } else {
+                let mut taps = vec![0; outputs];
+                planes.max_pool(x_flat, y_flat, &mut taps, kernel, stride);
+                Taps::Word(taps)
+            };
+        }
+    }
+    indices.output_dim = planes.output_dim();
+    indices.input_hw = (planes.h, planes.w);
+    (indices.kernel, indices.stride) = (kernel, stride);
 }
 
 /// d loss / d x of max pooling: each output's gradient goes to the input it was the
 /// maximum of (summed where overlapping windows share a maximum).
 pub fn max_pool2d_backward<F: Float>(indices: &MaxPoolIndices, grad_out: ArrayView4<F>) -> Array4<F> {
+    let (batch, channels, _, _) = indices.output_dim;
+    let (h, w) = indices.input_hw;
+    let mut grad_in = Array4::zeros((batch, channels, h, w));
+    max_pool2d_backward_into(indices, grad_out, grad_in.view_mut());
+    grad_in
+}
+
+/// [`max_pool2d_backward`] into `grad_in` (standard layout, shaped as the input), which
+/// is written over.
+pub fn max_pool2d_backward_into<F: Float>(
+    indices: &MaxPoolIndices,
+    grad_out: ArrayView4<F>,
+    mut grad_in: ArrayViewMut4<F>,
+) {
     assert_eq!(grad_out.dim(), indices.output_dim, "max_pool2d grad_out must be shaped as the output");
     let (batch, channels, _, _) = grad_out.dim();
     let (h, w) = indices.input_hw;
     let grad_out = grad_out.as_standard_layout();
-    let mut grad_in = Array4::zeros((batch, channels, h, w));
-    let (g, dx) = (grad_out.as_slice().expect("standard layout"), grad_in.as_slice_mut().expect("fresh array"));
+    let dx = output_slice(&mut grad_in, (batch, channels, h, w), "max_pool2d input gradient");
+    dx.fill(F::zero());
+    let g = grad_out.as_slice().expect("standard layout");
     match &indices.taps {
-        Taps::Byte(taps) => scatter_to_taps(indices, g, taps.iter().map(|&t| t.into()), dx),
-        Taps::Word(taps) => scatter_to_taps(indices, g, taps.iter().map(|&t| t as usize), dx),
+        Taps::Byte(taps) => {
+            // Where each tap lies relative to its window's first element.
+            let mut offsets = [0; 1 << u8::BITS];
+            let kernel = indices.kernel;
+            for (tap, offset) in offsets.iter_mut().enumerate().take(kernel * kernel) {
+                *offset = tap / kernel * w + tap % kernel;
+            }
+            scatter_to_taps(indices, g, taps.iter().map(|&t| offsets[usize::from(t)]), dx);
+        }
+        Taps::Word(taps) => {
+            let kernel = indices.kernel;
+            scatter_to_taps(indices, g, taps.iter().map(|&t| t as usize / kernel * w + t as usize % kernel), dx);
+        }
     }
-    grad_in
 }
 
-/// Adds each output gradient of `g` onto the input `dx` at its window's tap, the next of `taps`.
-fn scatter_to_taps<F: Float>(indices: &MaxPoolIndices, g: &[F], mut taps: impl Iterator<Item = usize>, dx: &mut [F]) {
+/// Adds each output gradient of `g` onto the input `dx` at its window's tap, whose
+/// offset from the window's first element is the next of `offsets`.
+fn scatter_to_taps<F: Float>(
+    indices: &MaxPoolIndices,
+    g: &[F],
+    mut offsets: impl Iterator<Item = usize>,
+    dx: &mut [F],
+) {
     let (_, _, oh, ow) = indices.output_dim;
-    let (kernel, stride, (h, w)) = (indices.kernel, indices.stride, indices.input_hw);
-    // Where each tap lies relative to its window's first element.
-    let offsets: Vec<usize> = (0..kernel * kernel).map(|tap| tap / kernel * w + tap % kernel).collect();
+    let (stride, (h, w)) = (indices.stride, indices.input_hw);
     for (g, dx) in g.chunks_exact(oh * ow).zip(dx.chunks_exact_mut(h * w)) {
         for (oy, g) in g.chunks_exact(ow).enumerate() {
             let row = oy * stride * w;
-            for (ox, (&g, tap)) in g.iter().zip(&mut taps).enumerate() {
-                dx[row + ox * stride + offsets[tap]] += g;
+            for (ox, (&g, offset)) in g.iter().zip(&mut offsets).enumerate() {
+                dx[row + ox * stride + offset] += g;
             }
         }
     }
@@ -146,13 +228,19 @@ fn scatter_to_taps<F: Float>(indices: &MaxPoolIndices, g: &[F], mut taps: impl I
 
 /// Average pooling, for inference and training alike (its backward needs no tape).
 pub fn avg_pool2d<F: Float>(x: ArrayView4<F>, kernel: usize, stride: usize) -> Array4<F> {
+    let mut y = Array4::zeros(Planes::new(x.dim(), kernel, stride).output_dim());
+    avg_pool2d_into(x, y.view_mut(), kernel, stride);
+    y
+}
+
+/// [`avg_pool2d`] into `y` (standard layout, shaped as the output).
+pub fn avg_pool2d_into<F: Float>(x: ArrayView4<F>, mut y: ArrayViewMut4<F>, kernel: usize, stride: usize) {
     let x = x.as_standard_layout();
     let planes = Planes::new(x.dim(), kernel, stride);
-    let mut y = Array4::zeros(planes.output_dim());
-    for (plane, out) in planes.split(x.as_slice().expect("standard layout"), y.as_slice_mut().expect("fresh array")) {
+    let y = output_slice(&mut y, planes.output_dim(), "avg_pool2d output");
+    for (plane, out) in planes.split(x.as_slice().expect("standard layout"), y) {
         avg_pool_plane(plane, planes.w, out, planes.ow, kernel, stride);
     }
-    y
 }
 
 /// d loss / d x of average pooling of an input of spatial size `input_hw = (H, W)`:
@@ -164,17 +252,29 @@ pub fn avg_pool2d_backward<F: Float>(
     stride: usize,
 ) -> Array4<F> {
     let (batch, channels, _, _) = grad_out.dim();
-    let (h, w) = input_hw;
-    let planes = Planes::new((batch, channels, h, w), kernel, stride);
+    let mut grad_in = Array4::zeros((batch, channels, input_hw.0, input_hw.1));
+    avg_pool2d_backward_into(grad_out, grad_in.view_mut(), kernel, stride);
+    grad_in
+}
+
+/// [`avg_pool2d_backward`] into `grad_in` (standard layout, shaped as the input, which
+/// gives its size), written over.
+pub fn avg_pool2d_backward_into<F: Float>(
+    grad_out: ArrayView4<F>,
+    mut grad_in: ArrayViewMut4<F>,
+    kernel: usize,
+    stride: usize,
+) {
+    let planes = Planes::new(grad_in.dim(), kernel, stride);
+    let (h, w) = (planes.h, planes.w);
     assert_eq!(grad_out.dim(), planes.output_dim(), "avg_pool2d grad_out must be shaped as the output");
     let grad_out = grad_out.as_standard_layout();
     let area = F::of((kernel * kernel) as f64);
-    let mut grad_in = Array4::zeros((batch, channels, h, w));
+    let input_dim = grad_in.dim();
+    let grad_in = output_slice(&mut grad_in, input_dim, "avg_pool2d input gradient");
+    grad_in.fill(F::zero());
     let outputs = grad_out.as_slice().expect("standard layout");
-    for (g, grad_plane) in outputs
-        .chunks_exact(planes.oh * planes.ow)
-        .zip(grad_in.as_slice_mut().expect("fresh array").chunks_exact_mut(h * w))
-    {
+    for (g, grad_plane) in outputs.chunks_exact(planes.oh * planes.ow).zip(grad_in.chunks_exact_mut(h * w)) {
         for (oy, g_row) in g.chunks_exact(planes.ow).enumerate() {
             for ki in 0..kernel {
                 let row_start = (oy * stride + ki) * w;
@@ -186,7 +286,6 @@ pub fn avg_pool2d_backward<F: Float>(
             }
         }
     }
-    grad_in
 }
 
 /// The sizes of one pooling of a batch, seen as `batch·C` independent planes.
@@ -337,6 +436,32 @@ mod tests {
         assert_eq!(indices.indices(), array![[[[16 * 17 + 16]], [[0]]]]);
         let grad = max_pool2d_backward(&indices, array![[[[1.0]], [[2.0]]]].view());
         assert_eq!((grad[[0, 0, 16, 16]], grad[[0, 1, 0, 0]], grad.sum()), (1.0, 2.0, 3.0));
+    }
+
+    /// The `_into` forms write over stale buffers, and a record of indices is reused
+    /// across calls, also when the window changes the taps' width.
+    #[test]
+    fn into_forms_write_over_their_buffers_and_reuse_the_indices() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let x = Array4::from_shape_simple_fn((2, 3, 18, 17), || rng.random_range(-1.0..1.0));
+        let mut indices = MaxPoolIndices::default();
+        for (kernel, stride) in [(2, 2), (3, 1), (17, 1), (2, 2)] {
+            let (want_y, want_indices) = max_pool2d_train(x.view(), kernel, stride);
+            let mut y = Array4::from_elem(want_y.raw_dim(), 9.0);
+            max_pool2d_train_into(x.view(), y.view_mut(), &mut indices, kernel, stride);
+            assert_eq!((&y, indices.indices()), (&want_y, want_indices.indices()));
+            max_pool2d_into(x.view(), y.view_mut(), kernel, stride);
+            assert_eq!(y, want_y);
+            avg_pool2d_into(x.view(), y.view_mut(), kernel, stride);
+            assert_eq!(y, avg_pool2d(x.view(), kernel, stride));
+
+            let r = Array4::from_shape_simple_fn(want_y.raw_dim(), || rng.random_range(-1.0..1.0));
+            let mut dx = Array4::from_elem(x.raw_dim(), -5.0);
+            max_pool2d_backward_into(&indices, r.view(), dx.view_mut());
+            assert_eq!(dx, max_pool2d_backward(&want_indices, r.view()));
+            avg_pool2d_backward_into(r.view(), dx.view_mut(), kernel, stride);
+            assert_eq!(dx, avg_pool2d_backward(r.view(), (18, 17), kernel, stride));
+        }
     }
 
     /// loss = Σ y ⊙ r for a fixed random `r`, so d loss / d y = r.

@@ -1,7 +1,7 @@
 //! `ZeroPad2d(left, right, top, bottom)`: surrounds each plane of `[batch, C, H, W]`
 //! with zeros, PyTorch's argument order. Its backward crops the padding off the gradient.
 
-use ndarray::{s, Array4, ArrayView4};
+use ndarray::{s, Array4, ArrayView4, ArrayViewMut4};
 
 use crate::Float;
 
@@ -27,6 +27,21 @@ pub fn forward<F: Float>(x: ArrayView4<F>, pad: Padding) -> Array4<F> {
     y
 }
 
+/// [`forward`] into `y`, `[batch, C, top + H + bottom, left + W + right]`, written over.
+pub fn forward_into<F: Float>(x: ArrayView4<F>, mut y: ArrayViewMut4<F>, pad: Padding) {
+    let (batch, channels, h, w) = x.dim();
+    let want = (batch, channels, pad.top + h + pad.bottom, pad.left + w + pad.right);
+    assert_eq!(y.dim(), want, "ZeroPad2d output buffer has shape {:?}, expected {want:?}", y.dim());
+    y.fill(F::zero());
+    y.slice_mut(s![.., .., pad.top..pad.top + h, pad.left..pad.left + w]).assign(&x);
+}
+
+/// [`backward`] into `grad_in`, shaped as the input, written over.
+pub fn backward_into<F: Float>(g: ArrayView4<F>, mut grad_in: ArrayViewMut4<F>, pad: Padding) {
+    let (_, _, h, w) = g.dim();
+    grad_in.assign(&g.slice(s![.., .., pad.top..h - pad.bottom, pad.left..w - pad.right]));
+}
+
 /// d loss / d input from d loss / d output `g`: the middle of `g`, the padding cropped.
 pub fn backward<F: Float>(g: ArrayView4<F>, pad: Padding) -> Array4<F> {
     let (_, _, h, w) = g.dim();
@@ -50,6 +65,10 @@ mod tests {
         let want = array![[[[0.0, 1.0, 2.0, 0.0, 0.0], [0.0, 3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]]]];
         assert_eq!(forward(x.view(), PAD), want);
         assert_eq!(backward(want.view(), PAD), x);
+        let (mut y, mut dx) = (Array4::from_elem(want.raw_dim(), 9.0), Array4::from_elem(x.raw_dim(), 9.0));
+        forward_into(x.view(), y.view_mut(), PAD);
+        backward_into(want.view(), dx.view_mut(), PAD);
+        assert_eq!((y, dx), (want, x), "the _into forms write over their buffers");
     }
 
     #[test]
