@@ -1,10 +1,9 @@
 //! nn's int8 kernels reproduce TFLite for Microcontrollers bit for bit: a Keras model
 //! (Conv2D + ReLU, a residual DepthwiseConv2D joined by an ADD, max and average pooling,
-//! Dense) quantised to int8 by TFLite's converter, its parameters loaded from an int8
-//! weight file in nn's layout, composed layer by layer, on inputs whose TFLM outputs
-//! `tests/int8/make_fixture.py` recorded. The model's residual is a depthwise convolution,
-//! which the DSL cannot declare yet (`groups`): its dense head is declared with
-//! `network!` and run through the generated `load` and `infer`.
+//! Dense) quantised to int8 by TFLite's converter, its parameters in an int8 weight file
+//! in nn's layout, on inputs whose TFLM outputs `tests/int8/make_fixture.py` recorded.
+//! The model is declared with `network!` and run through the generated `load` and
+//! `infer`, and composed by hand from the kernels too.
 
 use std::path::Path;
 
@@ -15,6 +14,15 @@ use nn::network;
 network! {
     /// The fixture's last layer, on its own.
     struct Head { Linear(16, 5) }
+}
+
+network! {
+    /// The fixture's whole model, keyed as `LAYERS` says.
+    struct Fixture {
+        input: [2, 8, 8],
+        Conv2d(2, 4, 3, padding = 1) -> ReLU -> Residual(Conv2d(4, 4, 3, padding = 1, groups = 4))
+            -> MaxPool2d(2) -> AvgPool2d(2) -> Flatten -> Linear(16, 5)
+    }
 }
 
 /// The network the fixture describes, as nn would key it:
@@ -62,6 +70,7 @@ fn int8_kernels_reproduce_tflm_bit_for_bit() {
     );
     head_file.save(&head_path).unwrap();
     let head = HeadInt8::load(&head_path).unwrap();
+    let declared = FixtureInt8::load(fixture("tflite-int8.safetensors")).unwrap();
     for (n, (x, want)) in inputs.chunks(2 * 8 * 8).zip(outputs.chunks(5)).enumerate() {
         let x: [[[i8; 8]; 8]; 2] =
             std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[(c * 8 + h) * 8 + w])));
@@ -73,5 +82,6 @@ fn int8_kernels_reproduce_tflm_bit_for_bit() {
         let flat: [i8; 16] = averaged.as_flattened().as_flattened().try_into().unwrap();
         assert_eq!(dense.infer(&flat), want, "input {n}: nn's int8 output differs from TFLM's");
         assert_eq!(head.infer(&flat), want, "input {n}: the generated int8 head differs from TFLM's");
+        assert_eq!(declared.infer(&x), want, "input {n}: the declared int8 model differs from TFLM's");
     }
 }
