@@ -435,14 +435,20 @@ pub struct FrozenSite<'c> {
 
 /// The frozen (fixed-size array) type of one sample of `shape`.
 pub fn frozen_array(shape: Shape) -> TokenStream {
+    array(shape, quote!(F))
+}
+
+/// `[E; N]` or `[[[E; W]; H]; C]` for one sample of `shape`: the array type when
+/// `element` is a type, the repeat expression when it is a value (`0i8`).
+pub fn array(shape: Shape, element: TokenStream) -> TokenStream {
     match shape {
         Shape::Flat(n) => {
             let n = usize_lit(n);
-            quote!([F; #n])
+            quote!([#element; #n])
         }
         Shape::Image { channels, height, width } => {
             let (c, h, w) = (usize_lit(channels), usize_lit(height), usize_lit(width));
-            quote!([[[F; #w]; #h]; #c])
+            quote!([[[#element; #w]; #h]; #c])
         }
     }
 }

@@ -7,7 +7,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::chain::FrozenSite;
+use crate::chain::{array, FrozenSite};
 use crate::check::{CheckedLayer, Network};
 use crate::kinds::usize_lit;
 use crate::shape::Shape;
@@ -64,20 +64,6 @@ pub struct Int8Site<'c> {
     pub y_slice: TokenStream,
     /// The quantisation (`nn::int8::Quant`) of the input, an expression on `self`.
     pub quant: TokenStream,
-}
-
-/// The array type of one sample of `shape` with elements `scalar`.
-pub fn array(shape: Shape, scalar: TokenStream) -> TokenStream {
-    match shape {
-        Shape::Flat(n) => {
-            let n = usize_lit(n);
-            quote!([#scalar; #n])
-        }
-        Shape::Image { channels, height, width } => {
-            let (c, h, w) = (usize_lit(channels), usize_lit(height), usize_lit(width));
-            quote!([[[#scalar; #w]; #h]; #c])
-        }
-    }
 }
 
 /// A value of `shape` named `x` as a flat slice (`mutable` or not).
@@ -330,17 +316,7 @@ fn int8_struct(net: &Network, plan: &Plan<'_>) -> TokenStream {
     let (input_f32, output_f32) = (array(net.input, quote!(f32)), array(net.output(), quote!(f32)));
     let (steps, output_quant) = (&plan.infer, &plan.output);
     let last = format_ident!("x{}", net.layers.len());
-    let zeros = |shape: Shape, scalar: TokenStream| match shape {
-        Shape::Flat(n) => {
-            let n = usize_lit(n);
-            quote!([#scalar; #n])
-        }
-        Shape::Image { channels, height, width } => {
-            let (c, h, w) = (usize_lit(channels), usize_lit(height), usize_lit(width));
-            quote!([[[#scalar; #w]; #h]; #c])
-        }
-    };
-    let (q_zeros, y_zeros) = (zeros(net.input, quote!(0i8)), zeros(net.output(), quote!(0.0f32)));
+    let (q_zeros, y_zeros) = (array(net.input, quote!(0i8)), array(net.output(), quote!(0.0f32)));
     let (x_in, q_out) = (flat(net.input, quote!(x), false), flat(net.input, quote!(q), true));
     let (y_in, y_out) = (flat(net.output(), quote!(y), false), flat(net.output(), quote!(out), true));
     let softmax = matches!(net.layers.last().map(|l| l.kind.int8(&site(l, "", 0, &quote!()))), Some(Int8::Softmax));
