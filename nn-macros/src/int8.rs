@@ -934,6 +934,55 @@ mod tests {
     }
 
     #[test]
+    fn a_projection_shortcut_plans_both_sides_and_bakes_its_add_from_their_outputs() {
+        use safetensors::tensor::{Dtype, TensorView};
+        let net = network("struct P { Linear(4, 4) -> Residual(Linear(4, 4), shortcut = Linear(4, 4)) -> ReLU }");
+        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let keys: Vec<String> = weighted(&planned).into_iter().map(|(key, ..)| key).collect();
+        assert_eq!(keys, ["0", "1.0", "1.shortcut.0"]);
+        let Unit::Residual { inner, shortcut: Some(shortcut), relu: true, .. } = &planned.units[1] else {
+            panic!("a residual unit with a shortcut and the ReLU fused")
+        };
+        assert_eq!((inner.len(), shortcut.len()), (1, 1));
+
+        type Tensors = Vec<(String, Dtype, Vec<usize>, Vec<u8>)>;
+        fn quant(tensors: &mut Tensors, key: &str, scale: f32, zero_point: i32) {
+            tensors.push((format!("{key}scale"), Dtype::F32, vec![], scale.to_le_bytes().to_vec()));
+            tensors.push((format!("{key}zero_point"), Dtype::I32, vec![], zero_point.to_le_bytes().to_vec()));
+        }
+        let mut tensors = Tensors::new();
+        quant(&mut tensors, "input.", 0.01, 0);
+        quant(&mut tensors, "1.output_", 0.125, 3);
+        for (key, scale, zero_point) in [("0", 0.1, -1), ("1.0", 0.25, 1), ("1.shortcut.0", 0.5, -2)] {
+            quant(&mut tensors, &format!("{key}.output_"), scale, zero_point);
+            tensors.push((format!("{key}.weight"), Dtype::I8, vec![4, 4], vec![1; 16]));
+            tensors.push((format!("{key}.weight_scale"), Dtype::F32, vec![4], 0.02f32.to_le_bytes().repeat(4)));
+            tensors.push((format!("{key}.bias"), Dtype::I32, vec![4], 0i32.to_le_bytes().repeat(4)));
+        }
+        let serialize = |skip: &str| {
+            let views = tensors.iter().filter(|(name, ..)| name != skip).map(|(name, dtype, shape, bytes)| {
+                (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).unwrap())
+            });
+            safetensors::serialize(views, &None).unwrap()
+        };
+        let bytes = serialize("");
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let baked: String = bake::int8_const(&net, &file, "p").unwrap().to_string().split_whitespace().collect();
+        let (chain, short, out) = (
+            "::nn::int8::Quant{scale:0.25f32,zero_point:1i32}",
+            "::nn::int8::Quant{scale:0.5f32,zero_point:-2i32}",
+            "::nn::int8::Quant{scale:0.125f32,zero_point:3i32}",
+        );
+        assert!(baked.contains(&format!("layer1_add:::nn::int8::Add::new({chain},{short},{out},true)")), "{baked}");
+        assert!(baked.contains("layer1_shortcut_0:"), "{baked}");
+        let bytes = serialize("1.shortcut.0.bias");
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let problems = bake::int8_const(&net, &file, "p").err().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("no tensor `1.shortcut.0.bias`"), "{problems:?}");
+    }
+
+    #[test]
     fn a_layer_without_an_int8_form_is_named() {
         let net = network("struct G { Linear(4, 4) -> GELU -> Linear(4, 2) }");
         let error = plan(&net.layers, "", quote!(self.input)).err().unwrap();
