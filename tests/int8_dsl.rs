@@ -1,5 +1,6 @@
 //! The int8 form `network!` generates: `quantize` follows TFLite's scheme step for step
-//! (checked against the runtime's kernels composed by hand), `save`/`load` round-trip,
+//! (checked against the runtime's kernels composed by hand, a Residual's projection
+//! shortcut included), `save`/`load` round-trip, int8 ResNet-8 tracks the float model,
 //! and a layer without an int8 form is a typed error naming it.
 
 use nn::int8::ptq::{quantize_layer, Range};
