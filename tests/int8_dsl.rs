@@ -1,5 +1,6 @@
 //! The int8 form `network!` generates: `quantize` follows TFLite's scheme step for step
-//! (checked against the runtime's kernels composed by hand), `save`/`load` round-trip,
+//! (checked against the runtime's kernels composed by hand, a Residual's projection
+//! shortcut included), `save`/`load` round-trip, int8 ResNet-8 tracks the float model,
 //! and a layer without an int8 form is a typed error naming it.
 
 use nn::int8::ptq::{quantize_layer, Range};
@@ -25,6 +26,44 @@ network! {
         input: [2, 9, 9],
         ZeroPad2d(1, 0, 1, 0) -> Conv2d(2, 4, 3) -> ReLU -> MaxPool2d(2) -> ReLU
             -> Residual(Conv2d(4, 4, 1) -> ReLU) -> AvgPool2d(2) -> Flatten -> Linear(16, 3)
+    }
+}
+
+network! {
+    struct Projected {
+        input: [4, 8, 8],
+        Conv2d(4, 8, 3, padding = 1) -> ReLU
+            -> Residual(
+                Conv2d(8, 16, 3, stride = 2, padding = 1) -> ReLU -> Conv2d(16, 16, 3, padding = 1),
+                shortcut = Conv2d(8, 16, 1, stride = 2)
+            )
+            -> ReLU -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(16, 3)
+    }
+}
+
+network! {
+    /// `resnet8()` in tests/pytorch/mlperf_tiny/make_fixture.py: ResNet-8 on CIFAR-10.
+    struct ResNet8 {
+        input: [3, 32, 32],
+        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
+            -> Residual(
+                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
+                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
+            )
+            -> ReLU
+            -> Residual(
+                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
+                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
+                shortcut = Conv2d(16, 32, 1, stride = 2)
+            )
+            -> ReLU
+            -> Residual(
+                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
+                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
+                shortcut = Conv2d(32, 64, 1, stride = 2)
+            )
+            -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
     }
 }
 
@@ -214,4 +253,91 @@ fn a_conv_chain_runs_the_int8_kernels_in_order() {
         let averaged: [[[i8; 2]; 2]; 4] = avg_pool2d(&sum, [2, 2], [2, 2]);
         assert_eq!(q.infer(&qx), dense.infer(&flatten(&averaged)));
     }
+}
+
+/// The `[C, H, W]` sample of `batch` at `n` as an array.
+fn image<const C: usize, const H: usize, const W: usize>(batch: &Array4<f32>, n: usize) -> [[[f32; W]; H]; C] {
+    std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| batch[[n, c, h, w]])))
+}
+
+#[test]
+fn a_projection_shortcut_runs_both_sides_then_the_add() {
+    use nn::int8::file::Int8File;
+    use nn::int8::{adaptive_avg_pool2d, flatten, Conv2d, Geometry};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("projected-int8.safetensors");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let model = Projected::<f32>::init(&mut rng);
+    let calibration = Array4::from_shape_fn((16, 4, 8, 8), |_| rng.random_range(-1.0f32..1.0));
+    let q = model.quantize(calibration.view()).unwrap();
+    q.save(&path).unwrap();
+    assert_eq!(ProjectedInt8::load(&path).unwrap(), q);
+    let names = nn::io::parse(&path, &nn::io::read(&path).unwrap()).unwrap().names().len();
+    // input (2), four convolutions and the dense (5 each), the residual (2).
+    assert_eq!(names, 2 + 5 * 5 + 2);
+
+    // Each side from the residual's input, its own output quantisation, then the ADD.
+    let file = Int8File::load(&path, &ProjectedInt8::LAYERS).unwrap();
+    let geometry = |k, s, p| Geometry { kernel: [k, k], stride: [s, s], padding: [p, p], groups: 1 };
+    let conv: Conv2d<4, 8, 8, 8, 8, 8, 18, 2> = file.conv2d("0", file.input(), geometry(3, 1, 1), true);
+    let down: Conv2d<8, 8, 8, 16, 4, 4, 36, 4> = file.conv2d("2.0", file.output("0"), geometry(3, 2, 1), true);
+    let chain: Conv2d<16, 4, 4, 16, 4, 4, 72, 4> = file.conv2d("2.2", file.output("2.0"), geometry(3, 1, 1), false);
+    let shortcut: Conv2d<8, 8, 8, 16, 4, 4, 4, 4> =
+        file.conv2d("2.shortcut.0", file.output("0"), geometry(1, 2, 0), false);
+    assert_ne!(file.output("2.2"), file.output("2.shortcut.0"), "each side has its own range");
+    let add = file.add("2", file.output("2.2"), file.output("2.shortcut.0"), true);
+    let dense: Dense<16, 3, 8, 1> = file.dense("6", file.output("2"), false);
+    let frozen = model.freeze();
+    for n in 0..calibration.shape()[0] {
+        let x = image::<4, 8, 8>(&calibration, n);
+        let qx = q.quantize_input(&x);
+        let features = conv.infer(&qx);
+        let mut sum = chain.infer(&down.infer(&features));
+        add.add_in_place(
+            sum.as_flattened_mut().as_flattened_mut(),
+            shortcut.infer(&features).as_flattened().as_flattened(),
+        );
+        let pooled: [[[i8; 1]; 1]; 16] = adaptive_avg_pool2d(&sum);
+        assert_eq!(q.infer(&qx), dense.infer(&flatten(&pooled)));
+        // And it tracks the float model.
+        let (got, want) = (q.infer_f32(&x), frozen.infer(&x));
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 8.0 * q.layer6_output.scale, "int8 {got:?}, float {want:?}");
+        }
+    }
+}
+
+/// How far int8 ResNet-8's dequantised outputs may be from the float ones, in steps of
+/// the output's scale (measured: 1.35): each of its quantised layers and adds rounds once.
+const RESNET8_STEPS: f32 = 3.0;
+
+#[test]
+fn int8_resnet8_tracks_the_float_model() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pytorch/mlperf_tiny");
+    let model = ResNet8::<f32>::load(root.join("resnet8_weights.safetensors")).unwrap();
+    let io_path = root.join("resnet8_io.safetensors");
+    let bytes = nn::io::read(&io_path).unwrap();
+    let io = nn::io::parse(&io_path, &bytes).unwrap();
+    let input = io.tensor("input").unwrap();
+    let values: Vec<f32> = input.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let fixture = Array4::from_shape_vec((4, 3, 32, 32), values).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let synthetic = Array4::from_shape_fn((12, 3, 32, 32), |_| rng.random_range(-1.0f32..1.0));
+    let calibration = nn::ndarray::concatenate(nn::ndarray::Axis(0), &[fixture.view(), synthetic.view()]).unwrap();
+    let q = model.quantize(calibration.view()).unwrap();
+    let step = q.layer11_output.scale;
+    let argmax = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+    let mut worst = 0.0f32;
+    for batch in [&fixture, &Array4::from_shape_fn((8, 3, 32, 32), |_| rng.random_range(-1.0f32..1.0))] {
+        let want = model.forward(batch.view());
+        for (n, want) in want.outer_iter().enumerate() {
+            let got = q.infer_f32(&image::<3, 32, 32>(batch, n));
+            let want = want.to_vec();
+            for (g, w) in got.iter().zip(&want) {
+                worst = worst.max((g - w).abs() / step);
+            }
+            assert_eq!(argmax(&got), argmax(&want), "int8 {got:?}, float {want:?}");
+        }
+    }
+    assert!(worst <= RESNET8_STEPS, "int8 is {worst} output steps from float");
 }

@@ -26,8 +26,10 @@ pub enum Int8 {
     Folded,
     /// The final `Softmax`: applied in f32 to the dequantised output by `infer_f32`.
     Softmax,
-    /// `Residual`: its chain, then TFLite's int8 ADD of the chain's output and its input.
-    Residual,
+    /// `Residual`: its chain, then TFLite's int8 ADD of the chain's output and its input;
+    /// or, with a projection `shortcut`, of the chain's output and the shortcut's. The
+    /// chain is `inner()[..split]`, the shortcut (empty for the identity) `inner()[split..]`.
+    Residual { split: usize, projection: bool },
     /// No int8 form: why, the reason of the error `quantize` returns.
     Unsupported(String),
 }
@@ -90,6 +92,8 @@ enum Unit<'a> {
     Residual {
         layer: &'a CheckedLayer,
         inner: Vec<Unit<'a>>,
+        /// The projection shortcut's units, `None` for the identity.
+        shortcut: Option<Vec<Unit<'a>>>,
         relu: bool,
         observed: &'a str,
     },
@@ -157,22 +161,36 @@ fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Res
                 i = end;
                 continue;
             }
-            Int8::Residual => {
+            Int8::Residual { split, projection } => {
+                let (split, projection) = (*split, *projection);
                 let inner_prefix = format!("{prefix}r{i}_");
-                let inner = plan(layer.kind.inner(), &inner_prefix, quant.clone())?;
+                let (chain, rest) = layer.kind.inner().split_at(split);
+                let inner = plan(chain, &inner_prefix, quant.clone())?;
                 let relu = matches!(forms.get(i + 1), Some(Int8::Relu));
-                let (inner_x, inner_y) = (
-                    format_ident!("{}x0", inner_prefix),
-                    format_ident!("{}x{}", inner_prefix, layer.kind.inner().len()),
-                );
+                let (inner_x, inner_y) =
+                    (format_ident!("{}x0", inner_prefix), format_ident!("{}x{}", inner_prefix, split));
                 let add = format_ident!("{}_add", layer.field);
                 let (inner_steps, by_ref, typed_mut, y_slice) = (&inner.infer, &at.by_ref, &at.typed_mut, &at.y_slice);
-                let x_slice = flat(layer.input, quote!(#inner_x), false);
+                let (shortcut, short_steps, second) = if projection {
+                    let short_prefix = format!("{inner_prefix}s");
+                    let short = plan(rest, &short_prefix, quant.clone())?;
+                    let (short_x, short_y) =
+                        (format_ident!("{}x0", short_prefix), format_ident!("{}x{}", short_prefix, rest.len()));
+                    let short_infer = short.infer;
+                    let steps = quote! {
+                        let #short_x = #by_ref;
+                        #short_infer
+                    };
+                    (Some(short.units), steps, flat(layer.output, quote!(#short_y), false))
+                } else {
+                    (None, quote!(), flat(layer.input, quote!(#inner_x), false))
+                };
                 infer.extend(quote! {
                     let #inner_x = #by_ref;
                     #inner_steps
+                    #short_steps
                     let #typed_mut = #inner_y;
-                    self.#add.add_in_place(#y_slice, #x_slice);
+                    self.#add.add_in_place(#y_slice, #second);
                 });
                 let mut end = i + 1;
                 if relu {
@@ -182,7 +200,13 @@ fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Res
                 }
                 let output = format_ident!("{}_output", layer.field);
                 quant = quote!(self.#output);
-                units.push(Unit::Residual { layer, inner: inner.units, relu, observed: &layers[end - 1].key });
+                units.push(Unit::Residual {
+                    layer,
+                    inner: inner.units,
+                    shortcut,
+                    relu,
+                    observed: &layers[end - 1].key,
+                });
                 i = end;
                 continue;
             }
@@ -261,8 +285,11 @@ pub fn items(net: &Network) -> TokenStream {
 fn walk<'u, 'a>(units: &'u [Unit<'a>], out: &mut Vec<&'u Unit<'a>>) {
     for unit in units {
         out.push(unit);
-        if let Unit::Residual { inner, .. } = unit {
+        if let Unit::Residual { inner, shortcut, .. } = unit {
             walk(inner, out);
+            if let Some(shortcut) = shortcut {
+                walk(shortcut, out);
+            }
         }
     }
 }
@@ -415,13 +442,15 @@ fn quantize_units(units: &[Unit<'_>]) -> TokenStream {
                     file.set_weighted(#key, &[#(#dims),*], &quantized.weight, &quantized.weight_scale, &quantized.bias, q);
                 }
             }
-            Unit::Residual { layer, inner, observed, .. } => {
+            Unit::Residual { layer, inner, shortcut, observed, .. } => {
                 let (key, inner) = (&layer.key, quantize_units(inner));
+                let shortcut = shortcut.as_deref().map(quantize_units).map(|units| quote!({ #units let _ = q; }));
                 quote! {
                     {
                         #inner
                         let _ = q;
                     }
+                    #shortcut
                     let q = ranges.quant(#observed);
                     file.set_output(#key, q);
                 }
@@ -448,12 +477,19 @@ fn load_units(units: &[Unit<'_>]) -> TokenStream {
                     net.#output = q;
                 }
             }
-            Unit::Residual { layer, inner, relu, .. } => {
+            Unit::Residual { layer, inner, shortcut, relu, .. } => {
                 let (field, key, inner) = (&layer.field, &layer.key, load_units(inner));
                 let (add, output) = (format_ident!("{}_add", field), format_ident!("{}_output", field));
+                let shortcut = match shortcut {
+                    Some(units) => {
+                        let units = load_units(units);
+                        quote!({ #units q })
+                    }
+                    None => quote!(q),
+                };
                 quote! {
-                    let shortcut = q;
                     let chain = { #inner q };
+                    let shortcut = #shortcut;
                     net.#add = file.add(#key, chain, shortcut, #relu);
                     let q = file.output(#key);
                     net.#output = q;
@@ -603,17 +639,29 @@ fn calibrate_steps(layers: &[CheckedLayer], prefix: &str) -> TokenStream {
         let ty = crate::chain::frozen_array(layer.output);
         let y_slice = flat(layer.output, quote!(#y), true);
         let inner_prefix = format!("{prefix}r{i}_");
-        let is_residual = matches!(layer.kind.int8(&site(layer, prefix, i, &quote!())), Int8::Residual);
-        if is_residual {
-            let inner = calibrate_steps(layer.kind.inner(), &inner_prefix);
-            let (inner_x, inner_y) =
-                (format_ident!("{}x0", inner_prefix), format_ident!("{}x{}", inner_prefix, layer.kind.inner().len()));
-            let x_slice = flat(layer.input, quote!(#inner_x), false);
+        if let Int8::Residual { split, projection } = layer.kind.int8(&site(layer, prefix, i, &quote!())) {
+            let (chain, rest) = layer.kind.inner().split_at(split);
+            let inner = calibrate_steps(chain, &inner_prefix);
+            let (inner_x, inner_y) = (format_ident!("{}x0", inner_prefix), format_ident!("{}x{}", inner_prefix, split));
+            let (short_steps, second) = if projection {
+                let short_prefix = format!("{inner_prefix}s");
+                let short = calibrate_steps(rest, &short_prefix);
+                let (short_x, short_y) =
+                    (format_ident!("{}x0", short_prefix), format_ident!("{}x{}", short_prefix, rest.len()));
+                let steps = quote! {
+                    let #short_x = #by_ref;
+                    #short
+                };
+                (steps, flat(layer.output, quote!(#short_y), false))
+            } else {
+                (quote!(), flat(layer.input, quote!(#inner_x), false))
+            };
             steps.extend(quote! {
                 let #inner_x = #by_ref;
                 #inner
+                #short_steps
                 let mut #y: #ty = #inner_y;
-                ::nn::frozen::add_in_place(#y_slice, #x_slice);
+                ::nn::frozen::add_in_place(#y_slice, #second);
             });
         } else {
             let site = FrozenSite {
@@ -808,12 +856,16 @@ pub mod bake {
                     }
                     q = output;
                 }
-                Unit::Residual { layer, inner, relu, .. } => {
+                Unit::Residual { layer, inner, shortcut, relu, .. } => {
                     let (field, key) = (&layer.field, &layer.key);
                     let chain = self::units(inner, reader, q, fields);
+                    let short = match shortcut {
+                        Some(shortcut) => self::units(shortcut, reader, q, fields),
+                        None => q,
+                    };
                     let output = reader.quant(&format!("{key}.output_scale"), &format!("{key}.output_zero_point"));
                     let (add, output_field) = (format_ident!("{}_add", field), format_ident!("{}_output", field));
-                    let (c, s, o) = (QuantLit(chain), QuantLit(q), QuantLit(output));
+                    let (c, s, o) = (QuantLit(chain), QuantLit(short), QuantLit(output));
                     fields.push(quote!(#add: ::nn::int8::Add::new(#c, #s, #o, #relu)));
                     fields.push(quote!(#output_field: #o));
                     q = output;
@@ -874,9 +926,60 @@ mod tests {
     fn a_residual_adds_after_its_chain_and_fuses_the_relu_after_it() {
         let net = network("struct R { Linear(4, 4) -> Residual(Linear(4, 4) -> ReLU -> Linear(4, 4)) -> ReLU }");
         let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
-        let Unit::Residual { layer, inner, relu, observed } = &planned.units[1] else { panic!("a residual unit") };
+        let Unit::Residual { layer, inner, shortcut: None, relu, observed } = &planned.units[1] else {
+            panic!("a residual unit")
+        };
         assert_eq!((layer.key.as_str(), inner.len(), *relu, *observed), ("1", 2, true, "2"));
         assert_eq!(planned.output.to_string(), "self . layer1_output");
+    }
+
+    #[test]
+    fn a_projection_shortcut_plans_both_sides_and_bakes_its_add_from_their_outputs() {
+        use safetensors::tensor::{Dtype, TensorView};
+        let net = network("struct P { Linear(4, 4) -> Residual(Linear(4, 4), shortcut = Linear(4, 4)) -> ReLU }");
+        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let keys: Vec<String> = weighted(&planned).into_iter().map(|(key, ..)| key).collect();
+        assert_eq!(keys, ["0", "1.0", "1.shortcut.0"]);
+        let Unit::Residual { inner, shortcut: Some(shortcut), relu: true, .. } = &planned.units[1] else {
+            panic!("a residual unit with a shortcut and the ReLU fused")
+        };
+        assert_eq!((inner.len(), shortcut.len()), (1, 1));
+
+        type Tensors = Vec<(String, Dtype, Vec<usize>, Vec<u8>)>;
+        fn quant(tensors: &mut Tensors, key: &str, scale: f32, zero_point: i32) {
+            tensors.push((format!("{key}scale"), Dtype::F32, vec![], scale.to_le_bytes().to_vec()));
+            tensors.push((format!("{key}zero_point"), Dtype::I32, vec![], zero_point.to_le_bytes().to_vec()));
+        }
+        let mut tensors = Tensors::new();
+        quant(&mut tensors, "input.", 0.01, 0);
+        quant(&mut tensors, "1.output_", 0.125, 3);
+        for (key, scale, zero_point) in [("0", 0.1, -1), ("1.0", 0.25, 1), ("1.shortcut.0", 0.5, -2)] {
+            quant(&mut tensors, &format!("{key}.output_"), scale, zero_point);
+            tensors.push((format!("{key}.weight"), Dtype::I8, vec![4, 4], vec![1; 16]));
+            tensors.push((format!("{key}.weight_scale"), Dtype::F32, vec![4], 0.02f32.to_le_bytes().repeat(4)));
+            tensors.push((format!("{key}.bias"), Dtype::I32, vec![4], 0i32.to_le_bytes().repeat(4)));
+        }
+        let serialize = |skip: &str| {
+            let views = tensors.iter().filter(|(name, ..)| name != skip).map(|(name, dtype, shape, bytes)| {
+                (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).unwrap())
+            });
+            safetensors::serialize(views, &None).unwrap()
+        };
+        let bytes = serialize("");
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let baked: String = bake::int8_const(&net, &file, "p").unwrap().to_string().split_whitespace().collect();
+        let (chain, short, out) = (
+            "::nn::int8::Quant{scale:0.25f32,zero_point:1i32}",
+            "::nn::int8::Quant{scale:0.5f32,zero_point:-2i32}",
+            "::nn::int8::Quant{scale:0.125f32,zero_point:3i32}",
+        );
+        assert!(baked.contains(&format!("layer1_add:::nn::int8::Add::new({chain},{short},{out},true)")), "{baked}");
+        assert!(baked.contains("layer1_shortcut_0:"), "{baked}");
+        let bytes = serialize("1.shortcut.0.bias");
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let problems = bake::int8_const(&net, &file, "p").err().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("no tensor `1.shortcut.0.bias`"), "{problems:?}");
     }
 
     #[test]

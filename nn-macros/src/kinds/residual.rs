@@ -211,10 +211,7 @@ impl LayerKind for Residual {
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
-        if self.projection {
-            return Int8::Unsupported("a `shortcut` chain has no int8 form yet (only `x + chain(x)` has)".to_string());
-        }
-        Int8::Residual
+        Int8::Residual { split: self.split, projection: self.projection }
     }
 
     fn scratch(&self) -> Option<TokenStream> {

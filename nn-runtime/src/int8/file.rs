@@ -241,7 +241,8 @@ impl Int8File {
     }
 
     /// The add of the `Residual` at `key`: `chain` is the quantisation of the chain's
-    /// output (the first input), `shortcut` that of the residual's input.
+    /// output (the first input), `shortcut` that of the second: the residual's input, or
+    /// the projection shortcut's output.
     pub fn add(&self, key: &str, chain: Quant, shortcut: Quant, relu: bool) -> Add {
         Add::new(chain, shortcut, self.output(key), relu)
     }
