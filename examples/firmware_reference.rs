@@ -269,7 +269,10 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some((flag, files)) if flag == "--check" && !files.is_empty() => check(&expected, files),
-        Some(_) => Err("usage: firmware_reference [--check <firmware output>... | --make-small-int8 | --make-tiny-int8]".into()),
+        Some(_) => {
+            Err("usage: firmware_reference [--check <firmware output>... | --make-small-int8 | --make-tiny-int8]"
+                .into())
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
