@@ -8,13 +8,17 @@
 //! cargo run --example firmware_reference                      # print the expected lines
 //! cargo run --example firmware_reference -- --check out.txt   # compare a firmware's output, bit for bit
 //! cargo run --example firmware_reference -- --make-small-int8  # write models/small-int8.safetensors
+//! cargo run --example firmware_reference -- --make-tiny-int8   # write models/{ds-cnn,ae}-int8.safetensors
 //! ```
 //!
 //! The int8 firmwares' lines come from the int8 files loaded by the generated
 //! `Int8::load` and run by its `infer`. `models/mnist-int8.safetensors` is the seed model
 //! quantised by the `quantize` example (`cp target/mnist/mnist-int8.safetensors
 //! examples/firmware/models/`); `models/small-int8.safetensors` is the small model
-//! quantised here, calibrated on the eight thumbnails.
+//! quantised here, calibrated on the eight thumbnails. `models/ds-cnn-int8.safetensors`
+//! is the MLPerf Tiny DS-CNN with the PyTorch fixture's weights and
+//! `models/ae-int8.safetensors` the FC autoencoder from a fixed-seed `init`, both
+//! quantised here, calibrated on a synthetic fixed-seed batch.
 //!
 //! With `--check`, every expected line must appear in the given files (the firmware's
 //! semihosting output) exactly: the same label, prediction, and logits to the last bit.
@@ -53,8 +57,47 @@ network! {
     }
 }
 
+network! {
+    /// The MLPerf Tiny DS-CNN keyword spotter, as the `kws_int8` firmware declares it.
+    pub struct DsCnn {
+        input: [1, 49, 10],
+        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
+    }
+}
+
+network! {
+    /// The MLPerf Tiny FC autoencoder, as the `ae_int8` firmware declares it.
+    pub struct AutoEncoder {
+        Linear(640, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 8) -> BatchNorm1d(8) -> ReLU
+            -> Linear(8, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 640)
+    }
+}
+
 #[path = "firmware/src/int8_case.rs"]
 mod int8_case;
+
+#[path = "firmware/src/tiny_inputs.rs"]
+mod tiny_inputs;
+
+/// Calibration samples for the MLPerf Tiny models' quantisation.
+const TINY_CALIBRATION: usize = 16;
 
 /// Pixels in one MNIST image.
 const PIXELS: usize = 784;
@@ -132,7 +175,37 @@ fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         mnist_lines.push(int8_line("mnist int8 digit", i, &mnist8.infer(&mnist8.quantize_input(&input))));
         mnist_lines.push(int8_line("small int8 digit", i, &small8.infer(&small8.quantize_input(&thumbnail(pixels)))));
     }
+    let kws8 = DsCnnInt8::load(dir.join("models/ds-cnn-int8.safetensors"))?;
+    for (i, x) in tiny_inputs::KWS_INPUTS.iter().enumerate() {
+        mnist_lines.push(int8_line("kws int8 input", i, &kws8.infer(x)));
+    }
+    let ae8 = AutoEncoderInt8::load(dir.join("models/ae-int8.safetensors"))?;
+    for (i, x) in tiny_inputs::AE_INPUTS.iter().enumerate() {
+        mnist_lines.push(int8_line("ae int8 input", i, &ae8.infer(x)));
+    }
     Ok(mnist_lines)
+}
+
+/// Quantises the DS-CNN (the PyTorch fixture's weights) and the FC autoencoder (a
+/// fixed-seed `init`) to int8, each calibrated on a synthetic fixed-seed batch in
+/// `[-1, 1)`, into `models/ds-cnn-int8.safetensors` and `models/ae-int8.safetensors`.
+fn make_tiny_int8() -> Result<(), Box<dyn std::error::Error>> {
+    use nn::rand::{rngs::StdRng, Rng, SeedableRng};
+    let dir = firmware_dir();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pytorch/mlperf_tiny/ds_cnn_weights.safetensors");
+    let kws = DsCnn::<f32>::load(fixture)?;
+    let mut rng = StdRng::seed_from_u64(0);
+    let calibration =
+        nn::ndarray::Array4::from_shape_fn((TINY_CALIBRATION, 1, 49, 10), |_| rng.random_range(-1.0f32..1.0));
+    let path = dir.join("models/ds-cnn-int8.safetensors");
+    kws.quantize(calibration.view())?.save(&path)?;
+    println!("wrote {}", path.display());
+    let ae = AutoEncoder::<f32>::init(&mut StdRng::seed_from_u64(0));
+    let calibration = nn::ndarray::Array2::from_shape_fn((TINY_CALIBRATION, 640), |_| rng.random_range(-1.0f32..1.0));
+    let path = dir.join("models/ae-int8.safetensors");
+    ae.quantize(calibration.view())?.save(&path)?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 /// Quantises the small model to int8, calibrated on the eight thumbnails, into
@@ -176,8 +249,13 @@ fn check(expected: &[String], files: &[String]) -> Result<(), Box<dyn std::error
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|flag| flag == "--make-small-int8") {
-        return match make_small_int8() {
+    let make = match args.first().map(String::as_str) {
+        Some("--make-small-int8") => Some(make_small_int8 as fn() -> _),
+        Some("--make-tiny-int8") => Some(make_tiny_int8 as fn() -> _),
+        _ => None,
+    };
+    if let Some(make) = make {
+        return match make() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -191,7 +269,10 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some((flag, files)) if flag == "--check" && !files.is_empty() => check(&expected, files),
-        Some(_) => Err("usage: firmware_reference [--check <firmware output>... | --make-small-int8]".into()),
+        Some(_) => {
+            Err("usage: firmware_reference [--check <firmware output>... | --make-small-int8 | --make-tiny-int8]"
+                .into())
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,7 +17,7 @@ const fn next(state: u64) -> u64 {
 }
 
 /// `N` int8 values in `−limit..=limit` from `seed`.
-const fn noise<const N: usize>(seed: u64, limit: i32) -> [i8; N] {
+pub const fn noise<const N: usize>(seed: u64, limit: i32) -> [i8; N] {
     let mut values = [0i8; N];
     let mut state = next(seed);
     let mut i = 0;

@@ -8,6 +8,7 @@
 use nn::network;
 
 pub mod int8_case;
+pub mod tiny_inputs;
 
 network! {
     /// The seed MNIST classifier, trained by nn's `mnist` example: 203,530 weights.
@@ -43,6 +44,44 @@ network! {
     #[weights = "models/small-int8.safetensors"]
     pub struct Small8 {
         Linear(16, 32) -> ReLU -> Linear(32, 4)
+    }
+}
+
+network! {
+    /// The MLPerf Tiny DS-CNN keyword spotter in int8 (`Kws8::INT8`): the PyTorch
+    /// fixture's weights, quantised by `firmware_reference --make-tiny-int8`, calibrated on
+    /// a synthetic fixed-seed batch.
+    #[weights = "models/ds-cnn-int8.safetensors"]
+    pub struct Kws8 {
+        input: [1, 49, 10],
+        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
+    }
+}
+
+network! {
+    /// The MLPerf Tiny FC autoencoder in int8 (`Ae8::INT8`): a fixed-seed `init`, quantised
+    /// by `firmware_reference --make-tiny-int8`, calibrated on a synthetic fixed-seed batch.
+    #[weights = "models/ae-int8.safetensors"]
+    pub struct Ae8 {
+        Linear(640, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 8) -> BatchNorm1d(8) -> ReLU
+            -> Linear(8, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
+            -> Linear(128, 640)
     }
 }
 
