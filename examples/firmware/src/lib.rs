@@ -1,6 +1,6 @@
-//! The models and test digits the firmware runs: two `network!` declarations whose
-//! weights the compiler reads, shape-checks and bakes into flash, and eight MNIST test
-//! digits. `no_std`, no allocator: it builds for any Cortex-M (`thumbv7em-none-eabihf`,
+//! The models and test digits the firmware runs: `network!` declarations (f32 and int8)
+//! whose weights the compiler reads, shape-checks and bakes into flash, and eight MNIST
+//! test digits. `no_std`, no allocator: it builds for any Cortex-M (`thumbv7em-none-eabihf`,
 //! `thumbv6m-none-eabi`) and for the host.
 #![no_std]
 #![deny(missing_docs)]
