@@ -57,38 +57,12 @@ network! {
     }
 }
 
-network! {
-    /// The MLPerf Tiny DS-CNN keyword spotter, as the `kws_int8` firmware declares it.
-    pub struct DsCnn {
-        input: [1, 49, 10],
-        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
-    }
-}
-
-network! {
-    /// The MLPerf Tiny FC autoencoder, as the `ae_int8` firmware declares it.
-    pub struct AutoEncoder {
-        Linear(640, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 8) -> BatchNorm1d(8) -> ReLU
-            -> Linear(8, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 640)
-    }
-}
+#[path = "models/ds_cnn.rs"]
+mod ds_cnn;
+use ds_cnn::*;
+#[path = "models/autoencoder.rs"]
+mod autoencoder;
+use autoencoder::*;
 
 #[path = "firmware/src/int8_case.rs"]
 mod int8_case;

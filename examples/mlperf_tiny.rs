@@ -16,105 +16,18 @@ use nn::rand::rngs::StdRng;
 use nn::rand::{Rng, SeedableRng};
 use nn::{Entry, Model};
 
-network! {
-    /// DS-CNN keyword spotter: 49 MFCC frames × 10 coefficients, 12 classes.
-    pub struct DsCnn {
-        input: [1, 49, 10],
-        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
-    }
-}
-
-network! {
-    /// MobileNetV1 ×0.25 visual wake words: a 96×96 RGB image, person or not.
-    pub struct MobileNetV1 {
-        input: [3, 96, 96],
-        Conv2d(3, 8, 3, stride = 2, padding = 1) -> BatchNorm2d(8) -> ReLU
-            -> Conv2d(8, 8, 3, padding = 1, groups = 8) -> BatchNorm2d(8) -> ReLU
-            -> Conv2d(8, 16, 1) -> BatchNorm2d(16) -> ReLU
-            -> Conv2d(16, 16, 3, stride = 2, padding = 1, groups = 16) -> BatchNorm2d(16) -> ReLU
-            -> Conv2d(16, 32, 1) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 32, 3, padding = 1, groups = 32) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 32, 1) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 32, 3, stride = 2, padding = 1, groups = 32) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, stride = 2, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, stride = 2, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 256, 1) -> BatchNorm2d(256) -> ReLU
-            -> Conv2d(256, 256, 3, padding = 1, groups = 256) -> BatchNorm2d(256) -> ReLU
-            -> Conv2d(256, 256, 1) -> BatchNorm2d(256) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(256, 2)
-    }
-}
-
-network! {
-    /// ResNet-8 on CIFAR-10: a 32×32 RGB image, 10 classes.
-    pub struct ResNet8 {
-        input: [3, 32, 32],
-        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-            -> Residual(
-                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
-                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
-                shortcut = Conv2d(16, 32, 1, stride = 2)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
-                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
-                shortcut = Conv2d(32, 64, 1, stride = 2)
-            )
-            -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
-    }
-}
-
-network! {
-    /// The FC autoencoder for anomaly detection: 5 frames × 128 mel bins in, the same out.
-    pub struct AutoEncoder {
-        Linear(640, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 8) -> BatchNorm1d(8) -> ReLU
-            -> Linear(8, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 640)
-    }
-}
-
-// The PyTorch ports' `sum(p.numel() for p in model.parameters())`.
-const _: () = assert!(DsCnn::<f32>::NUM_PARAMS == 23_756);
-const _: () = assert!(MobileNetV1::<f32>::NUM_PARAMS == 216_322);
-const _: () = assert!(ResNet8::<f32>::NUM_PARAMS == 78_186);
-const _: () = assert!(AutoEncoder::<f32>::NUM_PARAMS == 267_928);
+#[path = "models/ds_cnn.rs"]
+mod ds_cnn;
+use ds_cnn::*;
+#[path = "models/mobilenet_v1.rs"]
+mod mobilenet_v1;
+use mobilenet_v1::*;
+#[path = "models/resnet8.rs"]
+mod resnet8;
+use resnet8::*;
+#[path = "models/autoencoder.rs"]
+mod autoencoder;
+use autoencoder::*;
 
 /// Adam's learning rate for every model.
 const LEARNING_RATE: f64 = 1e-3;

@@ -41,31 +41,9 @@ network! {
     }
 }
 
-network! {
-    /// `resnet8()` in tests/pytorch/mlperf_tiny/make_fixture.py: ResNet-8 on CIFAR-10.
-    struct ResNet8 {
-        input: [3, 32, 32],
-        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-            -> Residual(
-                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
-                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
-                shortcut = Conv2d(16, 32, 1, stride = 2)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
-                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
-                shortcut = Conv2d(32, 64, 1, stride = 2)
-            )
-            -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
-    }
-}
+#[path = "../examples/models/resnet8.rs"]
+mod resnet8;
+use resnet8::*;
 
 network! {
     #[weights = "tests/ui/fixtures/tiny_int8.safetensors"]

@@ -20,48 +20,12 @@ use nn::Entry;
 
 use crate::fixture::{path, Tensors};
 
-network! {
-    /// `resnet8()` in make_fixture.py: ResNet-8 on CIFAR-10.
-    pub struct ResNet8 {
-        input: [3, 32, 32],
-        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-            -> Residual(
-                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
-                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
-                shortcut = Conv2d(16, 32, 1, stride = 2)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
-                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
-                shortcut = Conv2d(32, 64, 1, stride = 2)
-            )
-            -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
-    }
-}
-
-network! {
-    /// `ds_cnn()` in make_fixture.py: the DS-CNN keyword spotter.
-    pub struct DsCnn {
-        input: [1, 49, 10],
-        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
-    }
-}
+#[path = "../../../examples/models/resnet8.rs"]
+mod resnet8;
+use resnet8::*;
+#[path = "../../../examples/models/ds_cnn.rs"]
+mod ds_cnn;
+use ds_cnn::*;
 
 const CASE: &str = "mlperf_tiny";
 /// Outputs and the loss, relative to the tensor's largest magnitude.
