@@ -95,10 +95,17 @@ impl<
     /// every target.
     #[inline]
     pub fn infer(&self, x: &[[[i8; W]; H]; C]) -> [[[i8; OW]; OH]; OC] {
+        let mut y = [[[0i8; OW]; OH]; OC];
+        self.infer_into(x, &mut y);
+        y
+    }
+
+    /// [`infer`](Self::infer) into `y`, a buffer the caller provides (an arena's slot).
+    #[inline]
+    pub fn infer_into(&self, x: &[[[i8; W]; H]; C], y: &mut [[[i8; OW]; OH]; OC]) {
         let Geometry { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], groups } = self.geometry;
         let (in_per_group, out_per_group) = (C / groups, OC / groups);
         let blocks_per_group = BLOCKS / groups;
-        let mut y = [[[0i8; OW]; OH]; OC];
         let positions = (0..OH).flat_map(|oy| (0..OW).map(move |ox| (oy, ox)));
         for g in 0..groups {
             for (oy, ox) in positions.clone() {
@@ -128,7 +135,6 @@ impl<
                 }
             }
         }
-        y
     }
 }
 

@@ -39,9 +39,16 @@ impl<const IN: usize, const OUT: usize, const PAIRS: usize, const BLOCKS: usize>
     /// every target.
     #[inline]
     pub fn infer(&self, x: &[i8; IN]) -> [i8; OUT] {
+        let mut y = [0i8; OUT];
+        self.infer_into(x, &mut y);
+        y
+    }
+
+    /// [`infer`](Self::infer) into `y`, a buffer the caller provides (an arena's slot).
+    #[inline]
+    pub fn infer_into(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
         let mut wide = [0u32; PAIRS];
         widen(x, self.input_zero_point, &mut wide);
-        let mut y = [0i8; OUT];
         for (b, (block, rows)) in self.weights.words.iter().zip(y.chunks_mut(4)).enumerate() {
             let acc = dot4(block, &wide);
             for (r, out) in rows.iter_mut().enumerate() {
@@ -49,7 +56,6 @@ impl<const IN: usize, const OUT: usize, const PAIRS: usize, const BLOCKS: usize>
                 *out = self.requantize.apply(o, self.bias[o].wrapping_add(acc[r]));
             }
         }
-        y
     }
 }
 
