@@ -99,8 +99,12 @@
 //! axis for `(kh, kw)` pairs). A
 //! network used as a layer (`OtherNetwork`) must be followed by a layer that states its
 //! input size (`Linear(32, 10)`, `BatchNorm1d(32)`); both sizes around it are checked
-//! by the type system ([`Network`]), with a message that names both networks. To run
-//! two whole networks one after the other, use [`Chain`].
+//! by the type system ([`Network`]), with a message that names both networks. As the
+//! first layer it also gives the input shape, so `Encoder -> Linear(64, 10)` needs no
+//! `input:` line: `network!` emits beside each struct a hidden macro of the same name that
+//! declares a network again with that struct's input put in, and importing the struct
+//! (from this crate) imports it. To run two whole networks one after the other, use
+//! [`Chain`].
 //!
 //! ## Names and state-dict keys
 //!

@@ -68,6 +68,32 @@ network! {
 }
 
 network! {
+    /// Begins with a network declared elsewhere, without `input:`: its input is `Encoder`'s.
+    pub struct EncoderFirst {
+        Encoder -> Linear(4, 3)
+    }
+}
+
+/// A network declared in another module, imported with its companion types.
+mod encoders {
+    nn::network! {
+        /// An image encoder, input declared.
+        pub struct ImageEncoder {
+            input: [1, 4, 4],
+            Conv2d(1, 2, 3) -> ReLU -> Flatten
+        }
+    }
+}
+use encoders::*;
+
+network! {
+    /// Begins with an image network from another module: its input is `[1, 4, 4]`.
+    pub struct ImageEncoderFirst {
+        ImageEncoder -> Linear(8, 2)
+    }
+}
+
+network! {
     /// The head of a `Chain<Encoder, Head>`.
     pub struct Head {
         Linear(4, 2)
@@ -174,6 +200,20 @@ fn nested_network_backward_matches_finite_differences() {
     let mut rng = rng();
     let x: Array2<f64> = random((3, 3), &mut rng);
     check_gradients(WithEncoder::<f64>::init(&mut rng), x, random((3, 2), &mut rng));
+}
+
+#[test]
+fn a_nested_network_as_first_layer_fixes_the_input() {
+    assert_eq!(EncoderFirst::<f32>::INPUT_SHAPE, [6]);
+    assert_eq!(ImageEncoderFirst::<f32>::INPUT_SHAPE, [1, 4, 4]);
+    let mut keys = Vec::new();
+    ImageEncoderFirst::<f32>::init(&mut rng()).visit(&mut |key, _| keys.push(key.to_string()));
+    assert_eq!(keys, ["0.0.weight", "0.0.bias", "1.weight", "1.bias"]);
+    let mut rng = rng();
+    let x: Array2<f64> = random((3, 6), &mut rng);
+    check_gradients(EncoderFirst::<f64>::init(&mut rng), x, random((3, 3), &mut rng));
+    let x: Array4<f64> = random((2, 1, 4, 4), &mut rng);
+    check_gradients(ImageEncoderFirst::<f64>::init(&mut rng), x, random((2, 2), &mut rng));
 }
 
 #[test]

@@ -521,3 +521,18 @@ const _: () = ::core::assert!(
 );
 const _: fn() = ::nn::assert_takes_input::<Encoder<f32>, Block<f32>, 16>;
 const _: fn() = ::nn::assert_produces_output::<Encoder<f32>, Block<f32>, 8>;
+#[doc(hidden)]
+#[allow(non_snake_case)]
+mod __nn_input_of_Block {
+    #[allow(unused_macros)]
+    macro_rules! Block {
+        (@ nn_input[$($head:tt)*] { $($body:tt)* }) => {
+            ::nn::network! { @ nn_nested $($head)* { input : [16], $($body)* } }
+        };
+    }
+    #[allow(unused_imports)]
+    pub(crate) use Block;
+}
+#[doc(hidden)]
+#[allow(unused_imports)]
+pub(crate) use __nn_input_of_Block::Block;

@@ -1353,3 +1353,18 @@ const _: () = ::core::assert!(
     true,
     "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
 );
+#[doc(hidden)]
+#[allow(non_snake_case)]
+mod __nn_input_of_LeNet {
+    #[allow(unused_macros)]
+    macro_rules! LeNet {
+        (@ nn_input[$($head:tt)*] { $($body:tt)* }) => {
+            ::nn::network! { @ nn_nested $($head)* { input : [1, 28, 28], $($body)* } }
+        };
+    }
+    #[allow(unused_imports)]
+    pub(crate) use LeNet;
+}
+#[doc(hidden)]
+#[allow(unused_imports)]
+pub(crate) use __nn_input_of_LeNet::LeNet;

@@ -745,3 +745,18 @@ const _: () = ::core::assert!(
     true,
     "nn-macros and nn-runtime disagree on whether this activation differentiates from its output",
 );
+#[doc(hidden)]
+#[allow(non_snake_case)]
+mod __nn_input_of_Mlp {
+    #[allow(unused_macros)]
+    macro_rules! Mlp {
+        (@ nn_input[$($head:tt)*] { $($body:tt)* }) => {
+            ::nn::network! { @ nn_nested $($head)* { input : [784], $($body)* } }
+        };
+    }
+    #[allow(unused_imports)]
+    pub(crate) use Mlp;
+}
+#[doc(hidden)]
+#[allow(unused_imports)]
+pub(crate) use __nn_input_of_Mlp::Mlp;

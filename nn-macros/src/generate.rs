@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use crate::chain::{all_layers, batch_dim, frozen_array, frozen_steps, ChainGen, Mode, Storage, Workspace};
 use crate::check::{CheckedLayer, Fold, Network};
-use crate::kinds::{usize_lit, FrozenField, State};
+use crate::kinds::{usize_lit, FrozenField, KindSpec, State};
 use crate::shape::Shape;
 
 /// Everything `network!` emits for one declaration.
@@ -23,6 +23,7 @@ pub fn generate(net: &Network, frozen_weights: Option<TokenStream>) -> TokenStre
     let (input_size, output_size) = (typenum(net.input.len()), typenum(net.output().len()));
     let (input_len, output_len) = (usize_lit(net.input.len()), usize_lit(net.output().len()));
     let assertions = all_layers(&net.layers).into_iter().map(|layer| layer.kind.assertions(layer, name));
+    let input_macro = input_macro(net);
     quote! {
         ::nn::__std_only! { #std_items }
         ::nn::__no_std_only! {
@@ -52,7 +53,54 @@ pub fn generate(net: &Network, frozen_weights: Option<TokenStream>) -> TokenStre
         impl<F: ::nn::Float, Next: ::nn::TakesInput<#output_len, #name<F>>> ::nn::Feeds<Next> for #name<F> {}
         #(#assertions)*
         #frozen_weights
+        #input_macro
     }
+}
+
+/// A hidden `macro_rules!` named like the network that re-invokes `network!` on a
+/// declaration with this network's input shape put in: how a network whose first layer
+/// is this one learns its input (a proc macro cannot read another declaration). It is
+/// re-exported beside the struct, so that importing the struct imports it.
+fn input_macro(net: &Network) -> TokenStream {
+    let name = &net.name;
+    let module = format_ident!("__nn_input_of_{}", name);
+    let dims = dims_lit(net.input);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        mod #module {
+            #[allow(unused_macros)]
+            macro_rules! #name {
+                (@nn_input [$($head:tt)*] { $($body:tt)* }) => {
+                    ::nn::network! { @nn_nested $($head)* { input: #dims, $($body)* } }
+                };
+            }
+            #[allow(unused_imports)]
+            pub(crate) use #name;
+        }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #module::#name;
+    }
+}
+
+/// For a declaration without `input:` whose first layer is a network declared elsewhere:
+/// the call of that network's input macro ([`input_macro`]), which declares this network
+/// again with the nested network's input shape. `raw` is the declaration as written.
+pub fn defer_to_nested_input(decl: &crate::parse::NetworkDecl, raw: &TokenStream) -> Option<TokenStream> {
+    let first = decl.layers.first()?;
+    let name = first.kind.to_string();
+    let names_a_network = KindSpec::find(&name).is_none() && KindSpec::nearest(&name).is_none() && first.args.is_none();
+    if decl.input.is_some() || !names_a_network {
+        return None;
+    }
+    let mut head: Vec<proc_macro2::TokenTree> = raw.clone().into_iter().collect();
+    let body = match head.pop() {
+        Some(proc_macro2::TokenTree::Group(body)) if body.delimiter() == proc_macro2::Delimiter::Brace => body.stream(),
+        _ => return None,
+    };
+    let network = &first.kind;
+    Some(quote::quote_spanned!(network.span()=> #network! { @nn_input [#(#head)*] { #body } }))
 }
 
 /// What a failed declaration still emits beside its errors, so that code using the
