@@ -11,11 +11,13 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+pub mod arena;
 mod float;
 pub mod frozen;
 pub mod int8;
 mod network;
 
+pub use arena::Scratch;
 pub use float::Float;
 pub use rand;
 pub use typenum;
