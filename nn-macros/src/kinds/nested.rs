@@ -5,7 +5,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use super::{usize_lit, Bake, FrozenField, KindSpec, LayerKind, Params, ShapeSite, State, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -105,19 +105,11 @@ impl LayerKind for Nested {
         None
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_ref, typed, .. } = site;
-        // The input is spanned at the layer, where a size mismatch then points.
-        let input: TokenStream = by_ref
-            .clone()
-            .into_iter()
-            .map(|mut token| {
-                token.set_span(layer.span);
-                token
-            })
-            .collect();
-        let field = &layer.field;
-        quote_spanned!(layer.span=> let #typed = self.#field.infer(#input);)
+    fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_> {
+        let (field, frozen) = (&layer.field, format_ident!("{}Frozen", self.network));
+        // Spanned at the layer, where a size mismatch then points.
+        let code = quote_spanned!(layer.span=> self.#field.infer_in(x, y, scratch););
+        Frozen::Nested { len: quote!(#frozen::<f32>::ARENA.len), code }
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
@@ -125,11 +117,6 @@ impl LayerKind for Nested {
             "a network declared elsewhere has no int8 form inside another; quantise `{}` on its own",
             self.network
         ))
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        let network = &self.network;
-        Some(quote!(#network::<F>::SCRATCH_BYTES))
     }
 
     /// Compile-time proof that the sizes around it meet, through `nn::TakesInput` /

@@ -89,9 +89,6 @@ mod tests {
             assert_eq!(y[o].to_bits(), want.to_bits(), "output {o}");
         }
         dense_into(&weight, None, &x, &mut y);
-        assert_eq!(
-            y[0].to_bits(),
-            (0..IN).fold(0.0f32, |a, i| a + weight[i][0] * x[i]).to_bits()
-        );
+        assert_eq!(y[0].to_bits(), (0..IN).fold(0.0f32, |a, i| a + weight[i][0] * x[i]).to_bits());
     }
 }
