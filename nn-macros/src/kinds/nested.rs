@@ -107,8 +107,22 @@ impl LayerKind for Nested {
 
     fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_> {
         let (field, frozen) = (&layer.field, format_ident!("{}Frozen", self.network));
-        // Spanned at the layer, where a size mismatch then points.
-        let code = quote_spanned!(layer.span=> self.#field.infer_in(x, y, scratch););
+        // Its output comes back by value, so that a size mismatch reads as the sizes
+        // expected and found, spanned at the layer.
+        let zero = match layer.output {
+            Shape::Flat(_) => quote!(::core::array::from_fn(|_| F::zero())),
+            Shape::Image { .. } => quote! {
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| ::core::array::from_fn(|_| F::zero())))
+            },
+        };
+        let output = quote_spanned! {layer.span=>
+            {
+                let mut out = #zero;
+                self.#field.infer_in(x, &mut out, scratch);
+                out
+            }
+        };
+        let code = quote!(*y = #output;);
         Frozen::Nested { len: quote!(#frozen::<f32>::ARENA.len), code }
     }
 

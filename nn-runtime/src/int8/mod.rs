@@ -33,8 +33,11 @@ pub use add::{Add, LEFT_SHIFT};
 pub use conv2d::{Conv2d, Geometry};
 pub use dense::Dense;
 pub use packed::{blocks, pairs, Packed};
-pub use pad::zero_pad2d_into;
-pub use pool::{adaptive_avg_pool2d_into, adaptive_window, average, avg_pool2d_into, max_pool2d_into};
+pub use pad::{zero_pad2d, zero_pad2d_into};
+pub use pool::{
+    adaptive_avg_pool2d, adaptive_avg_pool2d_into, adaptive_window, average, avg_pool2d, avg_pool2d_into, max_pool2d,
+    max_pool2d_into,
+};
 pub use quant::Quant;
 pub use requant::{
     act_min, requantize, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier, Requantize,

@@ -22,6 +22,19 @@ pub fn zero_pad2d_into<const C: usize, const H: usize, const W: usize, const OH:
     }
 }
 
+/// [`zero_pad2d_into`] into a new array (the firmware's kernel checks call it).
+#[inline]
+pub fn zero_pad2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+    left: usize,
+    top: usize,
+    zero_point: i32,
+) -> [[[i8; OW]; OH]; C] {
+    let mut y = [[[0; OW]; OH]; C];
+    zero_pad2d_into(x, &mut y, left, top, zero_point);
+    y
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

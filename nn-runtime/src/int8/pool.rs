@@ -66,6 +66,18 @@ pub fn max_pool2d_into<const C: usize, const H: usize, const W: usize, const OH:
     )
 }
 
+/// [`max_pool2d_into`] into a new array (the firmware's kernel checks call it).
+#[inline]
+pub fn max_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> [[[i8; OW]; OH]; C] {
+    let mut y = [[[0; OW]; OH]; C];
+    max_pool2d_into(x, &mut y, kernel, stride);
+    y
+}
+
 /// PyTorch's `AvgPool2d` without padding, with TFLite's integer rounding ([`average`]),
 /// into `y`.
 ///
@@ -87,6 +99,18 @@ pub fn avg_pool2d_into<const C: usize, const H: usize, const W: usize, const OH:
     )
 }
 
+/// [`avg_pool2d_into`] into a new array (the firmware's kernel checks call it).
+#[inline]
+pub fn avg_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> [[[i8; OW]; OH]; C] {
+    let mut y = [[[0; OW]; OH]; C];
+    avg_pool2d_into(x, &mut y, kernel, stride);
+    y
+}
+
 /// PyTorch's adaptive window `i` of `out` over `len`: `[⌊i·len/out⌋, ⌈(i+1)·len/out⌉)`.
 #[inline]
 pub const fn adaptive_window(i: usize, len: usize, out: usize) -> core::ops::Range<usize> {
@@ -101,6 +125,16 @@ pub fn adaptive_avg_pool2d_into<const C: usize, const H: usize, const W: usize, 
     y: &mut [[[i8; OW]; OH]; C],
 ) {
     pool(x, y, |oy| adaptive_window(oy, H, OH), |ox| adaptive_window(ox, W, OW), Reduce::Average)
+}
+
+/// [`adaptive_avg_pool2d_into`] into a new array (the firmware's kernel checks call it).
+#[inline]
+pub fn adaptive_avg_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+) -> [[[i8; OW]; OH]; C] {
+    let mut y = [[[0; OW]; OH]; C];
+    adaptive_avg_pool2d_into(x, &mut y);
+    y
 }
 
 #[cfg(test)]
