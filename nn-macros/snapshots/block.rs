@@ -481,7 +481,11 @@ impl<F: ::nn::Float> BlockFrozen<F> {
             let x: &[F; 16] = ::nn::arena::cast(x);
             let y: &mut [F; 8] = ::nn::arena::cast_mut(y);
             let scratch: &mut [F] = scratch;
-            self.enc.infer_in(x, y, scratch);
+            *y = {
+                let mut out = ::core::array::from_fn(|_| F::zero());
+                self.enc.infer_in(x, &mut out, scratch);
+                out
+            };
         }
         {
             let [x] = ::nn::arena::regions(
@@ -530,7 +534,7 @@ impl<F: ::nn::Float> Block<F> {
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<BlockFrozen<F>>();
     /// Activation bytes of `infer_with`: the arena its plan needs
-    /// (`#frozen::ARENA`), where the layers' outputs reuse each other's space once
+    /// (the frozen struct's `ARENA`), where the layers' outputs reuse each other's space once
     /// dead, so that it holds the most bytes live at once (a chain's largest
     /// adjacent pair) rather than their sum. The input and output are the caller's.
     /// `infer` holds this much on the stack; stack frames and register spills

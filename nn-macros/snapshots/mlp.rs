@@ -737,7 +737,7 @@ impl<F: ::nn::Float> Mlp<F> {
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<MlpFrozen<F>>();
     /// Activation bytes of `infer_with`: the arena its plan needs
-    /// (`#frozen::ARENA`), where the layers' outputs reuse each other's space once
+    /// (the frozen struct's `ARENA`), where the layers' outputs reuse each other's space once
     /// dead, so that it holds the most bytes live at once (a chain's largest
     /// adjacent pair) rather than their sum. The input and output are the caller's.
     /// `infer` holds this much on the stack; stack frames and register spills
