@@ -163,7 +163,7 @@ pub fn conv2d_into<
     let group_out = OC / (C / CG);
     for (o, (plane, kernels)) in y.iter_mut().zip(weight).enumerate() {
         let b = bias.map_or(F::zero(), |bias| bias[o]);
-        *plane = [[b; OW]; OH];
+        plane.as_flattened_mut().fill(b);
         let first = o / group_out * CG;
         for (image, kernel) in x[first..first + CG].iter().zip(kernels) {
             window.correlate(plane.as_flattened_mut(), image.as_flattened(), kernel.as_flattened());

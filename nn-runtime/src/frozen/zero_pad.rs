@@ -14,7 +14,7 @@ pub fn zero_pad2d_into<F: Float, const C: usize, const H: usize, const W: usize,
     left: usize,
     top: usize,
 ) {
-    *y = [[[F::zero(); OW]; OH]; C];
+    y.as_flattened_mut().as_flattened_mut().fill(F::zero());
     for (plane, out) in x.iter().zip(y) {
         for (row, out_row) in plane.iter().zip(&mut out[top..top + H]) {
             out_row[left..left + W].copy_from_slice(row);

@@ -14,7 +14,7 @@ pub fn zero_pad2d_into<const C: usize, const H: usize, const W: usize, const OH:
     zero_point: i32,
 ) {
     assert!(OH >= H + top && OW >= W + left, "a {H}x{W} image padded by ({left}, {top}) does not fit {OH}x{OW}");
-    *y = [[[zero_point.clamp(-128, 127) as i8; OW]; OH]; C];
+    y.as_flattened_mut().as_flattened_mut().fill(zero_point.clamp(-128, 127) as i8);
     for (plane, out) in x.iter().zip(y.iter_mut()) {
         for (row, out_row) in plane.iter().zip(&mut out[top..]) {
             out_row[left..left + W].copy_from_slice(row);
