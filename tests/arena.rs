@@ -37,11 +37,11 @@ fn assert_near_live(name: &str, plan: usize, live: usize) {
     assert!(live <= plan && 5 * plan <= 6 * live, "{name}: the arena takes {plan} bytes, {live} live at most");
 }
 
+/// One `[C, H, W]` sample, boxed: MobileNetV1's takes 110 KB.
+type Image<const C: usize, const H: usize, const W: usize> = Box<[[[f32; W]; H]; C]>;
+
 /// A random `[n, C, H, W]` batch and its samples as arrays.
-fn images<const C: usize, const H: usize, const W: usize>(
-    n: usize,
-    seed: u64,
-) -> (Array4<f32>, Vec<Box<[[[f32; W]; H]; C]>>) {
+fn images<const C: usize, const H: usize, const W: usize>(n: usize, seed: u64) -> (Array4<f32>, Vec<Image<C, H, W>>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let batch = Array4::from_shape_fn((n, C, H, W), |_| rng.random_range(-1.0f32..1.0));
     let samples = (0..n)
