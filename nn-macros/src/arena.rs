@@ -264,3 +264,59 @@ impl Program {
         Arena { plan: quote!(::nn::arena::plan([#(#buffers),*])), buffers: buffers.len(), body }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::frozen_chain;
+
+    /// The frozen program of `source`: its buffers' lengths and its statements, without
+    /// whitespace.
+    fn frozen(source: &str) -> (Vec<String>, String) {
+        let net = crate::check::check(syn::parse_str(source).expect("parses")).expect("checks");
+        let (mut program, x) = Program::new(quote!(F), net.input);
+        let y = frozen_chain(&mut program, &net.layers, x, &mut |_, _, _| ());
+        let arena = program.finish(y, &quote!(PLAN));
+        let plan = arena.plan.to_string();
+        let lens = plan.split("len :").skip(1).map(|rest| rest.split(',').next().unwrap().trim().to_string()).collect();
+        (lens, arena.body.to_string().split_whitespace().collect())
+    }
+
+    #[test]
+    fn a_relu_works_in_place_and_the_output_is_the_callers() {
+        let (lens, body) = frozen("struct M { Linear(4, 8) -> ReLU -> Linear(8, 2) }");
+        assert_eq!(lens, ["8"], "{body}");
+        assert!(!body.contains("*y=*x"), "no copy: {body}");
+        assert!(body.contains("scalars_mut(&mut*output)"), "{body}");
+    }
+
+    #[test]
+    fn a_step_in_place_on_the_callers_input_works_on_a_copy() {
+        let (lens, body) = frozen("struct R { input: [4], ReLU -> Linear(4, 2) }");
+        assert_eq!(lens, ["4"], "{body}");
+        assert!(body.starts_with("{letx:&[F;4]=::nn::arena::cast(::nn::arena::scalars(input));"), "{body}");
+        assert!(body.contains("*y=*x;"), "{body}");
+    }
+
+    #[test]
+    fn a_residual_keeps_its_block_input_until_the_add() {
+        // The chain's ReLU would clobber the block input the add reads: it copies first.
+        let (lens, body) = frozen("struct B { Linear(4, 4) -> Residual(ReLU) -> Linear(4, 2) }");
+        assert_eq!(lens, ["4", "4"], "{body}");
+        assert_eq!(body.matches("*y=*x;").count(), 1, "{body}");
+        assert!(body.contains("add_in_place"), "{body}");
+        // With a layer of its own, the chain writes a new buffer: no copy.
+        let (lens, body) = frozen("struct C { Linear(4, 4) -> Residual(Linear(4, 4) -> ReLU) -> Linear(4, 2) }");
+        assert_eq!(lens, ["4", "4"], "{body}");
+        assert!(!body.contains("*y=*x"), "{body}");
+    }
+
+    #[test]
+    fn flatten_and_a_folded_batch_norm_are_views() {
+        let (lens, body) = frozen(
+            "struct V { input: [1, 4, 4], Conv2d(1, 2, 3) -> BatchNorm2d(2) -> ReLU -> Flatten -> Linear(8, 2) }",
+        );
+        assert_eq!(lens, ["8"], "{body}");
+        assert!(body.contains("letx:&[F;8]=::nn::arena::cast(x);"), "the Linear reads the flat view: {body}");
+    }
+}
