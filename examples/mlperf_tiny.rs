@@ -54,15 +54,17 @@ struct Figures {
     macs: usize,
     f32_bytes: usize,
     int8_bytes: usize,
+    /// The activation arena of one inference in f32 and in int8 (`SCRATCH_BYTES`).
     scratch: usize,
+    int8_scratch: usize,
 }
 
 /// One row of the table.
 fn print_figures(figures: &Figures) {
-    let Figures { name, params, macs, f32_bytes, int8_bytes, scratch } = figures;
+    let Figures { name, params, macs, f32_bytes, int8_bytes, scratch, int8_scratch } = figures;
     println!(
         "{name:<18} {params:>9} params {macs:>11} MACs   weights {f32_bytes:>8} B f32 {int8_bytes:>8} B int8   \
-         SCRATCH_BYTES {scratch:>8}"
+         SCRATCH_BYTES {scratch:>7} f32 {int8_scratch:>6} int8"
     );
 }
 
@@ -146,6 +148,7 @@ fn main() {
             f32_bytes: DsCnn::<f32>::FROZEN_BYTES,
             int8_bytes: int8_weight_bytes(&DsCnn::<f32>::init(&mut StdRng::seed_from_u64(0))),
             scratch: DsCnn::<f32>::SCRATCH_BYTES,
+            int8_scratch: DsCnnInt8::SCRATCH_BYTES,
         },
         [1, 49, 10],
         12,
@@ -160,6 +163,7 @@ fn main() {
             f32_bytes: MobileNetV1::<f32>::FROZEN_BYTES,
             int8_bytes: int8_weight_bytes(&MobileNetV1::<f32>::init(&mut StdRng::seed_from_u64(0))),
             scratch: MobileNetV1::<f32>::SCRATCH_BYTES,
+            int8_scratch: MobileNetV1Int8::SCRATCH_BYTES,
         },
         [3, 96, 96],
         2,
@@ -174,6 +178,7 @@ fn main() {
             f32_bytes: ResNet8::<f32>::FROZEN_BYTES,
             int8_bytes: int8_weight_bytes(&ResNet8::<f32>::init(&mut StdRng::seed_from_u64(0))),
             scratch: ResNet8::<f32>::SCRATCH_BYTES,
+            int8_scratch: ResNet8Int8::SCRATCH_BYTES,
         },
         [3, 32, 32],
         10,
@@ -195,6 +200,7 @@ fn autoencoder() {
         f32_bytes: AutoEncoder::<f32>::FROZEN_BYTES,
         int8_bytes: int8_weight_bytes(&model),
         scratch: AutoEncoder::<f32>::SCRATCH_BYTES,
+        int8_scratch: AutoEncoderInt8::SCRATCH_BYTES,
     });
     let basis = Array2::from_shape_fn((4, 640), |_| rng.random_range(-1.0f32..1.0));
     let batch = 64;

@@ -181,7 +181,7 @@
 //!     pub const NUM_PARAMS: usize;                 trainable scalars
 //!     pub const MACS: usize;                       multiply-accumulates of one inference (Linear, Conv2d)
 //!     pub const FROZEN_BYTES: usize;               size of MlpFrozen<F>: its weights in flash
-//!     pub const SCRATCH_BYTES: usize;              activation bytes `infer` holds at once (stack)
+//!     pub const SCRATCH_BYTES: usize;              activation bytes of one inference (its arena)
 //!
 //!     // with the `std` feature:
 //!     pub fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self;
@@ -199,8 +199,13 @@
 //!     pub fn load(path: impl AsRef<Path>) -> Result<Self, nn::Error>;
 //!     pub fn freeze(&self) -> Box<MlpFrozen<F>>;
 //! }
+//! impl MlpFrozen<f32> {
+//!     pub const ARENA: nn::arena::Plan<K>;          each activation buffer's offset in the arena
+//! }
 //! impl<F: nn::Float> MlpFrozen<F> {
 //!     pub fn infer(&self, x: &[F; INPUT]) -> [F; OUTPUT];    image networks: &[[[F; W]; H]; C]
+//!     pub fn infer_with<const N: usize>(&self, x: &[F; INPUT], scratch: &mut nn::Scratch<N>) -> [F; OUTPUT];
+//!                                                  the arena in the caller's scratch; N ≥ SCRATCH_BYTES
 //! }
 //! impl Mlp<f32> {
 //!     pub const FROZEN: &'static MlpFrozen<f32>;   only with #[weights = ".."]
@@ -360,13 +365,31 @@
 //!
 //! // What it costs in flash and on the stack.
 //! assert_eq!(Small::<f32>::FROZEN_BYTES, 4 * Small::<f32>::NUM_PARAMS);
-//! assert_eq!(Small::<f32>::SCRATCH_BYTES, 4 * (32 + 32)); // ReLU's input and output
+//! assert_eq!(Small::<f32>::SCRATCH_BYTES, 4 * 32); // the hidden layer, ReLU in place
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! `SCRATCH_BYTES` is the largest input-plus-output array pair of any layer (plus what
-//! nested chains hold), the activation storage one `infer` needs; stack frames and
+//! `SCRATCH_BYTES` is the activation memory one inference needs. The layers' outputs
+//! live in one arena, at offsets planned at compile time (`SmallFrozen::ARENA`), each
+//! reusing the space of values no longer needed: a chain ping-pongs between the arena's
+//! two ends, so it needs its largest input-plus-output pair, a `Residual` also keeps its
+//! block input, ReLU, BatchNorm and the residual add work in place and Flatten is a
+//! view. The network's input and output are the caller's. `infer` keeps the arena on the
+//! stack; `infer_with` takes it from the caller, so that it can be a `static` (or boxed
+//! on a host) and the stack holds only the output:
+//!
+//! ```
+//! # nn::network! { pub struct Small { Linear(16, 32) -> ReLU -> Linear(32, 4) } }
+//! # fn main() {
+//! let model = Small::<f32>::init(&mut <nn::rand::rngs::StdRng as nn::rand::SeedableRng>::seed_from_u64(0)).freeze();
+//! let mut scratch = nn::Scratch::<{ Small::<f32>::SCRATCH_BYTES }>::new();
+//! assert_eq!(model.infer_with(&[0.25; 16], &mut scratch), model.infer(&[0.25; 16]));
+//! # }
+//! ```
+//!
+//! A scratch smaller than `SCRATCH_BYTES` is a compile error. The int8 form has its own
+//! (`SmallInt8::SCRATCH_BYTES`, and `SmallInt8Scratch` of that size). Stack frames and
 //! register spills come on top. `examples/firmware` runs both models on a Cortex-M4F
 //! under QEMU and reports the stack it measured beside it.
 //!

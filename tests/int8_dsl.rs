@@ -203,7 +203,7 @@ fn a_baked_int8_file_is_the_model_load_builds() {
 #[test]
 fn a_conv_chain_runs_the_int8_kernels_in_order() {
     use nn::int8::file::Int8File;
-    use nn::int8::{avg_pool2d, flatten, max_pool2d, relu_in_place, zero_pad2d, Conv2d, Geometry};
+    use nn::int8::{avg_pool2d_into, max_pool2d_into, relu_in_place, zero_pad2d_into, Conv2d, Geometry};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("convs-int8.safetensors");
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -223,13 +223,17 @@ fn a_conv_chain_runs_the_int8_kernels_in_order() {
         let x: [[[f32; 9]; 9]; 2] =
             std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| sample[[c, h, w]])));
         let qx = q.quantize_input(&x);
-        let padded: [[[i8; 10]; 10]; 2] = zero_pad2d(&qx, 1, 1, file.input().zero_point);
-        let mut pooled: [[[i8; 4]; 4]; 4] = max_pool2d(&conv.infer(&padded), [2, 2], [2, 2]);
+        let mut padded = [[[0i8; 10]; 10]; 2];
+        zero_pad2d_into(&qx, &mut padded, 1, 1, file.input().zero_point);
+        let mut pooled = [[[0i8; 4]; 4]; 4];
+        max_pool2d_into(&conv.infer(&padded), &mut pooled, [2, 2], [2, 2]);
         relu_in_place(pooled.as_flattened_mut().as_flattened_mut(), file.output("1").zero_point);
         let mut sum = inner.infer(&pooled);
         add.add_in_place(sum.as_flattened_mut().as_flattened_mut(), pooled.as_flattened().as_flattened());
-        let averaged: [[[i8; 2]; 2]; 4] = avg_pool2d(&sum, [2, 2], [2, 2]);
-        assert_eq!(q.infer(&qx), dense.infer(&flatten(&averaged)));
+        let mut averaged = [[[0i8; 2]; 2]; 4];
+        avg_pool2d_into(&sum, &mut averaged, [2, 2], [2, 2]);
+        let flat: &[i8; 16] = averaged.as_flattened().as_flattened().try_into().unwrap();
+        assert_eq!(q.infer(&qx), dense.infer(flat));
     }
 }
 
@@ -241,7 +245,7 @@ fn image<const C: usize, const H: usize, const W: usize>(batch: &Array4<f32>, n:
 #[test]
 fn a_projection_shortcut_runs_both_sides_then_the_add() {
     use nn::int8::file::Int8File;
-    use nn::int8::{adaptive_avg_pool2d, flatten, Conv2d, Geometry};
+    use nn::int8::{adaptive_avg_pool2d_into, Conv2d, Geometry};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("projected-int8.safetensors");
     let mut rng = rand::rngs::StdRng::seed_from_u64(8);
@@ -275,8 +279,10 @@ fn a_projection_shortcut_runs_both_sides_then_the_add() {
             sum.as_flattened_mut().as_flattened_mut(),
             shortcut.infer(&features).as_flattened().as_flattened(),
         );
-        let pooled: [[[i8; 1]; 1]; 16] = adaptive_avg_pool2d(&sum);
-        assert_eq!(q.infer(&qx), dense.infer(&flatten(&pooled)));
+        let mut pooled = [[[0i8; 1]; 1]; 16];
+        adaptive_avg_pool2d_into(&sum, &mut pooled);
+        let flat: &[i8; 16] = pooled.as_flattened().as_flattened().try_into().unwrap();
+        assert_eq!(q.infer(&qx), dense.infer(flat));
         // And it tracks the float model.
         let (got, want) = (q.infer_f32(&x), frozen.infer(&x));
         for (g, w) in got.iter().zip(want) {

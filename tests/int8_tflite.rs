@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use nn::int8::file::{Int8File, Layer};
-use nn::int8::{avg_pool2d, max_pool2d, Conv2d, Dense, Geometry};
+use nn::int8::{avg_pool2d_into, max_pool2d_into, Conv2d, Dense, Geometry};
 use nn::network;
 
 network! {
@@ -77,8 +77,9 @@ fn int8_kernels_reproduce_tflm_bit_for_bit() {
         let shortcut = conv.infer(&x);
         let mut sum = depthwise.infer(&shortcut);
         add.add_in_place(sum.as_flattened_mut().as_flattened_mut(), shortcut.as_flattened().as_flattened());
-        let pooled: [[[i8; 4]; 4]; 4] = max_pool2d(&sum, [2, 2], [2, 2]);
-        let averaged: [[[i8; 2]; 2]; 4] = avg_pool2d(&pooled, [2, 2], [2, 2]);
+        let (mut pooled, mut averaged) = ([[[0i8; 4]; 4]; 4], [[[0i8; 2]; 2]; 4]);
+        max_pool2d_into(&sum, &mut pooled, [2, 2], [2, 2]);
+        avg_pool2d_into(&pooled, &mut averaged, [2, 2], [2, 2]);
         let flat: [i8; 16] = averaged.as_flattened().as_flattened().try_into().unwrap();
         assert_eq!(dense.infer(&flat), want, "input {n}: nn's int8 output differs from TFLM's");
         assert_eq!(head.infer(&flat), want, "input {n}: the generated int8 head differs from TFLM's");

@@ -362,32 +362,142 @@ pub struct BlockFrozen<F = f32> {
     pub layer3_bias: [F; 4],
     _scalar: ::core::marker::PhantomData<F>,
 }
+impl BlockFrozen<f32> {
+    /// Where each activation buffer of `infer_with` lives in its arena, in
+    /// elements of the scalar (the same for `f32` and `f64`).
+    pub const ARENA: ::nn::arena::Plan<4> = ::nn::arena::plan([
+        ::nn::arena::Buffer {
+            len: 16,
+            first: 0,
+            last: 3,
+        },
+        ::nn::arena::Buffer {
+            len: 16,
+            first: 1,
+            last: 4,
+        },
+        ::nn::arena::Buffer {
+            len: 8,
+            first: 4,
+            last: 5,
+        },
+        ::nn::arena::Buffer {
+            len: EncoderFrozen::<f32>::ARENA.len,
+            first: 4,
+            last: 4,
+        },
+    ]);
+}
 impl<F: ::nn::Float> BlockFrozen<F> {
-    /// Inference on one sample; allocates nothing.
+    /// Inference on one sample, its activations in an arena on the stack
+    /// (`SCRATCH_BYTES` of it); allocates nothing. The same bits as `infer_with`.
     pub fn infer(&self, x: &[F; 16]) -> [F; 4] {
-        let x0 = x;
-        let x1: [F; 16] = ::nn::frozen::dense(
-            &self.layer0_weight,
-            Some(&self.layer0_bias),
-            x0,
-        );
-        let r1_x0 = &x1;
-        let r1_x1: [F; 16] = ::nn::frozen::dense(
-            &self.layer1_0_weight,
-            Some(&self.layer1_0_bias),
-            r1_x0,
-        );
-        let mut r1_x2: [F; 16] = r1_x1;
-        ::nn::frozen::activate(::nn::activation::Gelu, &mut r1_x2);
-        let mut x2: [F; 16] = r1_x2;
-        ::nn::frozen::add_in_place(&mut x2, &r1_x0[..]);
-        let x3: [F; 8] = self.enc.infer(&x2);
-        let x4: [F; 4] = ::nn::frozen::dense(
-            &self.layer3_weight,
-            Some(&self.layer3_bias),
-            &x3,
-        );
-        x4
+        let mut arena = [F::zero(); BlockFrozen::<f32>::ARENA.len];
+        let mut output = [F::zero(); 4];
+        self.infer_in(x, &mut output, &mut arena);
+        output
+    }
+    ///Inference on one sample in `scratch`, a buffer the caller provides (a `static`, or `nn::Scratch::boxed()`): no stack beyond the output and the kernels' own locals. `N` must be at least `Block::<F>::SCRATCH_BYTES`, checked at compile time.
+    pub fn infer_with<const N: usize>(
+        &self,
+        x: &[F; 16],
+        scratch: &mut ::nn::Scratch<N>,
+    ) -> [F; 4] {
+        const {
+            ::core::assert!(
+                N >= Block:: < F > ::SCRATCH_BYTES,
+                "the scratch is smaller than the network's SCRATCH_BYTES"
+            )
+        };
+        let mut output = [F::zero(); 4];
+        self.infer_in(x, &mut output, scratch.elements_mut::<F>());
+        output
+    }
+    /// `input` through every layer into `output`, the activations in `arena` at
+    /// the offsets of `ARENA` (at least `ARENA.len` elements).
+    #[doc(hidden)]
+    pub fn infer_in(&self, input: &[F; 16], output: &mut [F; 4], arena: &mut [F]) {
+        {
+            let x: &[F; 16] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(BlockFrozen::<f32>::ARENA.offsets[0], 16)],
+            );
+            let y: &mut [F; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer0_weight, Some(&self.layer0_bias), x, y);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (BlockFrozen::<f32>::ARENA.offsets[0], 16),
+                    (BlockFrozen::<f32>::ARENA.offsets[1], 16),
+                ],
+            );
+            let x: &[F; 16] = ::nn::arena::cast(x);
+            let y: &mut [F; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(
+                &self.layer1_0_weight,
+                Some(&self.layer1_0_bias),
+                x,
+                y,
+            );
+        }
+        {
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(BlockFrozen::<f32>::ARENA.offsets[1], 16)],
+            );
+            let y: &mut [F; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Gelu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (BlockFrozen::<f32>::ARENA.offsets[0], 16),
+                    (BlockFrozen::<f32>::ARENA.offsets[1], 16),
+                ],
+            );
+            let x: &[F; 16] = ::nn::arena::cast(x);
+            let y: &mut [F; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::add_in_place(
+                ::nn::arena::scalars_mut(y),
+                ::nn::arena::scalars(x),
+            );
+        }
+        {
+            let [x, y, scratch] = ::nn::arena::regions(
+                arena,
+                [
+                    (BlockFrozen::<f32>::ARENA.offsets[1], 16),
+                    (BlockFrozen::<f32>::ARENA.offsets[2], 8),
+                    (
+                        BlockFrozen::<f32>::ARENA.offsets[3],
+                        EncoderFrozen::<f32>::ARENA.len,
+                    ),
+                ],
+            );
+            let x: &[F; 16] = ::nn::arena::cast(x);
+            let y: &mut [F; 8] = ::nn::arena::cast_mut(y);
+            let scratch: &mut [F] = scratch;
+            *y = {
+                let mut out = ::core::array::from_fn(|_| F::zero());
+                self.enc.infer_in(x, &mut out, scratch);
+                out
+            };
+        }
+        {
+            let [x] = ::nn::arena::regions(
+                arena,
+                [(BlockFrozen::<f32>::ARENA.offsets[2], 8)],
+            );
+            let x: &[F; 8] = ::nn::arena::cast(x);
+            let y: &mut [F; 4] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            ::nn::frozen::dense_into(&self.layer3_weight, Some(&self.layer3_bias), x, y);
+        }
     }
 }
 ///`Block` has no int8 form: `GELU` (layer `1.1`) has no int8 form: of the activations, only ReLU has an int8 form here (a clamp at the zero point); run this network in f32 (`freeze`). `Block::quantize` returns this as an error.
@@ -423,41 +533,14 @@ impl<F: ::nn::Float> Block<F> {
     pub const MACS: usize = 0 + 256 + 0 + 256 + 0 + Encoder::<F>::MACS + 32;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<BlockFrozen<F>>();
-    /// Activation bytes of `infer`: the largest input-plus-output array pair of any
-    /// layer (the first layer's input is the caller's), plus what nested chains and
-    /// networks hold. Stack frames and register spills come on top of it.
-    pub const SCRATCH_BYTES: usize = {
-        let sizes = [
-            ::core::mem::size_of::<[F; 32]>(),
-            ::core::mem::size_of::<[F; 32]>()
-                + {
-                    let sizes = [
-                        ::core::mem::size_of::<[F; 32]>(),
-                        ::core::mem::size_of::<[F; 32]>(),
-                    ];
-                    let mut max = 0;
-                    let mut i = 0;
-                    while i < sizes.len() {
-                        if sizes[i] > max {
-                            max = sizes[i];
-                        }
-                        i += 1;
-                    }
-                    max
-                },
-            ::core::mem::size_of::<[F; 24]>() + Encoder::<F>::SCRATCH_BYTES,
-            ::core::mem::size_of::<[F; 12]>(),
-        ];
-        let mut max = 0;
-        let mut i = 0;
-        while i < sizes.len() {
-            if sizes[i] > max {
-                max = sizes[i];
-            }
-            i += 1;
-        }
-        max
-    };
+    /// Activation bytes of `infer_with`: the arena its plan needs
+    /// (the frozen struct's `ARENA`), where the layers' outputs reuse each other's space once
+    /// dead, so that it holds the most bytes live at once (a chain's largest
+    /// adjacent pair) rather than their sum. The input and output are the caller's.
+    /// `infer` holds this much on the stack; stack frames and register spills
+    /// come on top.
+    pub const SCRATCH_BYTES: usize = BlockFrozen::<f32>::ARENA.len
+        * ::core::mem::size_of::<F>();
 }
 #[automatically_derived]
 impl<F: ::nn::Float> ::nn::Network for Block<F> {

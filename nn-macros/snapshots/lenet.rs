@@ -656,57 +656,207 @@ pub struct LeNetFrozen<F = f32> {
     pub layer11_bias: [F; 10],
     _scalar: ::core::marker::PhantomData<F>,
 }
+impl LeNetFrozen<f32> {
+    /// Where each activation buffer of `infer_with` lives in its arena, in
+    /// elements of the scalar (the same for `f32` and `f64`).
+    pub const ARENA: ::nn::arena::Plan<6> = ::nn::arena::plan([
+        ::nn::arena::Buffer {
+            len: 4704,
+            first: 0,
+            last: 2,
+        },
+        ::nn::arena::Buffer {
+            len: 1176,
+            first: 2,
+            last: 3,
+        },
+        ::nn::arena::Buffer {
+            len: 1600,
+            first: 3,
+            last: 5,
+        },
+        ::nn::arena::Buffer {
+            len: 400,
+            first: 5,
+            last: 6,
+        },
+        ::nn::arena::Buffer {
+            len: 120,
+            first: 6,
+            last: 8,
+        },
+        ::nn::arena::Buffer {
+            len: 84,
+            first: 8,
+            last: 10,
+        },
+    ]);
+}
 impl<F: ::nn::Float> LeNetFrozen<F> {
-    /// Inference on one sample; allocates nothing.
+    /// Inference on one sample, its activations in an arena on the stack
+    /// (`SCRATCH_BYTES` of it); allocates nothing. The same bits as `infer_with`.
     pub fn infer(&self, x: &[[[F; 28]; 28]; 1]) -> [F; 10] {
-        let x0 = x;
-        let x1: [[[F; 28]; 28]; 6] = ::nn::frozen::conv2d(
-            &self.layer0_weight,
-            Some(&self.layer0_bias),
-            x0,
-            (1, 1),
-            (2, 2),
-        );
-        let mut x2: [[[F; 28]; 28]; 6] = x1;
-        ::nn::frozen::activate(
-            ::nn::activation::Relu,
-            x2.as_flattened_mut().as_flattened_mut(),
-        );
-        let x3: [[[F; 14]; 14]; 6] = ::nn::frozen::max_pool2d(&x2, 2, 2);
-        let x4: [[[F; 10]; 10]; 16] = ::nn::frozen::conv2d(
-            &self.layer3_weight,
-            Some(&self.layer3_bias),
-            &x3,
-            (1, 1),
-            (0, 0),
-        );
-        let mut x5: [[[F; 10]; 10]; 16] = x4;
-        ::nn::frozen::activate(
-            ::nn::activation::Relu,
-            x5.as_flattened_mut().as_flattened_mut(),
-        );
-        let x6: [[[F; 5]; 5]; 16] = ::nn::frozen::max_pool2d(&x5, 2, 2);
-        let x7: [F; 400] = ::nn::frozen::flatten(&x6);
-        let x8: [F; 120] = ::nn::frozen::dense(
-            &self.layer7_weight,
-            Some(&self.layer7_bias),
-            &x7,
-        );
-        let mut x9: [F; 120] = x8;
-        ::nn::frozen::activate(::nn::activation::Relu, &mut x9);
-        let x10: [F; 84] = ::nn::frozen::dense(
-            &self.layer9_weight,
-            Some(&self.layer9_bias),
-            &x9,
-        );
-        let mut x11: [F; 84] = x10;
-        ::nn::frozen::activate(::nn::activation::Relu, &mut x11);
-        let x12: [F; 10] = ::nn::frozen::dense(
-            &self.layer11_weight,
-            Some(&self.layer11_bias),
-            &x11,
-        );
-        x12
+        let mut arena = [F::zero(); LeNetFrozen::<f32>::ARENA.len];
+        let mut output = [F::zero(); 10];
+        self.infer_in(x, &mut output, &mut arena);
+        output
+    }
+    ///Inference on one sample in `scratch`, a buffer the caller provides (a `static`, or `nn::Scratch::boxed()`): no stack beyond the output and the kernels' own locals. `N` must be at least `LeNet::<F>::SCRATCH_BYTES`, checked at compile time.
+    pub fn infer_with<const N: usize>(
+        &self,
+        x: &[[[F; 28]; 28]; 1],
+        scratch: &mut ::nn::Scratch<N>,
+    ) -> [F; 10] {
+        const {
+            ::core::assert!(
+                N >= LeNet:: < F > ::SCRATCH_BYTES,
+                "the scratch is smaller than the network's SCRATCH_BYTES"
+            )
+        };
+        let mut output = [F::zero(); 10];
+        self.infer_in(x, &mut output, scratch.elements_mut::<F>());
+        output
+    }
+    /// `input` through every layer into `output`, the activations in `arena` at
+    /// the offsets of `ARENA` (at least `ARENA.len` elements).
+    #[doc(hidden)]
+    pub fn infer_in(
+        &self,
+        input: &[[[F; 28]; 28]; 1],
+        output: &mut [F; 10],
+        arena: &mut [F],
+    ) {
+        {
+            let x: &[[[F; 28]; 28]; 1] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(LeNetFrozen::<f32>::ARENA.offsets[0], 4704)],
+            );
+            let y: &mut [[[F; 28]; 28]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::conv2d_into(
+                &self.layer0_weight,
+                Some(&self.layer0_bias),
+                x,
+                y,
+                (1, 1),
+                (2, 2),
+            );
+        }
+        {
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(LeNetFrozen::<f32>::ARENA.offsets[0], 4704)],
+            );
+            let y: &mut [[[F; 28]; 28]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetFrozen::<f32>::ARENA.offsets[0], 4704),
+                    (LeNetFrozen::<f32>::ARENA.offsets[1], 1176),
+                ],
+            );
+            let x: &[[[F; 28]; 28]; 6] = ::nn::arena::cast(x);
+            let y: &mut [[[F; 14]; 14]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::max_pool2d_into(x, y, 2, 2);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetFrozen::<f32>::ARENA.offsets[1], 1176),
+                    (LeNetFrozen::<f32>::ARENA.offsets[2], 1600),
+                ],
+            );
+            let x: &[[[F; 14]; 14]; 6] = ::nn::arena::cast(x);
+            let y: &mut [[[F; 10]; 10]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::conv2d_into(
+                &self.layer3_weight,
+                Some(&self.layer3_bias),
+                x,
+                y,
+                (1, 1),
+                (0, 0),
+            );
+        }
+        {
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(LeNetFrozen::<f32>::ARENA.offsets[2], 1600)],
+            );
+            let y: &mut [[[F; 10]; 10]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetFrozen::<f32>::ARENA.offsets[2], 1600),
+                    (LeNetFrozen::<f32>::ARENA.offsets[3], 400),
+                ],
+            );
+            let x: &[[[F; 10]; 10]; 16] = ::nn::arena::cast(x);
+            let y: &mut [[[F; 5]; 5]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::max_pool2d_into(x, y, 2, 2);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetFrozen::<f32>::ARENA.offsets[3], 400),
+                    (LeNetFrozen::<f32>::ARENA.offsets[4], 120),
+                ],
+            );
+            let x: &[F; 400] = ::nn::arena::cast(x);
+            let y: &mut [F; 120] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer7_weight, Some(&self.layer7_bias), x, y);
+        }
+        {
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(LeNetFrozen::<f32>::ARENA.offsets[4], 120)],
+            );
+            let y: &mut [F; 120] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetFrozen::<f32>::ARENA.offsets[4], 120),
+                    (LeNetFrozen::<f32>::ARENA.offsets[5], 84),
+                ],
+            );
+            let x: &[F; 120] = ::nn::arena::cast(x);
+            let y: &mut [F; 84] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer9_weight, Some(&self.layer9_bias), x, y);
+        }
+        {
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(LeNetFrozen::<f32>::ARENA.offsets[5], 84)],
+            );
+            let y: &mut [F; 84] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(
+                arena,
+                [(LeNetFrozen::<f32>::ARENA.offsets[5], 84)],
+            );
+            let x: &[F; 84] = ::nn::arena::cast(x);
+            let y: &mut [F; 10] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            ::nn::frozen::dense_into(
+                &self.layer11_weight,
+                Some(&self.layer11_bias),
+                x,
+                y,
+            );
+        }
     }
 }
 ///`LeNet` quantised to int8 (TFLite's scheme): fixed-size arrays, no heap, `no_std`. Made by `LeNet::quantize`, `LeNetInt8::load` or a baked `LeNet::INT8`.
@@ -745,23 +895,127 @@ pub struct LeNetInt8 {
     ///`Linear(84, 10)`: its output's scale and zero point.
     pub layer11_output: ::nn::int8::Quant,
 }
+///The activation memory of `LeNetInt8::infer_with`: `LeNetInt8::SCRATCH_BYTES` bytes, aligned to 16. `LeNetInt8Scratch::new()` is `const`, so that it can be a `static`.
+pub type LeNetInt8Scratch = ::nn::Scratch<{ LeNetInt8::SCRATCH_BYTES }>;
 impl LeNetInt8 {
-    /// Int8 inference on one quantised sample: integer arithmetic only, no allocation.
+    /// Where each activation buffer of `infer_with` lives in its arena, in bytes.
+    pub const ARENA: ::nn::arena::Plan<6> = ::nn::arena::plan([
+        ::nn::arena::Buffer {
+            len: 4704,
+            first: 0,
+            last: 1,
+        },
+        ::nn::arena::Buffer {
+            len: 1176,
+            first: 1,
+            last: 2,
+        },
+        ::nn::arena::Buffer {
+            len: 1600,
+            first: 2,
+            last: 3,
+        },
+        ::nn::arena::Buffer {
+            len: 400,
+            first: 3,
+            last: 4,
+        },
+        ::nn::arena::Buffer {
+            len: 120,
+            first: 4,
+            last: 5,
+        },
+        ::nn::arena::Buffer {
+            len: 84,
+            first: 5,
+            last: 6,
+        },
+    ]);
+    /// Activation bytes of `infer_with`: the arena its plan needs (`ARENA`), where
+    /// the layers' outputs reuse each other's space once dead, so that it holds the
+    /// most bytes live at once (a chain's largest adjacent pair) rather than their
+    /// sum. The input and output are the caller's.
+    pub const SCRATCH_BYTES: usize = Self::ARENA.len;
+    /// Int8 inference on one quantised sample: integer arithmetic only, no
+    /// allocation, its activations in a scratch on the stack (`SCRATCH_BYTES`).
     pub fn infer(&self, x: &[[[i8; 28]; 28]; 1]) -> [i8; 10] {
-        let x0 = x;
-        let x1: [[[i8; 28]; 28]; 6] = self.layer0.infer(x0);
-        let x2: [[[i8; 28]; 28]; 6] = x1;
-        let x3: [[[i8; 14]; 14]; 6] = ::nn::int8::max_pool2d(&x2, [2, 2], [2, 2]);
-        let x4: [[[i8; 10]; 10]; 16] = self.layer3.infer(&x3);
-        let x5: [[[i8; 10]; 10]; 16] = x4;
-        let x6: [[[i8; 5]; 5]; 16] = ::nn::int8::max_pool2d(&x5, [2, 2], [2, 2]);
-        let x7: [i8; 400] = ::nn::int8::flatten(&x6);
-        let x8: [i8; 120] = self.layer7.infer(&x7);
-        let x9: [i8; 120] = x8;
-        let x10: [i8; 84] = self.layer9.infer(&x9);
-        let x11: [i8; 84] = x10;
-        let x12: [i8; 10] = self.layer11.infer(&x11);
-        x12
+        self.infer_with(x, &mut LeNetInt8Scratch::new())
+    }
+    ///Int8 inference on one quantised sample in `scratch`, a buffer the caller provides (a `static` `LeNetInt8Scratch`): the same bits as `infer`, no stack beyond the output and the kernels' own locals.
+    pub fn infer_with(
+        &self,
+        x: &[[[i8; 28]; 28]; 1],
+        scratch: &mut LeNetInt8Scratch,
+    ) -> [i8; 10] {
+        let (input, mut out) = (x, [0i8; 10]);
+        let output = &mut out;
+        let arena = scratch.elements_mut::<i8>();
+        {
+            let x: &[[[i8; 28]; 28]; 1] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(arena, [(LeNetInt8::ARENA.offsets[0], 4704)]);
+            let y: &mut [[[i8; 28]; 28]; 6] = ::nn::arena::cast_mut(y);
+            self.layer0.infer_into(x, y);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetInt8::ARENA.offsets[0], 4704),
+                    (LeNetInt8::ARENA.offsets[1], 1176),
+                ],
+            );
+            let x: &[[[i8; 28]; 28]; 6] = ::nn::arena::cast(x);
+            let y: &mut [[[i8; 14]; 14]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::int8::max_pool2d_into(x, y, [2, 2], [2, 2]);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [
+                    (LeNetInt8::ARENA.offsets[1], 1176),
+                    (LeNetInt8::ARENA.offsets[2], 1600),
+                ],
+            );
+            let x: &[[[i8; 14]; 14]; 6] = ::nn::arena::cast(x);
+            let y: &mut [[[i8; 10]; 10]; 16] = ::nn::arena::cast_mut(y);
+            self.layer3.infer_into(x, y);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(LeNetInt8::ARENA.offsets[2], 1600), (LeNetInt8::ARENA.offsets[3], 400)],
+            );
+            let x: &[[[i8; 10]; 10]; 16] = ::nn::arena::cast(x);
+            let y: &mut [[[i8; 5]; 5]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::int8::max_pool2d_into(x, y, [2, 2], [2, 2]);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(LeNetInt8::ARENA.offsets[3], 400), (LeNetInt8::ARENA.offsets[4], 120)],
+            );
+            let x: &[i8; 400] = ::nn::arena::cast(x);
+            let y: &mut [i8; 120] = ::nn::arena::cast_mut(y);
+            self.layer7.infer_into(x, y);
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(LeNetInt8::ARENA.offsets[4], 120), (LeNetInt8::ARENA.offsets[5], 84)],
+            );
+            let x: &[i8; 120] = ::nn::arena::cast(x);
+            let y: &mut [i8; 84] = ::nn::arena::cast_mut(y);
+            self.layer9.infer_into(x, y);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(LeNetInt8::ARENA.offsets[5], 84)]);
+            let x: &[i8; 84] = ::nn::arena::cast(x);
+            let y: &mut [i8; 10] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            self.layer11.infer_into(x, y);
+        }
+        out
     }
     /// A float sample quantised with the input's scale and zero point.
     pub fn quantize_input(&self, x: &[[[f32; 28]; 28]; 1]) -> [[[i8; 28]; 28]; 1] {
@@ -926,65 +1180,199 @@ impl<F: ::nn::Float> LeNetFrozen<F> {
         x: &[[[F; 28]; 28]; 1],
         observe: &mut dyn FnMut(&'static str, &[F]),
     ) {
-        let x0 = x;
-        let x1: [[[F; 28]; 28]; 6] = ::nn::frozen::conv2d(
-            &self.layer0_weight,
-            Some(&self.layer0_bias),
-            x0,
-            (1, 1),
-            (2, 2),
-        );
-        observe("0", x1.as_flattened().as_flattened());
-        let mut x2: [[[F; 28]; 28]; 6] = x1;
-        ::nn::frozen::activate(
-            ::nn::activation::Relu,
-            x2.as_flattened_mut().as_flattened_mut(),
-        );
-        observe("1", x2.as_flattened().as_flattened());
-        let x3: [[[F; 14]; 14]; 6] = ::nn::frozen::max_pool2d(&x2, 2, 2);
-        observe("2", x3.as_flattened().as_flattened());
-        let x4: [[[F; 10]; 10]; 16] = ::nn::frozen::conv2d(
-            &self.layer3_weight,
-            Some(&self.layer3_bias),
-            &x3,
-            (1, 1),
-            (0, 0),
-        );
-        observe("3", x4.as_flattened().as_flattened());
-        let mut x5: [[[F; 10]; 10]; 16] = x4;
-        ::nn::frozen::activate(
-            ::nn::activation::Relu,
-            x5.as_flattened_mut().as_flattened_mut(),
-        );
-        observe("4", x5.as_flattened().as_flattened());
-        let x6: [[[F; 5]; 5]; 16] = ::nn::frozen::max_pool2d(&x5, 2, 2);
-        observe("5", x6.as_flattened().as_flattened());
-        let x7: [F; 400] = ::nn::frozen::flatten(&x6);
-        observe("6", &x7[..]);
-        let x8: [F; 120] = ::nn::frozen::dense(
-            &self.layer7_weight,
-            Some(&self.layer7_bias),
-            &x7,
-        );
-        observe("7", &x8[..]);
-        let mut x9: [F; 120] = x8;
-        ::nn::frozen::activate(::nn::activation::Relu, &mut x9[..]);
-        observe("8", &x9[..]);
-        let x10: [F; 84] = ::nn::frozen::dense(
-            &self.layer9_weight,
-            Some(&self.layer9_bias),
-            &x9,
-        );
-        observe("9", &x10[..]);
-        let mut x11: [F; 84] = x10;
-        ::nn::frozen::activate(::nn::activation::Relu, &mut x11[..]);
-        observe("10", &x11[..]);
-        let x12: [F; 10] = ::nn::frozen::dense(
-            &self.layer11_weight,
-            Some(&self.layer11_bias),
-            &x11,
-        );
-        observe("11", &x12[..]);
+        const PLAN: ::nn::arena::Plan<6> = ::nn::arena::plan([
+            ::nn::arena::Buffer {
+                len: 4704,
+                first: 0,
+                last: 4,
+            },
+            ::nn::arena::Buffer {
+                len: 1176,
+                first: 4,
+                last: 6,
+            },
+            ::nn::arena::Buffer {
+                len: 1600,
+                first: 6,
+                last: 10,
+            },
+            ::nn::arena::Buffer {
+                len: 400,
+                first: 10,
+                last: 13,
+            },
+            ::nn::arena::Buffer {
+                len: 120,
+                first: 13,
+                last: 17,
+            },
+            ::nn::arena::Buffer {
+                len: 84,
+                first: 17,
+                last: 21,
+            },
+        ]);
+        let mut arena = ::std::vec![F::zero(); PLAN.len];
+        let arena = &mut arena[..];
+        let (input, mut out) = (x, [F::zero(); 10]);
+        let output = &mut out;
+        {
+            let x: &[[[F; 28]; 28]; 1] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 4704)]);
+            let y: &mut [[[F; 28]; 28]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::conv2d_into(
+                &self.layer0_weight,
+                Some(&self.layer0_bias),
+                x,
+                y,
+                (1, 1),
+                (2, 2),
+            );
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 4704)]);
+            let x: &[[[F; 28]; 28]; 6] = ::nn::arena::cast(x);
+            observe("0", ::nn::arena::scalars(x));
+        }
+        {
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 4704)]);
+            let y: &mut [[[F; 28]; 28]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 4704)]);
+            let x: &[[[F; 28]; 28]; 6] = ::nn::arena::cast(x);
+            observe("1", ::nn::arena::scalars(x));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(PLAN.offsets[0], 4704), (PLAN.offsets[1], 1176)],
+            );
+            let x: &[[[F; 28]; 28]; 6] = ::nn::arena::cast(x);
+            let y: &mut [[[F; 14]; 14]; 6] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::max_pool2d_into(x, y, 2, 2);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[1], 1176)]);
+            let x: &[[[F; 14]; 14]; 6] = ::nn::arena::cast(x);
+            observe("2", ::nn::arena::scalars(x));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(PLAN.offsets[1], 1176), (PLAN.offsets[2], 1600)],
+            );
+            let x: &[[[F; 14]; 14]; 6] = ::nn::arena::cast(x);
+            let y: &mut [[[F; 10]; 10]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::conv2d_into(
+                &self.layer3_weight,
+                Some(&self.layer3_bias),
+                x,
+                y,
+                (1, 1),
+                (0, 0),
+            );
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[2], 1600)]);
+            let x: &[[[F; 10]; 10]; 16] = ::nn::arena::cast(x);
+            observe("3", ::nn::arena::scalars(x));
+        }
+        {
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[2], 1600)]);
+            let y: &mut [[[F; 10]; 10]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[2], 1600)]);
+            let x: &[[[F; 10]; 10]; 16] = ::nn::arena::cast(x);
+            observe("4", ::nn::arena::scalars(x));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(PLAN.offsets[2], 1600), (PLAN.offsets[3], 400)],
+            );
+            let x: &[[[F; 10]; 10]; 16] = ::nn::arena::cast(x);
+            let y: &mut [[[F; 5]; 5]; 16] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::max_pool2d_into(x, y, 2, 2);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[3], 400)]);
+            let x: &[[[F; 5]; 5]; 16] = ::nn::arena::cast(x);
+            observe("5", ::nn::arena::scalars(x));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[3], 400)]);
+            let x: &[F; 400] = ::nn::arena::cast(x);
+            observe("6", ::nn::arena::scalars(x));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(PLAN.offsets[3], 400), (PLAN.offsets[4], 120)],
+            );
+            let x: &[F; 400] = ::nn::arena::cast(x);
+            let y: &mut [F; 120] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer7_weight, Some(&self.layer7_bias), x, y);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[4], 120)]);
+            let x: &[F; 120] = ::nn::arena::cast(x);
+            observe("7", ::nn::arena::scalars(x));
+        }
+        {
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[4], 120)]);
+            let y: &mut [F; 120] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[4], 120)]);
+            let x: &[F; 120] = ::nn::arena::cast(x);
+            observe("8", ::nn::arena::scalars(x));
+        }
+        {
+            let [x, y] = ::nn::arena::regions(
+                arena,
+                [(PLAN.offsets[4], 120), (PLAN.offsets[5], 84)],
+            );
+            let x: &[F; 120] = ::nn::arena::cast(x);
+            let y: &mut [F; 84] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer9_weight, Some(&self.layer9_bias), x, y);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[5], 84)]);
+            let x: &[F; 84] = ::nn::arena::cast(x);
+            observe("9", ::nn::arena::scalars(x));
+        }
+        {
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[5], 84)]);
+            let y: &mut [F; 84] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[5], 84)]);
+            let x: &[F; 84] = ::nn::arena::cast(x);
+            observe("10", ::nn::arena::scalars(x));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[5], 84)]);
+            let x: &[F; 84] = ::nn::arena::cast(x);
+            let y: &mut [F; 10] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            ::nn::frozen::dense_into(
+                &self.layer11_weight,
+                Some(&self.layer11_bias),
+                x,
+                y,
+            );
+        }
+        {
+            let x: &[F; 10] = ::nn::arena::cast(::nn::arena::scalars(&*output));
+            observe("11", ::nn::arena::scalars(x));
+        }
     }
 }
 impl LeNetInt8 {
@@ -1183,34 +1571,14 @@ impl<F: ::nn::Float> LeNet<F> {
         + 0 + 840;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<LeNetFrozen<F>>();
-    /// Activation bytes of `infer`: the largest input-plus-output array pair of any
-    /// layer (the first layer's input is the caller's), plus what nested chains and
-    /// networks hold. Stack frames and register spills come on top of it.
-    pub const SCRATCH_BYTES: usize = {
-        let sizes = [
-            ::core::mem::size_of::<[F; 5488]>(),
-            ::core::mem::size_of::<[F; 9408]>(),
-            ::core::mem::size_of::<[F; 5880]>(),
-            ::core::mem::size_of::<[F; 2776]>(),
-            ::core::mem::size_of::<[F; 3200]>(),
-            ::core::mem::size_of::<[F; 2000]>(),
-            ::core::mem::size_of::<[F; 800]>(),
-            ::core::mem::size_of::<[F; 520]>(),
-            ::core::mem::size_of::<[F; 240]>(),
-            ::core::mem::size_of::<[F; 204]>(),
-            ::core::mem::size_of::<[F; 168]>(),
-            ::core::mem::size_of::<[F; 94]>(),
-        ];
-        let mut max = 0;
-        let mut i = 0;
-        while i < sizes.len() {
-            if sizes[i] > max {
-                max = sizes[i];
-            }
-            i += 1;
-        }
-        max
-    };
+    /// Activation bytes of `infer_with`: the arena its plan needs
+    /// (the frozen struct's `ARENA`), where the layers' outputs reuse each other's space once
+    /// dead, so that it holds the most bytes live at once (a chain's largest
+    /// adjacent pair) rather than their sum. The input and output are the caller's.
+    /// `infer` holds this much on the stack; stack frames and register spills
+    /// come on top.
+    pub const SCRATCH_BYTES: usize = LeNetFrozen::<f32>::ARENA.len
+        * ::core::mem::size_of::<F>();
 }
 #[automatically_derived]
 impl<F: ::nn::Float> ::nn::Network for LeNet<F> {

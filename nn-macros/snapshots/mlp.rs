@@ -369,23 +369,74 @@ pub struct MlpFrozen<F = f32> {
     pub layer2_bias: [F; 10],
     _scalar: ::core::marker::PhantomData<F>,
 }
+impl MlpFrozen<f32> {
+    /// Where each activation buffer of `infer_with` lives in its arena, in
+    /// elements of the scalar (the same for `f32` and `f64`).
+    pub const ARENA: ::nn::arena::Plan<1> = ::nn::arena::plan([
+        ::nn::arena::Buffer {
+            len: 256,
+            first: 0,
+            last: 2,
+        },
+    ]);
+}
 impl<F: ::nn::Float> MlpFrozen<F> {
-    /// Inference on one sample; allocates nothing.
+    /// Inference on one sample, its activations in an arena on the stack
+    /// (`SCRATCH_BYTES` of it); allocates nothing. The same bits as `infer_with`.
     pub fn infer(&self, x: &[F; 784]) -> [F; 10] {
-        let x0 = x;
-        let x1: [F; 256] = ::nn::frozen::dense(
-            &self.layer0_weight,
-            Some(&self.layer0_bias),
-            x0,
-        );
-        let mut x2: [F; 256] = x1;
-        ::nn::frozen::activate(::nn::activation::Relu, &mut x2);
-        let x3: [F; 10] = ::nn::frozen::dense(
-            &self.layer2_weight,
-            Some(&self.layer2_bias),
-            &x2,
-        );
-        x3
+        let mut arena = [F::zero(); MlpFrozen::<f32>::ARENA.len];
+        let mut output = [F::zero(); 10];
+        self.infer_in(x, &mut output, &mut arena);
+        output
+    }
+    ///Inference on one sample in `scratch`, a buffer the caller provides (a `static`, or `nn::Scratch::boxed()`): no stack beyond the output and the kernels' own locals. `N` must be at least `Mlp::<F>::SCRATCH_BYTES`, checked at compile time.
+    pub fn infer_with<const N: usize>(
+        &self,
+        x: &[F; 784],
+        scratch: &mut ::nn::Scratch<N>,
+    ) -> [F; 10] {
+        const {
+            ::core::assert!(
+                N >= Mlp:: < F > ::SCRATCH_BYTES,
+                "the scratch is smaller than the network's SCRATCH_BYTES"
+            )
+        };
+        let mut output = [F::zero(); 10];
+        self.infer_in(x, &mut output, scratch.elements_mut::<F>());
+        output
+    }
+    /// `input` through every layer into `output`, the activations in `arena` at
+    /// the offsets of `ARENA` (at least `ARENA.len` elements).
+    #[doc(hidden)]
+    pub fn infer_in(&self, input: &[F; 784], output: &mut [F; 10], arena: &mut [F]) {
+        {
+            let x: &[F; 784] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(MlpFrozen::<f32>::ARENA.offsets[0], 256)],
+            );
+            let y: &mut [F; 256] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer0_weight, Some(&self.layer0_bias), x, y);
+        }
+        {
+            let [y] = ::nn::arena::regions(
+                arena,
+                [(MlpFrozen::<f32>::ARENA.offsets[0], 256)],
+            );
+            let y: &mut [F; 256] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(
+                arena,
+                [(MlpFrozen::<f32>::ARENA.offsets[0], 256)],
+            );
+            let x: &[F; 256] = ::nn::arena::cast(x);
+            let y: &mut [F; 10] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            ::nn::frozen::dense_into(&self.layer2_weight, Some(&self.layer2_bias), x, y);
+        }
     }
 }
 ///`Mlp` quantised to int8 (TFLite's scheme): fixed-size arrays, no heap, `no_std`. Made by `Mlp::quantize`, `MlpInt8::load` or a baked `Mlp::INT8`.
@@ -406,14 +457,47 @@ pub struct MlpInt8 {
     ///`Linear(256, 10)`: its output's scale and zero point.
     pub layer2_output: ::nn::int8::Quant,
 }
+///The activation memory of `MlpInt8::infer_with`: `MlpInt8::SCRATCH_BYTES` bytes, aligned to 16. `MlpInt8Scratch::new()` is `const`, so that it can be a `static`.
+pub type MlpInt8Scratch = ::nn::Scratch<{ MlpInt8::SCRATCH_BYTES }>;
 impl MlpInt8 {
-    /// Int8 inference on one quantised sample: integer arithmetic only, no allocation.
+    /// Where each activation buffer of `infer_with` lives in its arena, in bytes.
+    pub const ARENA: ::nn::arena::Plan<1> = ::nn::arena::plan([
+        ::nn::arena::Buffer {
+            len: 256,
+            first: 0,
+            last: 1,
+        },
+    ]);
+    /// Activation bytes of `infer_with`: the arena its plan needs (`ARENA`), where
+    /// the layers' outputs reuse each other's space once dead, so that it holds the
+    /// most bytes live at once (a chain's largest adjacent pair) rather than their
+    /// sum. The input and output are the caller's.
+    pub const SCRATCH_BYTES: usize = Self::ARENA.len;
+    /// Int8 inference on one quantised sample: integer arithmetic only, no
+    /// allocation, its activations in a scratch on the stack (`SCRATCH_BYTES`).
     pub fn infer(&self, x: &[i8; 784]) -> [i8; 10] {
-        let x0 = x;
-        let x1: [i8; 256] = self.layer0.infer(x0);
-        let x2: [i8; 256] = x1;
-        let x3: [i8; 10] = self.layer2.infer(&x2);
-        x3
+        self.infer_with(x, &mut MlpInt8Scratch::new())
+    }
+    ///Int8 inference on one quantised sample in `scratch`, a buffer the caller provides (a `static` `MlpInt8Scratch`): the same bits as `infer`, no stack beyond the output and the kernels' own locals.
+    pub fn infer_with(&self, x: &[i8; 784], scratch: &mut MlpInt8Scratch) -> [i8; 10] {
+        let (input, mut out) = (x, [0i8; 10]);
+        let output = &mut out;
+        let arena = scratch.elements_mut::<i8>();
+        {
+            let x: &[i8; 784] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(arena, [(MlpInt8::ARENA.offsets[0], 256)]);
+            let y: &mut [i8; 256] = ::nn::arena::cast_mut(y);
+            self.layer0.infer_into(x, y);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(MlpInt8::ARENA.offsets[0], 256)]);
+            let x: &[i8; 256] = ::nn::arena::cast(x);
+            let y: &mut [i8; 10] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            self.layer2.infer_into(x, y);
+        }
+        out
     }
     /// A float sample quantised with the input's scale and zero point.
     pub fn quantize_input(&self, x: &[f32; 784]) -> [i8; 784] {
@@ -515,22 +599,50 @@ impl<F: ::nn::Float> MlpFrozen<F> {
         x: &[F; 784],
         observe: &mut dyn FnMut(&'static str, &[F]),
     ) {
-        let x0 = x;
-        let x1: [F; 256] = ::nn::frozen::dense(
-            &self.layer0_weight,
-            Some(&self.layer0_bias),
-            x0,
-        );
-        observe("0", &x1[..]);
-        let mut x2: [F; 256] = x1;
-        ::nn::frozen::activate(::nn::activation::Relu, &mut x2[..]);
-        observe("1", &x2[..]);
-        let x3: [F; 10] = ::nn::frozen::dense(
-            &self.layer2_weight,
-            Some(&self.layer2_bias),
-            &x2,
-        );
-        observe("2", &x3[..]);
+        const PLAN: ::nn::arena::Plan<1> = ::nn::arena::plan([
+            ::nn::arena::Buffer {
+                len: 256,
+                first: 0,
+                last: 4,
+            },
+        ]);
+        let mut arena = ::std::vec![F::zero(); PLAN.len];
+        let arena = &mut arena[..];
+        let (input, mut out) = (x, [F::zero(); 10]);
+        let output = &mut out;
+        {
+            let x: &[F; 784] = ::nn::arena::cast(::nn::arena::scalars(input));
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 256)]);
+            let y: &mut [F; 256] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::dense_into(&self.layer0_weight, Some(&self.layer0_bias), x, y);
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 256)]);
+            let x: &[F; 256] = ::nn::arena::cast(x);
+            observe("0", ::nn::arena::scalars(x));
+        }
+        {
+            let [y] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 256)]);
+            let y: &mut [F; 256] = ::nn::arena::cast_mut(y);
+            ::nn::frozen::activate(::nn::activation::Relu, ::nn::arena::scalars_mut(y));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 256)]);
+            let x: &[F; 256] = ::nn::arena::cast(x);
+            observe("1", ::nn::arena::scalars(x));
+        }
+        {
+            let [x] = ::nn::arena::regions(arena, [(PLAN.offsets[0], 256)]);
+            let x: &[F; 256] = ::nn::arena::cast(x);
+            let y: &mut [F; 10] = ::nn::arena::cast_mut(
+                ::nn::arena::scalars_mut(&mut *output),
+            );
+            ::nn::frozen::dense_into(&self.layer2_weight, Some(&self.layer2_bias), x, y);
+        }
+        {
+            let x: &[F; 10] = ::nn::arena::cast(::nn::arena::scalars(&*output));
+            observe("2", ::nn::arena::scalars(x));
+        }
     }
 }
 impl MlpInt8 {
@@ -624,25 +736,14 @@ impl<F: ::nn::Float> Mlp<F> {
     pub const MACS: usize = 0 + 200704 + 0 + 2560;
     /// Bytes of the frozen model: what its weights take in flash.
     pub const FROZEN_BYTES: usize = ::core::mem::size_of::<MlpFrozen<F>>();
-    /// Activation bytes of `infer`: the largest input-plus-output array pair of any
-    /// layer (the first layer's input is the caller's), plus what nested chains and
-    /// networks hold. Stack frames and register spills come on top of it.
-    pub const SCRATCH_BYTES: usize = {
-        let sizes = [
-            ::core::mem::size_of::<[F; 1040]>(),
-            ::core::mem::size_of::<[F; 512]>(),
-            ::core::mem::size_of::<[F; 266]>(),
-        ];
-        let mut max = 0;
-        let mut i = 0;
-        while i < sizes.len() {
-            if sizes[i] > max {
-                max = sizes[i];
-            }
-            i += 1;
-        }
-        max
-    };
+    /// Activation bytes of `infer_with`: the arena its plan needs
+    /// (the frozen struct's `ARENA`), where the layers' outputs reuse each other's space once
+    /// dead, so that it holds the most bytes live at once (a chain's largest
+    /// adjacent pair) rather than their sum. The input and output are the caller's.
+    /// `infer` holds this much on the stack; stack frames and register spills
+    /// come on top.
+    pub const SCRATCH_BYTES: usize = MlpFrozen::<f32>::ARENA.len
+        * ::core::mem::size_of::<F>();
 }
 #[automatically_derived]
 impl<F: ::nn::Float> ::nn::Network for Mlp<F> {

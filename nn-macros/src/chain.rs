@@ -7,6 +7,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::arena::{Program, Step, Value};
 use crate::check::CheckedLayer;
 use crate::kinds::usize_lit;
 use crate::shape::Shape;
@@ -414,23 +415,47 @@ pub struct Workspace {
     pub backward: TokenStream,
 }
 
-/// A layer of `infer`: what its kind's [`crate::kinds::LayerKind::frozen`] sees.
-pub struct FrozenSite<'c> {
-    pub layer: &'c CheckedLayer,
-    /// The input, by reference (`x0` is a reference already, later values are arrays).
-    pub by_ref: TokenStream,
-    /// The input, by value.
-    pub by_value: TokenStream,
-    /// The output's name.
-    pub y: Ident,
-    /// `y: [..]` and `mut y: [..]`: every value is annotated, the kernels' output
-    /// sizes are not inferable otherwise.
-    pub typed: TokenStream,
-    pub typed_mut: TokenStream,
-    /// The output as a flat `&mut [F]`.
-    pub y_slice: TokenStream,
-    /// The prefix of an inner chain of this layer.
-    pub inner_prefix: String,
+/// What a layer is in the frozen `infer_with`, as its kind states it.
+pub enum Frozen<'a> {
+    /// One step in the arena.
+    Step(Step),
+    /// A nested network: `code` writes `y` from `x`, with `scratch`, a region of `len`
+    /// elements, for its own arena.
+    Nested { len: TokenStream, code: TokenStream },
+    /// A `Residual`: `chain`, and `shortcut` if it has one, run on the block input; then
+    /// `add` adds `x` (the shortcut's output, or the block input) into `y`, the chain's.
+    Residual { chain: &'a [CheckedLayer], shortcut: Option<&'a [CheckedLayer]>, add: TokenStream },
+}
+
+/// The frozen inference of `layers` on `x` in `program`, calling `after` with each layer
+/// and its output value once its step is sequenced (inner chains' layers included).
+pub fn frozen_chain(
+    program: &mut Program,
+    layers: &[CheckedLayer],
+    x: Value,
+    after: &mut dyn FnMut(&mut Program, &CheckedLayer, Value),
+) -> Value {
+    let mut x = x;
+    for layer in layers {
+        x = match layer.kind.frozen(layer) {
+            Frozen::Step(step) => program.step(x, layer.output, step),
+            Frozen::Nested { len, code } => program.step_with_region(x, layer.output, len, code),
+            Frozen::Residual { chain, shortcut, add } => {
+                // The block input lives on until the add: nothing may change it in place.
+                program.pin(x);
+                let y = frozen_chain(program, chain, x, after);
+                let other = match shortcut {
+                    Some(shortcut) => frozen_chain(program, shortcut, x, after),
+                    None => x,
+                };
+                let y = program.add_into(y, other, add);
+                program.unpin(x);
+                y
+            }
+        };
+        after(program, layer, x);
+    }
+    x
 }
 
 /// The frozen (fixed-size array) type of one sample of `shape`.
@@ -451,32 +476,6 @@ pub fn array(shape: Shape, element: TokenStream) -> TokenStream {
             quote!([[[#element; #w]; #h]; #c])
         }
     }
-}
-
-/// `infer`'s statements for a chain: `x{i+1}` from `x{i}`; `x0` is a reference.
-pub fn frozen_steps(layers: &[CheckedLayer], prefix: &str) -> TokenStream {
-    let mut steps = TokenStream::new();
-    for (i, layer) in layers.iter().enumerate() {
-        let (x, y) = (format_ident!("{}x{}", prefix, i), format_ident!("{}x{}", prefix, i + 1));
-        let (by_ref, by_value) = if i == 0 { (quote!(#x), quote!(*#x)) } else { (quote!(&#x), quote!(#x)) };
-        let y_slice = match layer.output {
-            Shape::Flat(_) => quote!(&mut #y),
-            Shape::Image { .. } => quote!(#y.as_flattened_mut().as_flattened_mut()),
-        };
-        let ty = frozen_array(layer.output);
-        let site = FrozenSite {
-            layer,
-            by_ref,
-            by_value,
-            typed: quote!(#y: #ty),
-            typed_mut: quote!(mut #y: #ty),
-            y_slice,
-            y,
-            inner_prefix: format!("{prefix}r{i}_"),
-        };
-        steps.extend(layer.kind.frozen(&site));
-    }
-    steps
 }
 
 /// Every layer in execution order, inner chains flattened, for the parameter walk.

@@ -6,8 +6,9 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::chain::{all_layers, batch_dim, frozen_array, frozen_steps, ChainGen, Mode, Storage, Workspace};
-use crate::check::{CheckedLayer, Fold, Network};
+use crate::arena::{Arena, Program};
+use crate::chain::{all_layers, array, batch_dim, frozen_array, frozen_chain, ChainGen, Mode, Storage, Workspace};
+use crate::check::{CheckedLayer, Network};
 use crate::kinds::{usize_lit, FrozenField, KindSpec, State};
 use crate::shape::Shape;
 
@@ -179,7 +180,6 @@ fn shape_consts(net: &Network) -> TokenStream {
     let (in_rank, out_rank) = (usize_lit(net.input.dims().len()), usize_lit(net.output().dims().len()));
     let num_params = all_layers(&net.layers).into_iter().map(num_params);
     let macs = all_layers(&net.layers).into_iter().map(macs);
-    let scratch = scratch_bytes(&net.layers);
     quote! {
         impl<F: ::nn::Float> #name<F> {
             /// Input features per sample (`C*H*W` for an image network).
@@ -197,35 +197,15 @@ fn shape_consts(net: &Network) -> TokenStream {
             pub const MACS: usize = 0 #(+ #macs)*;
             /// Bytes of the frozen model: what its weights take in flash.
             pub const FROZEN_BYTES: usize = ::core::mem::size_of::<#frozen<F>>();
-            /// Activation bytes of `infer`: the largest input-plus-output array pair of any
-            /// layer (the first layer's input is the caller's), plus what nested chains and
-            /// networks hold. Stack frames and register spills come on top of it.
-            pub const SCRATCH_BYTES: usize = #scratch;
+            /// Activation bytes of `infer_with`: the arena its plan needs
+            /// (the frozen struct's `ARENA`), where the layers' outputs reuse each other's space once
+            /// dead, so that it holds the most bytes live at once (a chain's largest
+            /// adjacent pair) rather than their sum. The input and output are the caller's.
+            /// `infer` holds this much on the stack; stack frames and register spills
+            /// come on top.
+            pub const SCRATCH_BYTES: usize = #frozen::<f32>::ARENA.len * ::core::mem::size_of::<F>();
         }
     }
-}
-
-/// A constant expression for the largest activation storage `infer` holds at once:
-/// each layer's input and output, plus what a nested chain or network holds inside.
-pub fn scratch_bytes(layers: &[CheckedLayer]) -> TokenStream {
-    // A BatchNorm folded into the layer before it is a move of that layer's output.
-    let per_layer = layers.iter().filter(|layer| layer.fold != Fold::Folded).map(|layer| {
-        let arrays = usize_lit(layer.input.len() + layer.output.len());
-        let inside = layer.kind.scratch().map(|bytes| quote!(+ #bytes));
-        quote!(::core::mem::size_of::<[F; #arrays]>() #inside)
-    });
-    quote! {{
-        let sizes = [#(#per_layer),*];
-        let mut max = 0;
-        let mut i = 0;
-        while i < sizes.len() {
-            if sizes[i] > max {
-                max = sizes[i];
-            }
-            i += 1;
-        }
-        max
-    }}
 }
 
 /// The training struct, its tape, and the `Params`/`Model` impls: `std` only.
@@ -653,18 +633,27 @@ fn train_step_fn(workspace: &Ident, in_dim: &TokenStream, body: TokenStream) -> 
     }
 }
 
-/// The frozen struct and its `infer`: fixed-size arrays, no heap, `no_std`.
+/// The frozen struct and its `infer`, `infer_with`: fixed-size arrays, no heap, `no_std`.
 fn frozen_items(net: &Network) -> TokenStream {
     let Network { vis, name, .. } = net;
     let frozen = format_ident!("{}Frozen", name);
     let fields = frozen_fields(&net.layers)
         .into_iter()
         .map(|FrozenField { name, ty, doc, .. }| quote!(#[doc = #doc] pub #name: #ty));
-    let steps = frozen_steps(&net.layers, "");
+    let (mut program, x) = Program::new(quote!(F), net.input);
+    let y = frozen_chain(&mut program, &net.layers, x, &mut |_, _, _| ());
+    let plan_path = quote!(#frozen::<f32>::ARENA);
+    let Arena { plan, buffers, body } = program.finish(y, &plan_path);
+    let buffers = usize_lit(buffers);
     let input = frozen_array(net.input);
     let output = frozen_array(net.output());
-    let last = format_ident!("x{}", net.layers.len());
+    let zeros = array(net.output(), quote!(F::zero()));
     let doc = format!("`{name}` frozen for inference: weights in fixed-size arrays, no heap, `no_std`.");
+    let scratch_doc = format!(
+        "Inference on one sample in `scratch`, a buffer the caller provides (a `static`, or \
+         `nn::Scratch::boxed()`): no stack beyond the output and the kernels' own locals. `N` \
+         must be at least `{name}::<F>::SCRATCH_BYTES`, checked at compile time."
+    );
     quote! {
         #[doc = #doc]
         #[repr(C)]
@@ -673,12 +662,40 @@ fn frozen_items(net: &Network) -> TokenStream {
             _scalar: ::core::marker::PhantomData<F>,
         }
 
+        impl #frozen<f32> {
+            /// Where each activation buffer of `infer_with` lives in its arena, in
+            /// elements of the scalar (the same for `f32` and `f64`).
+            pub const ARENA: ::nn::arena::Plan<#buffers> = #plan;
+        }
+
         impl<F: ::nn::Float> #frozen<F> {
-            /// Inference on one sample; allocates nothing.
+            /// Inference on one sample, its activations in an arena on the stack
+            /// (`SCRATCH_BYTES` of it); allocates nothing. The same bits as `infer_with`.
             pub fn infer(&self, x: &#input) -> #output {
-                let x0 = x;
-                #steps
-                #last
+                let mut arena = [F::zero(); #frozen::<f32>::ARENA.len];
+                let mut output = #zeros;
+                self.infer_in(x, &mut output, &mut arena);
+                output
+            }
+
+            #[doc = #scratch_doc]
+            pub fn infer_with<const N: usize>(&self, x: &#input, scratch: &mut ::nn::Scratch<N>) -> #output {
+                const {
+                    ::core::assert!(
+                        N >= #name::<F>::SCRATCH_BYTES,
+                        "the scratch is smaller than the network's SCRATCH_BYTES"
+                    )
+                };
+                let mut output = #zeros;
+                self.infer_in(x, &mut output, scratch.elements_mut::<F>());
+                output
+            }
+
+            /// `input` through every layer into `output`, the activations in `arena` at
+            /// the offsets of `ARENA` (at least `ARENA.len` elements).
+            #[doc(hidden)]
+            pub fn infer_in(&self, input: &#input, output: &mut #output, arena: &mut [F]) {
+                #body
             }
         }
     }
@@ -697,6 +714,7 @@ pub fn frozen_fields(layers: &[CheckedLayer]) -> Vec<FrozenField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Fold;
     use crate::kinds::Bake;
 
     fn network(source: &str) -> Network {

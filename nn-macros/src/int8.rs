@@ -7,7 +7,8 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::chain::{array, FrozenSite};
+use crate::arena::{Arena, Program, Step, Value};
+use crate::chain::{array, frozen_chain};
 use crate::check::{CheckedLayer, Network};
 use crate::kinds::usize_lit;
 use crate::shape::Shape;
@@ -17,8 +18,8 @@ pub enum Int8 {
     /// Int8 weights with a scale per output channel and an int32 bias (`Linear`, `Conv2d`).
     Weighted(Weighted),
     /// An integer computation that keeps its input's scale and zero point (pooling,
-    /// padding, `Flatten`, `Dropout`): its `infer` statement.
-    Keeps(TokenStream),
+    /// padding, `Flatten`, `Dropout`): its step in the arena.
+    Keeps(Step),
     /// `ReLU`: the clamp of the layer before it, or `max(q, zero_point)` after a layer
     /// that keeps its input's quantisation.
     Relu,
@@ -42,7 +43,7 @@ pub struct Weighted {
     pub shape: Vec<usize>,
     /// The packed matrix: `(groups, rows per group, columns)`.
     pub matrix: (usize, usize, usize),
-    /// `infer`'s statement.
+    /// Its code in the arena, writing `y` from `x` (a [`Step::Into`]).
     pub infer: TokenStream,
     /// The kernel from the int8 file `file`, for the input quantisation `input` and the
     /// fused ReLU `relu` (locals of the generated code).
@@ -53,17 +54,9 @@ pub struct Weighted {
     pub extra: TokenStream,
 }
 
-/// What a kind's `int8` sees: the layer and the names of `infer`'s values.
+/// What a kind's `int8` sees.
 pub struct Int8Site<'c> {
     pub layer: &'c CheckedLayer,
-    /// The input by reference and by value.
-    pub by_ref: TokenStream,
-    pub by_value: TokenStream,
-    /// `y: [i8; ..]` and `mut y: [i8; ..]`.
-    pub typed: TokenStream,
-    pub typed_mut: TokenStream,
-    /// The output as a flat `&mut [i8]`.
-    pub y_slice: TokenStream,
     /// The quantisation (`nn::int8::Quant`) of the input, an expression on `self`.
     pub quant: TokenStream,
 }
@@ -99,41 +92,36 @@ enum Unit<'a> {
     },
 }
 
-/// A chain in int8: its quantisation points and `infer`'s statements.
+/// A chain in int8: its quantisation points, its steps sequenced in a [`Program`].
 struct Plan<'a> {
     units: Vec<Unit<'a>>,
-    infer: TokenStream,
     /// The quantisation of the chain's output, an expression on `self`.
     output: TokenStream,
 }
 
-/// Names `infer`'s values `{prefix}x{i}`.
-fn site<'c>(layer: &'c CheckedLayer, prefix: &str, i: usize, quant: &TokenStream) -> Int8Site<'c> {
-    let (x, y) = (format_ident!("{}x{}", prefix, i), format_ident!("{}x{}", prefix, i + 1));
-    let (by_ref, by_value) = if i == 0 { (quote!(#x), quote!(*#x)) } else { (quote!(&#x), quote!(#x)) };
-    let ty = array(layer.output, quote!(i8));
-    Int8Site {
-        layer,
-        by_ref,
-        by_value,
-        typed: quote!(#y: #ty),
-        typed_mut: quote!(mut #y: #ty),
-        y_slice: flat(layer.output, quote!(#y), true),
-        quant: quant.clone(),
-    }
+/// A whole network in int8: its plan, the program of `infer_with` and its output value.
+fn plan_network(net: &Network) -> Result<(Plan<'_>, Program, Value), String> {
+    let (mut program, x) = Program::new(quote!(i8), net.input);
+    let (plan, y) = plan(&net.layers, &mut program, x, quote!(self.input))?;
+    Ok((plan, program, y))
 }
 
-/// The plan of `layers` whose input is quantised as `input`, or why it has no int8 form.
-fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Result<Plan<'a>, String> {
+/// The plan of `layers` on `x`, quantised as `input`, sequenced in `program`; or why it
+/// has no int8 form.
+fn plan<'a>(
+    layers: &'a [CheckedLayer],
+    program: &mut Program,
+    x: Value,
+    input: TokenStream,
+) -> Result<(Plan<'a>, Value), String> {
     let mut units = Vec::new();
-    let mut infer = TokenStream::new();
-    let mut quant = input;
+    let (mut x, mut quant) = (x, input);
     let forms: Vec<Int8> =
-        layers.iter().enumerate().map(|(i, layer)| layer.kind.int8(&site(layer, prefix, i, &quant))).collect();
+        layers.iter().map(|layer| layer.kind.int8(&Int8Site { layer, quant: quant.clone() })).collect();
     let mut i = 0;
     while i < layers.len() {
         let layer = &layers[i];
-        let at = site(layer, prefix, i, &quant);
+        let at = Int8Site { layer, quant: quant.clone() };
         let describe = || format!("`{}` (layer `{}`)", layer.kind.describe(), layer.key);
         match &forms[i] {
             Int8::Weighted(_) => {
@@ -150,10 +138,10 @@ fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Res
                 let Int8::Weighted(weighted) = layer.kind.int8(&at) else {
                     return Err(format!("{} changed its int8 form", describe()));
                 };
-                infer.extend(weighted.infer.clone());
-                for (j, passed) in layers.iter().enumerate().take(end).skip(i + 1) {
-                    let Int8Site { typed, by_value, .. } = site(passed, prefix, j, &quant);
-                    infer.extend(quote!(let #typed = #by_value;));
+                x = program.step(x, layer.output, Step::Into(weighted.infer.clone()));
+                // The folded BatchNorm and the fused ReLU are the layer's output itself.
+                for passed in &layers[i + 1..end] {
+                    x = program.step(x, passed.output, Step::View);
                 }
                 let output = format_ident!("{}_output", layer.field);
                 quant = quote!(self.#output);
@@ -163,39 +151,25 @@ fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Res
             }
             Int8::Residual { split, projection } => {
                 let (split, projection) = (*split, *projection);
-                let inner_prefix = format!("{prefix}r{i}_");
                 let (chain, rest) = layer.kind.inner().split_at(split);
-                let inner = plan(chain, &inner_prefix, quant.clone())?;
-                let relu = matches!(forms.get(i + 1), Some(Int8::Relu));
-                let (inner_x, inner_y) =
-                    (format_ident!("{}x0", inner_prefix), format_ident!("{}x{}", inner_prefix, split));
-                let add = format_ident!("{}_add", layer.field);
-                let (inner_steps, by_ref, typed_mut, y_slice) = (&inner.infer, &at.by_ref, &at.typed_mut, &at.y_slice);
-                let (shortcut, short_steps, second) = if projection {
-                    let short_prefix = format!("{inner_prefix}s");
-                    let short = plan(rest, &short_prefix, quant.clone())?;
-                    let (short_x, short_y) =
-                        (format_ident!("{}x0", short_prefix), format_ident!("{}x{}", short_prefix, rest.len()));
-                    let short_infer = short.infer;
-                    let steps = quote! {
-                        let #short_x = #by_ref;
-                        #short_infer
-                    };
-                    (Some(short.units), steps, flat(layer.output, quote!(#short_y), false))
+                // The block input lives on until the add: nothing may change it in place.
+                program.pin(x);
+                let (inner, chain_out) = plan(chain, program, x, quant.clone())?;
+                let (shortcut, other) = if projection {
+                    let (short, short_out) = plan(rest, program, x, quant.clone())?;
+                    (Some(short.units), short_out)
                 } else {
-                    (None, quote!(), flat(layer.input, quote!(#inner_x), false))
+                    (None, x)
                 };
-                infer.extend(quote! {
-                    let #inner_x = #by_ref;
-                    #inner_steps
-                    #short_steps
-                    let #typed_mut = #inner_y;
-                    self.#add.add_in_place(#y_slice, #second);
-                });
+                let add = format_ident!("{}_add", layer.field);
+                let code = quote!(self.#add.add_in_place(::nn::arena::scalars_mut(y), ::nn::arena::scalars(x)););
+                let sum = program.add_into(chain_out, other, code);
+                program.unpin(x);
+                x = sum;
+                let relu = matches!(forms.get(i + 1), Some(Int8::Relu));
                 let mut end = i + 1;
                 if relu {
-                    let Int8Site { typed, by_value, .. } = site(&layers[end], prefix, end, &quant);
-                    infer.extend(quote!(let #typed = #by_value;));
+                    x = program.step(x, layers[end].output, Step::View);
                     end += 1;
                 }
                 let output = format_ident!("{}_output", layer.field);
@@ -211,22 +185,16 @@ fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Res
                 continue;
             }
             Int8::Relu => {
-                let Int8Site { typed_mut, by_value, y_slice, .. } = &at;
-                infer.extend(quote! {
-                    let #typed_mut = #by_value;
-                    ::nn::int8::relu_in_place(#y_slice, #quant.zero_point);
-                });
+                let code = quote!(::nn::int8::relu_in_place(::nn::arena::scalars_mut(y), #quant.zero_point););
+                x = program.step(x, layer.output, Step::InPlace(code));
             }
             Int8::Keeps(_) => {
                 let Int8::Keeps(step) = layer.kind.int8(&at) else {
                     return Err(format!("{} changed its int8 form", describe()));
                 };
-                infer.extend(step);
+                x = program.step(x, layer.output, step);
             }
-            Int8::Softmax => {
-                let Int8Site { typed, by_value, .. } = &at;
-                infer.extend(quote!(let #typed = #by_value;));
-            }
+            Int8::Softmax => x = program.step(x, layer.output, Step::View),
             Int8::Folded => {
                 return Err(format!(
                     "{} has no int8 form here: a BatchNorm folds into a `Linear` or `Conv2d` directly before it",
@@ -237,16 +205,16 @@ fn plan<'a>(layers: &'a [CheckedLayer], prefix: &str, input: TokenStream) -> Res
         }
         i += 1;
     }
-    Ok(Plan { units, infer, output: quant })
+    Ok((Plan { units, output: quant }, x))
 }
 
 /// Everything int8 a network gets: `NetInt8` (no_std), and `quantize`, `save`, `load` (std).
 pub fn items(net: &Network) -> TokenStream {
     let Network { vis, name, .. } = net;
     let int8 = format_ident!("{}Int8", name);
-    match plan(&net.layers, "", quote!(self.input)) {
-        Ok(plan) => {
-            let plain = int8_struct(net, &plan);
+    match plan_network(net) {
+        Ok((plan, program, y)) => {
+            let plain = int8_struct(net, &plan, program, y);
             let std = std_items(net, &plan);
             quote! {
                 #plain
@@ -335,18 +303,23 @@ fn fields(units: &[Unit<'_>]) -> Vec<TokenStream> {
 }
 
 /// `NetInt8` and its `infer`, `quantize_input`, `dequantize_output`, `infer_f32`.
-fn int8_struct(net: &Network, plan: &Plan<'_>) -> TokenStream {
+fn int8_struct(net: &Network, plan: &Plan<'_>, program: Program, y: Value) -> TokenStream {
     let Network { vis, name, .. } = net;
-    let int8 = format_ident!("{}Int8", name);
+    let (int8, scratch) = (format_ident!("{}Int8", name), format_ident!("{}Int8Scratch", name));
     let fields = fields(&plan.units);
     let (input_i8, output_i8) = (array(net.input, quote!(i8)), array(net.output(), quote!(i8)));
     let (input_f32, output_f32) = (array(net.input, quote!(f32)), array(net.output(), quote!(f32)));
-    let (steps, output_quant) = (&plan.infer, &plan.output);
-    let last = format_ident!("x{}", net.layers.len());
+    let output_quant = &plan.output;
+    let Arena { plan: arena, buffers, body } = program.finish(y, &quote!(#int8::ARENA));
+    let buffers = usize_lit(buffers);
     let (q_zeros, y_zeros) = (array(net.input, quote!(0i8)), array(net.output(), quote!(0.0f32)));
+    let out_zeros = array(net.output(), quote!(0i8));
     let (x_in, q_out) = (flat(net.input, quote!(x), false), flat(net.input, quote!(q), true));
     let (y_in, y_out) = (flat(net.output(), quote!(y), false), flat(net.output(), quote!(out), true));
-    let softmax = matches!(net.layers.last().map(|l| l.kind.int8(&site(l, "", 0, &quote!()))), Some(Int8::Softmax));
+    let softmax = matches!(
+        net.layers.last().map(|layer| layer.kind.int8(&Int8Site { layer, quant: quote!() })),
+        Some(Int8::Softmax)
+    );
     let finish = if softmax { quote!(let mut y = y; ::nn::frozen::softmax_in_place(&mut y[..]);) } else { quote!() };
     let f32_doc = if softmax {
         "Int8 inference on a float sample: quantise, `infer`, dequantise, then the final Softmax in f32."
@@ -357,6 +330,15 @@ fn int8_struct(net: &Network, plan: &Plan<'_>) -> TokenStream {
         "`{name}` quantised to int8 (TFLite's scheme): fixed-size arrays, no heap, `no_std`. \
          Made by `{name}::quantize`, `{int8}::load` or a baked `{name}::INT8`."
     );
+    let scratch_doc = format!(
+        "The activation memory of `{int8}::infer_with`: `{int8}::SCRATCH_BYTES` bytes, aligned to \
+         16. `{scratch}::new()` is `const`, so that it can be a `static`."
+    );
+    let infer_with_doc = format!(
+        "Int8 inference on one quantised sample in `scratch`, a buffer the caller provides \
+         (a `static` `{scratch}`): the same bits as `infer`, no stack beyond the output and \
+         the kernels' own locals."
+    );
     quote! {
         #[doc = #doc]
         #[derive(Clone, Copy, Debug, PartialEq)]
@@ -366,12 +348,32 @@ fn int8_struct(net: &Network, plan: &Plan<'_>) -> TokenStream {
             #(#fields,)*
         }
 
+        #[doc = #scratch_doc]
+        #vis type #scratch = ::nn::Scratch<{ #int8::SCRATCH_BYTES }>;
+
         impl #int8 {
-            /// Int8 inference on one quantised sample: integer arithmetic only, no allocation.
+            /// Where each activation buffer of `infer_with` lives in its arena, in bytes.
+            pub const ARENA: ::nn::arena::Plan<#buffers> = #arena;
+
+            /// Activation bytes of `infer_with`: the arena its plan needs (`ARENA`), where
+            /// the layers' outputs reuse each other's space once dead, so that it holds the
+            /// most bytes live at once (a chain's largest adjacent pair) rather than their
+            /// sum. The input and output are the caller's.
+            pub const SCRATCH_BYTES: usize = Self::ARENA.len;
+
+            /// Int8 inference on one quantised sample: integer arithmetic only, no
+            /// allocation, its activations in a scratch on the stack (`SCRATCH_BYTES`).
             pub fn infer(&self, x: &#input_i8) -> #output_i8 {
-                let x0 = x;
-                #steps
-                #last
+                self.infer_with(x, &mut #scratch::new())
+            }
+
+            #[doc = #infer_with_doc]
+            pub fn infer_with(&self, x: &#input_i8, scratch: &mut #scratch) -> #output_i8 {
+                let (input, mut out) = (x, #out_zeros);
+                let output = &mut out;
+                let arena = scratch.elements_mut::<i8>();
+                #body
+                out
             }
 
             /// A float sample quantised with the input's scale and zero point.
@@ -545,7 +547,9 @@ fn std_items(net: &Network, plan: &Plan<'_>) -> TokenStream {
             quote!(<&#input_f32>::try_from(flat.as_chunks::<#w>().0.as_chunks::<#h>().0))
         }
     };
-    let calibrate = calibrate_steps(&net.layers, "");
+    let Arena { plan: calibrate_plan, buffers, body: calibrate } = calibrate_steps(net);
+    let buffers = usize_lit(buffers);
+    let frozen_zeros = array(net.output(), quote!(F::zero()));
     let frozen_input = crate::chain::frozen_array(net.input);
     let schema = schema(&plan.units);
     let n_layers = usize_lit(schema.len());
@@ -588,7 +592,11 @@ fn std_items(net: &Network, plan: &Plan<'_>) -> TokenStream {
             /// `infer`, handing each layer's output to `observe` with the layer's key.
             #[doc(hidden)]
             pub fn __calibrate(&self, x: &#frozen_input, observe: &mut dyn FnMut(&'static str, &[F])) {
-                let x0 = x;
+                const PLAN: ::nn::arena::Plan<#buffers> = #calibrate_plan;
+                let mut arena = ::std::vec![F::zero(); PLAN.len];
+                let arena = &mut arena[..];
+                let (input, mut out) = (x, #frozen_zeros);
+                let output = &mut out;
                 #calibrate
             }
         }
@@ -630,57 +638,15 @@ fn std_items(net: &Network, plan: &Plan<'_>) -> TokenStream {
     }
 }
 
-/// The frozen `infer`'s statements with each layer's output observed.
-fn calibrate_steps(layers: &[CheckedLayer], prefix: &str) -> TokenStream {
-    let mut steps = TokenStream::new();
-    for (i, layer) in layers.iter().enumerate() {
-        let (x, y) = (format_ident!("{}x{}", prefix, i), format_ident!("{}x{}", prefix, i + 1));
-        let (by_ref, by_value) = if i == 0 { (quote!(#x), quote!(*#x)) } else { (quote!(&#x), quote!(#x)) };
-        let ty = crate::chain::frozen_array(layer.output);
-        let y_slice = flat(layer.output, quote!(#y), true);
-        let inner_prefix = format!("{prefix}r{i}_");
-        if let Int8::Residual { split, projection } = layer.kind.int8(&site(layer, prefix, i, &quote!())) {
-            let (chain, rest) = layer.kind.inner().split_at(split);
-            let inner = calibrate_steps(chain, &inner_prefix);
-            let (inner_x, inner_y) = (format_ident!("{}x0", inner_prefix), format_ident!("{}x{}", inner_prefix, split));
-            let (short_steps, second) = if projection {
-                let short_prefix = format!("{inner_prefix}s");
-                let short = calibrate_steps(rest, &short_prefix);
-                let (short_x, short_y) =
-                    (format_ident!("{}x0", short_prefix), format_ident!("{}x{}", short_prefix, rest.len()));
-                let steps = quote! {
-                    let #short_x = #by_ref;
-                    #short
-                };
-                (steps, flat(layer.output, quote!(#short_y), false))
-            } else {
-                (quote!(), flat(layer.input, quote!(#inner_x), false))
-            };
-            steps.extend(quote! {
-                let #inner_x = #by_ref;
-                #inner
-                #short_steps
-                let mut #y: #ty = #inner_y;
-                ::nn::frozen::add_in_place(#y_slice, #second);
-            });
-        } else {
-            let site = FrozenSite {
-                layer,
-                by_ref,
-                by_value,
-                typed: quote!(#y: #ty),
-                typed_mut: quote!(mut #y: #ty),
-                y_slice,
-                y: y.clone(),
-                inner_prefix,
-            };
-            steps.extend(layer.kind.frozen(&site));
-        }
+/// The frozen inference with each layer's output observed: its arena plan (the constant
+/// `PLAN`'s), its buffer count and its statements.
+fn calibrate_steps(net: &Network) -> Arena {
+    let (mut program, x) = Program::new(quote!(F), net.input);
+    let y = frozen_chain(&mut program, &net.layers, x, &mut |program, layer, value| {
         let key = &layer.key;
-        let observed = flat(layer.output, quote!(#y), false);
-        steps.extend(quote!(observe(#key, #observed);));
-    }
-    steps
+        program.read(value, quote!(observe(#key, ::nn::arena::scalars(x));));
+    });
+    program.finish(y, &quote!(PLAN))
 }
 
 /// The tensors an int8 file must hold for `net`, and how each unit bakes from them.
@@ -690,7 +656,7 @@ pub mod bake {
 
     /// `Name::INT8` from the int8 file `file`, or one message per problem.
     pub fn int8_const(net: &Network, file: &SafeTensors<'_>, path: &str) -> Result<TokenStream, Vec<String>> {
-        let plan = plan(&net.layers, "", quote!()).map_err(|reason| {
+        let (plan, ..) = plan_network(net).map_err(|reason| {
             vec![format!("`#[weights]` names an int8 file, but `{}` cannot be quantised: {reason}", net.name)]
         })?;
         let mut problems = Vec::new();
@@ -903,29 +869,30 @@ mod tests {
         let net = network(
             "struct A { input: [1, 6, 6], Conv2d(1, 2, 3) -> ReLU -> MaxPool2d(2) -> ReLU -> Flatten -> Linear(8, 2) }",
         );
-        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let (planned, program, y) = plan_network(&net).unwrap();
         let expected = [("0".into(), true, None, "1".into()), ("5".into(), false, None, "5".into())];
         assert_eq!(weighted(&planned), expected);
-        let infer: String = planned.infer.to_string().split_whitespace().collect();
+        let infer: String = program.finish(y, &quote!(PLAN)).body.to_string().split_whitespace().collect();
         assert_eq!(infer.matches("relu_in_place").count(), 1, "{infer}");
-        assert!(infer.contains("relu_in_place(x4.as_flattened_mut().as_flattened_mut(),self.layer0_output.zero_point)"));
+        // In place on the pool's output, at the zero point of the convolution's output.
+        assert!(infer.contains("relu_in_place(::nn::arena::scalars_mut(y),self.layer0_output.zero_point)"), "{infer}");
     }
 
     #[test]
     fn batch_norm_folds_only_into_a_weighted_layer_directly_before_it() {
         let net = network("struct B { Linear(4, 4) -> BatchNorm1d(4) -> ReLU -> Linear(4, 2) }");
-        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let (planned, ..) = plan_network(&net).unwrap();
         let expected = [("0".into(), true, Some("1".into()), "2".into()), ("3".into(), false, None, "3".into())];
         assert_eq!(weighted(&planned), expected);
         let net = network("struct C { Linear(4, 4) -> ReLU -> BatchNorm1d(4) -> Linear(4, 2) }");
-        let error = plan(&net.layers, "", quote!(self.input)).err().unwrap();
+        let error = plan_network(&net).err().unwrap();
         assert!(error.contains("(layer `2`) has no int8 form here: a BatchNorm folds"), "{error}");
     }
 
     #[test]
     fn a_residual_adds_after_its_chain_and_fuses_the_relu_after_it() {
         let net = network("struct R { Linear(4, 4) -> Residual(Linear(4, 4) -> ReLU -> Linear(4, 4)) -> ReLU }");
-        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let (planned, ..) = plan_network(&net).unwrap();
         let Unit::Residual { layer, inner, shortcut: None, relu, observed } = &planned.units[1] else {
             panic!("a residual unit")
         };
@@ -937,7 +904,7 @@ mod tests {
     fn a_projection_shortcut_plans_both_sides_and_bakes_its_add_from_their_outputs() {
         use safetensors::tensor::{Dtype, TensorView};
         let net = network("struct P { Linear(4, 4) -> Residual(Linear(4, 4), shortcut = Linear(4, 4)) -> ReLU }");
-        let planned = plan(&net.layers, "", quote!(self.input)).unwrap();
+        let (planned, ..) = plan_network(&net).unwrap();
         let keys: Vec<String> = weighted(&planned).into_iter().map(|(key, ..)| key).collect();
         assert_eq!(keys, ["0", "1.0", "1.shortcut.0"]);
         let Unit::Residual { inner, shortcut: Some(shortcut), relu: true, .. } = &planned.units[1] else {
@@ -985,7 +952,7 @@ mod tests {
     #[test]
     fn a_layer_without_an_int8_form_is_named() {
         let net = network("struct G { Linear(4, 4) -> GELU -> Linear(4, 2) }");
-        let error = plan(&net.layers, "", quote!(self.input)).err().unwrap();
+        let error = plan_network(&net).err().unwrap();
         assert!(error.starts_with("`GELU` (layer `1`) has no int8 form"), "{error}");
     }
 }

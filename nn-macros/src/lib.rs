@@ -4,6 +4,7 @@
 //! `chain` what spans the layers of a chain, `shape` the shape arithmetic and
 //! `weights` the weights baked at compile time.
 
+mod arena;
 mod chain;
 mod check;
 mod generate;

@@ -31,6 +31,7 @@ mod sealed {
 /// firmware compute bit-identical results from the same code.
 pub trait Float:
     sealed::Sealed
+    + crate::arena::Scalar
     + num_traits::Float
     + num_traits::FromPrimitive
     + HostScalar

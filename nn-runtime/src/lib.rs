@@ -1,8 +1,9 @@
 //! Runtime of `nn`: the pieces that `network!`-generated code calls.
 //!
 //! Without the `std` feature this crate is `#![no_std]` and needs no allocator: it
-//! holds the [`Float`] trait, the [`Network`] shape trait and the [`frozen`]
-//! inference kernels. With `std` it adds ndarray training kernels ([`layers`]),
+//! holds the [`Float`] trait, the [`Network`] shape trait, the [`frozen`] and [`int8`]
+//! inference kernels and the [`arena`] their activations live in ([`Scratch`] and the
+//! compile-time planner). With `std` it adds ndarray training kernels ([`layers`]),
 //! losses ([`loss`]), optimisers ([`optim`]), weight files ([`io`]) and data loading
 //! ([`data`]): all that `network!`-generated code calls. The `train` feature adds the
 //! training loop (`train`: trainer, checkpoints, progress bar, plot) and with it the
@@ -11,11 +12,13 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+pub mod arena;
 mod float;
 pub mod frozen;
 pub mod int8;
 mod network;
 
+pub use arena::Scratch;
 pub use float::Float;
 pub use rand;
 pub use typenum;

@@ -5,7 +5,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::{f64_lit, param, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -132,10 +133,9 @@ impl LayerKind for Act {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { by_value, typed_mut, y_slice, .. } = site;
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
         let act = self.value();
-        quote!(let #typed_mut = #by_value; ::nn::frozen::activate(#act, #y_slice);)
+        Frozen::Step(Step::InPlace(quote!(::nn::frozen::activate(#act, ::nn::arena::scalars_mut(y));)))
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
@@ -147,10 +147,6 @@ impl LayerKind for Act {
                     .to_string(),
             ),
         }
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -5,7 +5,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::{describe_pair, param, usize_lit, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{image_hw, Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -66,18 +67,12 @@ impl LayerKind for AdaptiveAvgPool {
         None
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { by_ref, typed, .. } = site;
-        quote!(let #typed = ::nn::frozen::adaptive_avg_pool2d(#by_ref);)
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
+        Frozen::Step(Step::Into(quote!(::nn::frozen::adaptive_avg_pool2d_into(x, y);)))
     }
 
-    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
-        let Int8Site { by_ref, typed, .. } = site;
-        Int8::Keeps(quote!(let #typed = ::nn::int8::adaptive_avg_pool2d(#by_ref);))
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Keeps(Step::Into(quote!(::nn::int8::adaptive_avg_pool2d_into(x, y);)))
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

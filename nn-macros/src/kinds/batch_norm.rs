@@ -6,7 +6,8 @@ use quote::quote;
 
 use super::{f64_lit, param, usize_lit, ArgType, Bake, Default, FrozenField, KindSpec, LayerKind, ParamSpec, Params};
 use super::{Resolve, ShapeSite, State, StatesInput, Tensor};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::{CheckedLayer, Fold};
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -169,25 +170,20 @@ impl LayerKind for BatchNorm {
         None
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_value, typed, typed_mut, y, .. } = site;
+    fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_> {
         if layer.fold == Fold::Folded {
-            return quote!(let #typed = #by_value;);
+            return Frozen::Step(Step::View);
         }
         let (scale, shift) = (layer.frozen_field("scale"), layer.frozen_field("shift"));
         let kernel = match self.over {
             Over::Features => quote!(::nn::frozen::batch_norm1d),
             Over::Channels => quote!(::nn::frozen::batch_norm2d),
         };
-        quote!(let #typed_mut = #by_value; #kernel(&mut #y, &self.#scale, &self.#shift);)
+        Frozen::Step(Step::InPlace(quote!(#kernel(y, &self.#scale, &self.#shift);)))
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
         Int8::Folded
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

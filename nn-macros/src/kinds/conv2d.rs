@@ -9,7 +9,8 @@ use super::pool::window_assertion;
 use super::{bias_arg, bias_suffix, describe_pair, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec};
 use super::{folded_weight, LayerKind, Params};
 use super::{Resolve, ShapeSite, State, StatesInput};
-use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{image_hw, Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site, Weighted};
 use crate::shape::{padded, window_output, Shape, MAX_SCALARS_TEXT};
@@ -173,12 +174,11 @@ impl LayerKind for Conv2d {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_ref, typed, .. } = site;
+    fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_> {
         let bias = bias_arg(layer, self.bias || layer.folds_in().is_some(), quote!(&self.));
         let weight = layer.frozen_field("weight");
         let [sh, sw, ph, pw] = [self.stride.0, self.stride.1, self.padding.0, self.padding.1].map(usize_lit);
-        quote!(let #typed = ::nn::frozen::conv2d(&self.#weight, #bias, #by_ref, (#sh, #sw), (#ph, #pw));)
+        Frozen::Step(Step::Into(quote!(::nn::frozen::conv2d_into(&self.#weight, #bias, x, y, (#sh, #sw), (#ph, #pw));)))
     }
 
     fn int8(&self, site: &Int8Site<'_>) -> Int8 {
@@ -196,21 +196,17 @@ impl LayerKind for Conv2d {
         let geometry = quote! {
             ::nn::int8::Geometry { kernel: [#kh_, #kw_], stride: [#sh_, #sw_], padding: [#ph_, #pw_], groups: #g }
         };
-        let (field, key, typed, x) = (&site.layer.field, &site.layer.key, &site.typed, &site.by_ref);
+        let (field, key) = (&site.layer.field, &site.layer.key);
         let weight_len = usize_lit(out_channels * cols);
         Int8::Weighted(Weighted {
             ty: quote!(::nn::int8::Conv2d<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks>),
             shape: vec![out_channels, channels / groups, kh, kw],
             matrix: (groups, out_channels / groups, cols),
-            infer: quote!(let #typed = self.#field.infer(#x);),
+            infer: quote!(self.#field.infer_into(x, y);),
             load: quote!(file.conv2d::<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks>(#key, input, #geometry, relu)),
             weight_ty: quote!([i8; #weight_len]),
             extra: quote!(, #geometry),
         })
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {

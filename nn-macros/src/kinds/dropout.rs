@@ -5,7 +5,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::{f64_lit, param, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{batch_dim, batch_shape, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{batch_dim, batch_shape, Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -93,18 +94,12 @@ impl LayerKind for Dropout {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { by_value, typed, .. } = site;
-        quote!(let #typed = #by_value;)
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
+        Frozen::Step(Step::View)
     }
 
-    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
-        let Int8Site { by_value, typed, .. } = site;
-        Int8::Keeps(quote!(let #typed = #by_value;))
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Keeps(Step::View)
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -4,7 +4,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::{usize_lit, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -77,24 +78,12 @@ impl LayerKind for Flatten {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_ref, by_value, typed, .. } = site;
-        match layer.input {
-            Shape::Flat(_) => quote!(let #typed = #by_value;),
-            Shape::Image { .. } => quote!(let #typed = ::nn::frozen::flatten(#by_ref);),
-        }
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
+        Frozen::Step(Step::View)
     }
 
-    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
-        let Int8Site { layer, by_ref, by_value, typed, .. } = site;
-        Int8::Keeps(match layer.input {
-            Shape::Flat(_) => quote!(let #typed = #by_value;),
-            Shape::Image { .. } => quote!(let #typed = ::nn::int8::flatten(#by_ref);),
-        })
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
+        Int8::Keeps(Step::View)
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -6,7 +6,8 @@ use quote::quote;
 use super::{bias_arg, bias_suffix, folded_weight, param, usize_lit, weight_and_bias, ArgType, Default, KindSpec};
 use super::{LayerKind, Params};
 use super::{ShapeSite, State, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site, Weighted};
 use crate::shape::Shape;
@@ -112,11 +113,10 @@ impl LayerKind for Linear {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_ref, typed, .. } = site;
+    fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_> {
         let bias = bias_arg(layer, self.bias || layer.folds_in().is_some(), quote!(&self.));
         let weight = layer.frozen_field("weight");
-        quote!(let #typed = ::nn::frozen::dense(&self.#weight, #bias, #by_ref);)
+        Frozen::Step(Step::Into(quote!(::nn::frozen::dense_into(&self.#weight, #bias, x, y);)))
     }
 
     fn int8(&self, site: &Int8Site<'_>) -> Int8 {
@@ -124,20 +124,16 @@ impl LayerKind for Linear {
         let (i, o) = (usize_lit(inputs), usize_lit(outputs));
         let (pairs, blocks) = (usize_lit(inputs.div_ceil(2)), usize_lit(outputs.div_ceil(4)));
         let ty = quote!(::nn::int8::Dense<#i, #o, #pairs, #blocks>);
-        let (field, key, typed, x) = (&site.layer.field, &site.layer.key, &site.typed, &site.by_ref);
+        let (field, key) = (&site.layer.field, &site.layer.key);
         Int8::Weighted(Weighted {
             ty,
             shape: vec![outputs, inputs],
             matrix: (1, outputs, inputs),
-            infer: quote!(let #typed = self.#field.infer(#x);),
+            infer: quote!(self.#field.infer_into(x, y);),
             load: quote!(file.dense::<#i, #o, #pairs, #blocks>(#key, input, relu)),
             weight_ty: quote!([[i8; #i]; #o]),
             extra: quote!(),
         })
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &proc_macro2::Ident) -> TokenStream {

@@ -26,7 +26,7 @@ use std::fmt;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::chain::{Backward, FrozenSite, Site, Tape, WsSite, WsStep};
+use crate::chain::{Backward, Frozen, Site, Tape, WsSite, WsStep};
 use crate::check::{CheckedLayer, Errors, FoldedBatchNorm};
 use crate::int8::{Int8, Int8Site};
 use crate::parse::{Arg, LayerDecl};
@@ -74,14 +74,11 @@ pub trait LayerKind: fmt::Debug {
     /// Its step when the chain keeps every value in preallocated buffers, or `None`
     /// if it has no such form (the chain then keeps a tape).
     fn workspace(&self, site: &WsSite<'_>) -> Option<WsStep>;
-    /// `infer`'s statement(s), binding `site.y` from `site.x` on fixed-size arrays.
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream;
+    /// What it is in the frozen `infer_with`: a step in the activation arena.
+    fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_>;
     /// What it is in int8 (`quantize`, the int8 struct and its `infer`), or why it has
     /// no int8 form.
     fn int8(&self, site: &Int8Site<'_>) -> Int8;
-    /// Activation bytes `infer` holds inside the layer, beyond its input and output
-    /// (an inner chain's, a nested network's), as a constant expression.
-    fn scratch(&self) -> Option<TokenStream>;
     /// Compile-time checks the generated code makes for this layer (`net` is the
     /// declaring network).
     fn assertions(&self, layer: &CheckedLayer, net: &Ident) -> TokenStream;

@@ -5,7 +5,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use super::{usize_lit, Bake, FrozenField, KindSpec, LayerKind, Params, ShapeSite, State, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -105,19 +105,25 @@ impl LayerKind for Nested {
         None
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_ref, typed, .. } = site;
-        // The input is spanned at the layer, where a size mismatch then points.
-        let input: TokenStream = by_ref
-            .clone()
-            .into_iter()
-            .map(|mut token| {
-                token.set_span(layer.span);
-                token
-            })
-            .collect();
-        let field = &layer.field;
-        quote_spanned!(layer.span=> let #typed = self.#field.infer(#input);)
+    fn frozen(&self, layer: &CheckedLayer) -> Frozen<'_> {
+        let (field, frozen) = (&layer.field, format_ident!("{}Frozen", self.network));
+        // Its output comes back by value, so that a size mismatch reads as the sizes
+        // expected and found, spanned at the layer.
+        let zero = match layer.output {
+            Shape::Flat(_) => quote!(::core::array::from_fn(|_| F::zero())),
+            Shape::Image { .. } => quote! {
+                ::core::array::from_fn(|_| ::core::array::from_fn(|_| ::core::array::from_fn(|_| F::zero())))
+            },
+        };
+        let output = quote_spanned! {layer.span=>
+            {
+                let mut out = #zero;
+                self.#field.infer_in(x, &mut out, scratch);
+                out
+            }
+        };
+        let code = quote!(*y = #output;);
+        Frozen::Nested { len: quote!(#frozen::<f32>::ARENA.len), code }
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
@@ -125,11 +131,6 @@ impl LayerKind for Nested {
             "a network declared elsewhere has no int8 form inside another; quantise `{}` on its own",
             self.network
         ))
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        let network = &self.network;
-        Some(quote!(#network::<F>::SCRATCH_BYTES))
     }
 
     /// Compile-time proof that the sizes around it meet, through `nn::TakesInput` /

@@ -5,7 +5,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::{param, usize_lit, ArgType, Default, KindSpec, LayerKind, ParamSpec, Params, ShapeSite, StatesInput};
-use crate::chain::{image_hw, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{image_hw, Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::{window_output, Shape};
@@ -174,28 +175,22 @@ impl LayerKind for Pool {
         Some(step)
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { by_ref, typed, .. } = site;
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
         let (k, s) = (usize_lit(self.kernel), usize_lit(self.stride));
         let pool = match self.op {
-            Op::Max => quote!(::nn::frozen::max_pool2d),
-            Op::Avg => quote!(::nn::frozen::avg_pool2d),
+            Op::Max => quote!(::nn::frozen::max_pool2d_into),
+            Op::Avg => quote!(::nn::frozen::avg_pool2d_into),
         };
-        quote!(let #typed = #pool(#by_ref, #k, #s);)
+        Frozen::Step(Step::Into(quote!(#pool(x, y, #k, #s);)))
     }
 
-    fn int8(&self, site: &Int8Site<'_>) -> Int8 {
-        let Int8Site { by_ref, typed, .. } = site;
+    fn int8(&self, _: &Int8Site<'_>) -> Int8 {
         let (k, s) = (usize_lit(self.kernel), usize_lit(self.stride));
         let pool = match self.op {
-            Op::Max => quote!(::nn::int8::max_pool2d),
-            Op::Avg => quote!(::nn::int8::avg_pool2d),
+            Op::Max => quote!(::nn::int8::max_pool2d_into),
+            Op::Avg => quote!(::nn::int8::avg_pool2d_into),
         };
-        Int8::Keeps(quote!(let #typed = #pool(#by_ref, [#k, #k], [#s, #s]);))
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
+        Int8::Keeps(Step::Into(quote!(#pool(x, y, [#k, #k], [#s, #s]);)))
     }
 
     fn assertions(&self, layer: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -4,12 +4,11 @@
 //! `K.0, K.1, ..`, the shortcut's `K.shortcut.0, ..`.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::{KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{frozen_steps, Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::{check_chain, CheckedLayer};
-use crate::generate::scratch_bytes;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
 
@@ -68,14 +67,6 @@ impl Residual {
 /// The output of `layers` fed `input`.
 fn chain_output(layers: &[CheckedLayer], input: Shape) -> Shape {
     layers.last().map_or(input, |layer| layer.output)
-}
-
-/// `value` (an `infer` array of `shape`, or a reference to one) as a flat `&[F]`.
-fn flat_slice(value: TokenStream, shape: Shape) -> TokenStream {
-    match shape {
-        Shape::Flat(_) => quote!(&#value[..]),
-        Shape::Image { .. } => quote!(#value.as_flattened().as_flattened()),
-    }
 }
 
 impl LayerKind for Residual {
@@ -181,46 +172,16 @@ impl LayerKind for Residual {
         None
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { layer, by_ref, typed_mut, y_slice, inner_prefix, .. } = site;
-        let steps = frozen_steps(self.chain(), inner_prefix);
-        let (inner_x, inner_y) =
-            (format_ident!("{}x0", inner_prefix), format_ident!("{}x{}", inner_prefix, self.split));
-        if !self.projection {
-            let x_slice = flat_slice(quote!(#inner_x), layer.input);
-            return quote! {
-                let #inner_x = #by_ref;
-                #steps
-                let #typed_mut = #inner_y;
-                ::nn::frozen::add_in_place(#y_slice, #x_slice);
-            };
-        }
-        let short_prefix = format!("{inner_prefix}{SHORTCUT_TAG}");
-        let short_steps = frozen_steps(self.shortcut(), &short_prefix);
-        let short_x = format_ident!("{}x0", short_prefix);
-        let short_y = format_ident!("{}x{}", short_prefix, self.layers.len() - self.split);
-        let short_slice = flat_slice(quote!(#short_y), layer.output);
-        quote! {
-            let #inner_x = #by_ref;
-            #steps
-            let #short_x = #by_ref;
-            #short_steps
-            let #typed_mut = #inner_y;
-            ::nn::frozen::add_in_place(#y_slice, #short_slice);
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
+        Frozen::Residual {
+            chain: self.chain(),
+            shortcut: self.projection.then(|| self.shortcut()),
+            add: quote!(::nn::frozen::add_in_place(::nn::arena::scalars_mut(y), ::nn::arena::scalars(x));),
         }
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
         Int8::Residual { split: self.split, projection: self.projection }
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        let chain = scratch_bytes(self.chain());
-        if !self.projection {
-            return Some(chain);
-        }
-        let shortcut = scratch_bytes(self.shortcut());
-        Some(quote!(#chain + #shortcut))
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -4,7 +4,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::{KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::Shape;
@@ -81,17 +82,12 @@ impl LayerKind for Softmax {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { by_value, typed_mut, y, .. } = site;
-        quote!(let #typed_mut = #by_value; ::nn::frozen::softmax_in_place(&mut #y);)
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
+        Frozen::Step(Step::InPlace(quote!(::nn::frozen::softmax_in_place(y);)))
     }
 
     fn int8(&self, _: &Int8Site<'_>) -> Int8 {
         Int8::Softmax
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

@@ -5,7 +5,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::{param, usize_lit, ArgType, Default, KindSpec, LayerKind, Params, ShapeSite, StatesInput};
-use crate::chain::{Backward, FrozenSite, InputGrad, Site, Tape, WsSite, WsStep};
+use crate::arena::Step;
+use crate::chain::{Backward, Frozen, InputGrad, Site, Tape, WsSite, WsStep};
 use crate::check::CheckedLayer;
 use crate::int8::{Int8, Int8Site};
 use crate::shape::{padded, Shape, MAX_SCALARS_TEXT};
@@ -98,20 +99,15 @@ impl LayerKind for ZeroPad2d {
         })
     }
 
-    fn frozen(&self, site: &FrozenSite<'_>) -> TokenStream {
-        let FrozenSite { by_ref, typed, .. } = site;
+    fn frozen(&self, _: &CheckedLayer) -> Frozen<'_> {
         let (left, top) = (usize_lit(self.left), usize_lit(self.top));
-        quote!(let #typed = ::nn::frozen::zero_pad2d(#by_ref, #left, #top);)
+        Frozen::Step(Step::Into(quote!(::nn::frozen::zero_pad2d_into(x, y, #left, #top);)))
     }
 
     fn int8(&self, site: &Int8Site<'_>) -> Int8 {
-        let Int8Site { by_ref, typed, quant, .. } = site;
+        let quant = &site.quant;
         let (left, top) = (usize_lit(self.left), usize_lit(self.top));
-        Int8::Keeps(quote!(let #typed = ::nn::int8::zero_pad2d(#by_ref, #left, #top, #quant.zero_point);))
-    }
-
-    fn scratch(&self) -> Option<TokenStream> {
-        None
+        Int8::Keeps(Step::Into(quote!(::nn::int8::zero_pad2d_into(x, y, #left, #top, #quant.zero_point);)))
     }
 
     fn assertions(&self, _: &CheckedLayer, _: &Ident) -> TokenStream {

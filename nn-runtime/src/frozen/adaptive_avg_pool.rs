@@ -37,9 +37,9 @@ pub(crate) fn adaptive_avg_pool_plane<F: Float>(x: &[F], in_hw: (usize, usize), 
     }
 }
 
-/// PyTorch's `AdaptiveAvgPool2d((OH, OW))` on one `[C, H, W]` image.
+/// PyTorch's `AdaptiveAvgPool2d((OH, OW))` on one `[C, H, W]` image, into `y`.
 #[inline]
-pub fn adaptive_avg_pool2d<
+pub fn adaptive_avg_pool2d_into<
     F: Float,
     const C: usize,
     const H: usize,
@@ -48,12 +48,11 @@ pub fn adaptive_avg_pool2d<
     const OW: usize,
 >(
     x: &[[[F; W]; H]; C],
-) -> [[[F; OW]; OH]; C] {
-    let mut y = [[[F::zero(); OW]; OH]; C];
+    y: &mut [[[F; OW]; OH]; C],
+) {
     for (plane, out) in x.iter().zip(y.iter_mut()) {
         adaptive_avg_pool_plane(plane.as_flattened(), (H, W), out.as_flattened_mut(), (OH, OW));
     }
-    y
 }
 
 #[cfg(test)]
@@ -76,10 +75,12 @@ mod tests {
     #[test]
     fn averages_each_window() {
         let x: [[[f64; 4]; 3]; 1] = [[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]]];
-        let y: [[[f64; 3]; 2]; 1] = adaptive_avg_pool2d(&x);
+        let mut y = [[[f64::NAN; 3]; 2]; 1];
+        adaptive_avg_pool2d_into(&x, &mut y);
         // (0+1+4+5)/4, (1+2+5+6)/4, (2+3+6+7)/4, then the same one row down (+4).
         assert_eq!(y, [[[2.5, 3.5, 4.5], [6.5, 7.5, 8.5]]]);
-        let global: [[[f64; 1]; 1]; 1] = adaptive_avg_pool2d(&x);
+        let mut global = [[[f64::NAN; 1]; 1]; 1];
+        adaptive_avg_pool2d_into(&x, &mut global);
         assert_eq!(global, [[[5.5]]]);
     }
 }

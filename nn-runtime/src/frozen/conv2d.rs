@@ -122,7 +122,7 @@ impl Window {
     }
 }
 
-/// PyTorch's `Conv2d` on one `[C, H, W]` image: `y[o] = b[o] + Σ_c w[o][c] ⋆ x[g·CG + c]`
+/// PyTorch's `Conv2d` on one `[C, H, W]` image into `y`: `y[o] = b[o] + Σ_c w[o][c] ⋆ x[g·CG + c]`
 /// over the `CG` input channels of output channel `o`'s group `g`, kernels `KH`×`KW`,
 /// `stride` and zero `padding` as (rows, columns).
 ///
@@ -135,7 +135,7 @@ impl Window {
 /// If `CG` does not divide `C`, the groups do not divide `OC`, or `OH`×`OW` is not the
 /// output size that `H`×`W`, the kernel, `stride` and `padding` give.
 #[inline]
-pub fn conv2d<
+pub fn conv2d_into<
     F: Float,
     const C: usize,
     const H: usize,
@@ -150,9 +150,10 @@ pub fn conv2d<
     weight: &[[[[F; KW]; KH]; CG]; OC],
     bias: Option<&[F; OC]>,
     x: &[[[F; W]; H]; C],
+    y: &mut [[[F; OW]; OH]; OC],
     stride: (usize, usize),
     padding: (usize, usize),
-) -> [[[F; OW]; OH]; OC] {
+) {
     assert!(
         CG > 0 && C.is_multiple_of(CG) && OC.is_multiple_of(C / CG),
         "conv2d: {CG} channels per group do not split {C} and {OC}"
@@ -160,16 +161,14 @@ pub fn conv2d<
     let window = Window::new((H, W), (KH, KW), stride, padding);
     assert!(window.out_hw == (OH, OW), "conv2d output must be {:?}, not {OH}x{OW}", window.out_hw);
     let group_out = OC / (C / CG);
-    let mut y = [[[F::zero(); OW]; OH]; OC];
     for (o, (plane, kernels)) in y.iter_mut().zip(weight).enumerate() {
         let b = bias.map_or(F::zero(), |bias| bias[o]);
-        *plane = [[b; OW]; OH];
+        plane.as_flattened_mut().fill(b);
         let first = o / group_out * CG;
         for (image, kernel) in x[first..first + CG].iter().zip(kernels) {
             window.correlate(plane.as_flattened_mut(), image.as_flattened(), kernel.as_flattened());
         }
     }
-    y
 }
 
 #[cfg(test)]
@@ -241,7 +240,8 @@ mod matches_training {
         });
         let frozen_bias: Option<[f32; OC]> = layer.bias.as_ref().map(|b: &Array1<f32>| core::array::from_fn(|o| b[o]));
 
-        let y = conv2d::<f32, C, H, W, OC, CG, KH, KW, OH, OW>(&weight, frozen_bias.as_ref(), &x, stride, padding);
+        let mut y = [[[f32::NAN; OW]; OH]; OC];
+        conv2d_into::<f32, C, H, W, OC, CG, KH, KW, OH, OW>(&weight, frozen_bias.as_ref(), &x, &mut y, stride, padding);
 
         let batch = Array4::from_shape_fn((1, C, H, W), |(_, c, i, j)| x[c][i][j]);
         let want = layer.forward(batch.view());

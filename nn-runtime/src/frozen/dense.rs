@@ -16,22 +16,23 @@ const BLOCK: usize = 32;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 const BLOCK: usize = 16;
 
-/// `y = W x + b` with the weight stored input-major (`weight[i][o]`, PyTorch's
+/// `y = W x + b` into `y`, with the weight stored input-major (`weight[i][o]`, PyTorch's
 /// `[out, in]` transposed) so the inner loop is a vectorisable axpy over outputs.
 #[inline]
-pub fn dense<F: Float, const IN: usize, const OUT: usize>(
+pub fn dense_into<F: Float, const IN: usize, const OUT: usize>(
     weight: &[[F; OUT]; IN],
     bias: Option<&[F; OUT]>,
     x: &[F; IN],
-) -> [F; OUT] {
-    let mut y = match bias {
+    y: &mut [F; OUT],
+) {
+    *y = match bias {
         Some(bias) => *bias,
         None => [F::zero(); OUT],
     };
     if OUT <= BLOCK {
         // A layer narrower than a block is one block of exactly its width.
-        accumulate_block::<F, OUT>(weight, x, 0, &mut y);
-        return y;
+        accumulate_block::<F, OUT>(weight, x, 0, y);
+        return;
     }
     let mut start = 0;
     while start + BLOCK <= OUT {
@@ -46,7 +47,6 @@ pub fn dense<F: Float, const IN: usize, const OUT: usize>(
             }
         }
     }
-    y
 }
 
 /// Adds `Σ_i weight[i][start..start+B] * x[i]` into `out` (`B` outputs), in input order.
@@ -79,7 +79,8 @@ mod tests {
         }
         let bias: [f32; OUT] = core::array::from_fn(|o| o as f32 * 0.1);
         let x = [0.3f32, -1.2, 2.5, 0.01, -0.7];
-        let y = dense(&weight, Some(&bias), &x);
+        let mut y = [f32::NAN; OUT];
+        dense_into(&weight, Some(&bias), &x, &mut y);
         for o in 0..OUT {
             let mut want = bias[o];
             for i in 0..IN {
@@ -87,9 +88,7 @@ mod tests {
             }
             assert_eq!(y[o].to_bits(), want.to_bits(), "output {o}");
         }
-        assert_eq!(
-            dense(&weight, None, &x)[0].to_bits(),
-            (0..IN).fold(0.0f32, |a, i| a + weight[i][0] * x[i]).to_bits()
-        );
+        dense_into(&weight, None, &x, &mut y);
+        assert_eq!(y[0].to_bits(), (0..IN).fold(0.0f32, |a, i| a + weight[i][0] * x[i]).to_bits());
     }
 }

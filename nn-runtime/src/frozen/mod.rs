@@ -10,12 +10,12 @@ mod dense;
 mod pool;
 mod zero_pad;
 
-pub use adaptive_avg_pool::adaptive_avg_pool2d;
+pub use adaptive_avg_pool::adaptive_avg_pool2d_into;
 pub use batch_norm::{batch_norm1d, batch_norm2d, batch_norm_scale_shift};
-pub use conv2d::{conv2d, window_output};
-pub use dense::dense;
-pub use pool::{avg_pool2d, max_pool2d};
-pub use zero_pad::zero_pad2d;
+pub use conv2d::{conv2d_into, window_output};
+pub use dense::dense_into;
+pub use pool::{avg_pool2d_into, max_pool2d_into};
+pub use zero_pad::zero_pad2d_into;
 
 pub(crate) use conv2d::output_len;
 // Shared with the training kernels in `layers`.
@@ -61,19 +61,6 @@ pub fn softmax_in_place<F: Float>(x: &mut [F]) {
 pub unsafe fn zeroed_box<T>() -> Box<T> {
     // SAFETY: the caller guarantees that all-zero bytes are a valid `T`.
     unsafe { Box::<T>::new_zeroed().assume_init() }
-}
-
-/// `[C][H][W]` → `[C·H·W]` in row-major order, as `Flatten` does.
-///
-/// # Panics
-/// If `N != C·H·W` (a const-evaluable check the generated code never fails).
-#[inline]
-pub fn flatten<F: Float, const C: usize, const H: usize, const W: usize, const N: usize>(
-    x: &[[[F; W]; H]; C],
-) -> [F; N] {
-    let mut flat = [F::zero(); N];
-    flat.copy_from_slice(x.as_flattened().as_flattened());
-    flat
 }
 
 /// `y += x` elementwise: the skip connection of `Residual`.

@@ -70,40 +70,38 @@ pub(crate) fn avg_pool_plane<F: Float>(
     }
 }
 
-/// PyTorch's `MaxPool2d(kernel, stride)` on one `[C, H, W]` image.
+/// PyTorch's `MaxPool2d(kernel, stride)` on one `[C, H, W]` image, into `y`.
 ///
 /// # Panics
 /// If `OH`×`OW` is not the output size that `H`×`W`, `kernel` and `stride` give.
 #[inline]
-pub fn max_pool2d<F: Float, const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+pub fn max_pool2d_into<F: Float, const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[F; W]; H]; C],
+    y: &mut [[[F; OW]; OH]; C],
     kernel: usize,
     stride: usize,
-) -> [[[F; OW]; OH]; C] {
+) {
     check_output::<H, W, OH, OW>(kernel, stride);
-    let mut y = [[[F::zero(); OW]; OH]; C];
-    for (plane, out) in x.iter().zip(&mut y) {
+    for (plane, out) in x.iter().zip(y) {
         max_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride);
     }
-    y
 }
 
-/// PyTorch's `AvgPool2d(kernel, stride)` on one `[C, H, W]` image.
+/// PyTorch's `AvgPool2d(kernel, stride)` on one `[C, H, W]` image, into `y`.
 ///
 /// # Panics
 /// If `OH`×`OW` is not the output size that `H`×`W`, `kernel` and `stride` give.
 #[inline]
-pub fn avg_pool2d<F: Float, const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+pub fn avg_pool2d_into<F: Float, const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[F; W]; H]; C],
+    y: &mut [[[F; OW]; OH]; C],
     kernel: usize,
     stride: usize,
-) -> [[[F; OW]; OH]; C] {
+) {
     check_output::<H, W, OH, OW>(kernel, stride);
-    let mut y = [[[F::zero(); OW]; OH]; C];
-    for (plane, out) in x.iter().zip(&mut y) {
+    for (plane, out) in x.iter().zip(y) {
         avg_pool_plane(plane.as_flattened(), W, out.as_flattened_mut(), OW, kernel, stride);
     }
-    y
 }
 
 fn check_output<const H: usize, const W: usize, const OH: usize, const OW: usize>(kernel: usize, stride: usize) {
@@ -127,8 +125,9 @@ mod tests {
     fn check<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(k: usize, s: usize) {
         let x = image::<C, H, W>(k as u64 * 10 + s as u64);
         let batch = Array4::from_shape_fn((1, C, H, W), |(_, c, i, j)| x[c][i][j]);
-        let max = max_pool2d::<f32, C, H, W, OH, OW>(&x, k, s);
-        let avg = avg_pool2d::<f32, C, H, W, OH, OW>(&x, k, s);
+        let (mut max, mut avg) = ([[[f32::NAN; OW]; OH]; C], [[[f32::NAN; OW]; OH]; C]);
+        max_pool2d_into::<f32, C, H, W, OH, OW>(&x, &mut max, k, s);
+        avg_pool2d_into::<f32, C, H, W, OH, OW>(&x, &mut avg, k, s);
         let want_max = pool::max_pool2d(batch.view(), k, s);
         let want_avg = pool::avg_pool2d(batch.view(), k, s);
         assert_eq!(want_max.shape(), [1, C, OH, OW]);

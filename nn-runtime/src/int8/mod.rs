@@ -5,7 +5,8 @@
 //! are int8, symmetric per output channel, with int32 biases; each layer's `i32`
 //! accumulator goes back to int8 through [`Requantize`]. The kernels take fixed-size
 //! arrays and need neither heap nor `std`: a baked model calls one per layer
-//! ([`Dense::infer`], [`Conv2d::infer`], [`max_pool2d`], [`Add::add_in_place`], ...).
+//! ([`Dense::infer_into`], [`Conv2d::infer_into`], [`max_pool2d_into`], [`Add::add_in_place`], ...),
+//! each writing into its slot of the inference's arena ([`crate::arena`]).
 //! Their weights are [`Packed`] at bake time for the matrix kernels, which on Cortex-M4/M7
 //! run on the DSP extension (`SMLAD`, `SXTB16`) and elsewhere in plain Rust.
 //!
@@ -32,24 +33,15 @@ pub use add::{Add, LEFT_SHIFT};
 pub use conv2d::{Conv2d, Geometry};
 pub use dense::Dense;
 pub use packed::{blocks, pairs, Packed};
-pub use pad::zero_pad2d;
-pub use pool::{adaptive_avg_pool2d, adaptive_window, average, avg_pool2d, max_pool2d};
+pub use pad::{zero_pad2d, zero_pad2d_into};
+pub use pool::{
+    adaptive_avg_pool2d, adaptive_avg_pool2d_into, adaptive_window, average, avg_pool2d, avg_pool2d_into, max_pool2d,
+    max_pool2d_into,
+};
 pub use quant::Quant;
 pub use requant::{
     act_min, requantize, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, Multiplier, Requantize,
 };
-
-/// `[C][H][W]` → `[C·H·W]` in row-major order, as `Flatten` does (the scale and zero
-/// point stay those of the input).
-///
-/// # Panics
-/// If `N != C·H·W` (a const-evaluable check the generated code never fails).
-#[inline]
-pub fn flatten<const C: usize, const H: usize, const W: usize, const N: usize>(x: &[[[i8; W]; H]; C]) -> [i8; N] {
-    let mut flat = [0; N];
-    flat.copy_from_slice(x.as_flattened().as_flattened());
-    flat
-}
 
 /// A `ReLU` that follows a layer keeping its input's quantisation: `q = max(q, zero_point)`
 /// (real zero is the zero point).
@@ -63,12 +55,6 @@ pub fn relu_in_place(x: &mut [i8], zero_point: i32) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn flatten_is_channel_major() {
-        let x = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
-        assert_eq!(super::flatten::<2, 2, 2, 8>(&x), [1, 2, 3, 4, 5, 6, 7, 8]);
-    }
-
     #[test]
     fn relu_clamps_at_the_zero_point() {
         let mut x = [-128, -6, -5, 0, 127];

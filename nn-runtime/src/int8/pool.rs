@@ -18,16 +18,16 @@ enum Reduce {
     Average,
 }
 
-/// Reduces every window of every channel: window `(oy, ox)` covers rows `rows(oy)` and
-/// columns `cols(ox)`.
+/// Reduces every window of every channel into `y`: window `(oy, ox)` covers rows
+/// `rows(oy)` and columns `cols(ox)`.
 #[inline(always)]
 fn pool<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[i8; W]; H]; C],
+    y: &mut [[[i8; OW]; OH]; C],
     rows: impl Fn(usize) -> core::ops::Range<usize>,
     cols: impl Fn(usize) -> core::ops::Range<usize>,
     reduce: Reduce,
-) -> [[[i8; OW]; OH]; C] {
-    let mut y = [[[0i8; OW]; OH]; C];
+) {
     for (plane, out) in x.iter().zip(y.iter_mut()) {
         for (oy, out_row) in out.iter_mut().enumerate() {
             let window = &plane[rows(oy)];
@@ -43,43 +43,72 @@ fn pool<const C: usize, const H: usize, const W: usize, const OH: usize, const O
             }
         }
     }
-    y
 }
 
-/// PyTorch's `MaxPool2d` without padding: `kernel` and `stride` are `[height, width]`.
+/// PyTorch's `MaxPool2d` without padding, into `y`: `kernel` and `stride` are
+/// `[height, width]`.
 ///
 /// # Panics
 /// If a window leaves the image (`OH`, `OW` too large for the geometry).
 #[inline]
-pub fn max_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+pub fn max_pool2d_into<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[i8; W]; H]; C],
+    y: &mut [[[i8; OW]; OH]; C],
     kernel: [usize; 2],
     stride: [usize; 2],
-) -> [[[i8; OW]; OH]; C] {
+) {
     pool(
         x,
+        y,
         |oy| oy * stride[0]..oy * stride[0] + kernel[0],
         |ox| ox * stride[1]..ox * stride[1] + kernel[1],
         Reduce::Max,
     )
 }
 
-/// PyTorch's `AvgPool2d` without padding, with TFLite's integer rounding ([`average`]).
+/// [`max_pool2d_into`] into a new array (the firmware's kernel checks call it).
+#[inline]
+pub fn max_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> [[[i8; OW]; OH]; C] {
+    let mut y = [[[0; OW]; OH]; C];
+    max_pool2d_into(x, &mut y, kernel, stride);
+    y
+}
+
+/// PyTorch's `AvgPool2d` without padding, with TFLite's integer rounding ([`average`]),
+/// into `y`.
 ///
 /// # Panics
 /// If a window leaves the image (`OH`, `OW` too large for the geometry).
+#[inline]
+pub fn avg_pool2d_into<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+    y: &mut [[[i8; OW]; OH]; C],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) {
+    pool(
+        x,
+        y,
+        |oy| oy * stride[0]..oy * stride[0] + kernel[0],
+        |ox| ox * stride[1]..ox * stride[1] + kernel[1],
+        Reduce::Average,
+    )
+}
+
+/// [`avg_pool2d_into`] into a new array (the firmware's kernel checks call it).
 #[inline]
 pub fn avg_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[i8; W]; H]; C],
     kernel: [usize; 2],
     stride: [usize; 2],
 ) -> [[[i8; OW]; OH]; C] {
-    pool(
-        x,
-        |oy| oy * stride[0]..oy * stride[0] + kernel[0],
-        |ox| ox * stride[1]..ox * stride[1] + kernel[1],
-        Reduce::Average,
-    )
+    let mut y = [[[0; OW]; OH]; C];
+    avg_pool2d_into(x, &mut y, kernel, stride);
+    y
 }
 
 /// PyTorch's adaptive window `i` of `out` over `len`: `[⌊i·len/out⌋, ⌈(i+1)·len/out⌉)`.
@@ -88,12 +117,24 @@ pub const fn adaptive_window(i: usize, len: usize, out: usize) -> core::ops::Ran
     i * len / out..((i + 1) * len).div_ceil(out)
 }
 
-/// PyTorch's `AdaptiveAvgPool2d((OH, OW))`, with TFLite's integer rounding ([`average`]).
+/// PyTorch's `AdaptiveAvgPool2d((OH, OW))`, with TFLite's integer rounding ([`average`]),
+/// into `y`.
+#[inline]
+pub fn adaptive_avg_pool2d_into<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
+    x: &[[[i8; W]; H]; C],
+    y: &mut [[[i8; OW]; OH]; C],
+) {
+    pool(x, y, |oy| adaptive_window(oy, H, OH), |ox| adaptive_window(ox, W, OW), Reduce::Average)
+}
+
+/// [`adaptive_avg_pool2d_into`] into a new array (the firmware's kernel checks call it).
 #[inline]
 pub fn adaptive_avg_pool2d<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
     x: &[[[i8; W]; H]; C],
 ) -> [[[i8; OW]; OH]; C] {
-    pool(x, |oy| adaptive_window(oy, H, OH), |ox| adaptive_window(ox, W, OW), Reduce::Average)
+    let mut y = [[[0; OW]; OH]; C];
+    adaptive_avg_pool2d_into(x, &mut y);
+    y
 }
 
 #[cfg(test)]
@@ -135,6 +176,15 @@ mod tests {
         })
     }
 
+    /// What `pool` writes into an output that held garbage before.
+    fn written<const C: usize, const OH: usize, const OW: usize>(
+        pool: impl FnOnce(&mut [[[i8; OW]; OH]; C]),
+    ) -> [[[i8; OW]; OH]; C] {
+        let mut y = [[[0x55; OW]; OH]; C];
+        pool(&mut y);
+        y
+    }
+
     /// The plain integer reference: windows by explicit index, rounding by f64.
     fn reference<const C: usize, const H: usize, const W: usize, const OH: usize, const OW: usize>(
         x: &[[[i8; W]; H]; C],
@@ -167,16 +217,16 @@ mod tests {
         fn pools_match_the_integer_reference(seed in any::<u64>()) {
             let x = image::<2, 7, 6>(seed);
             let fixed = |k: [usize; 2], s: [usize; 2]| move |oy: usize, ox: usize| ([oy * s[0], oy * s[0] + k[0]], [ox * s[1], ox * s[1] + k[1]]);
-            prop_assert_eq!(max_pool2d::<2, 7, 6, 3, 3>(&x, [2, 2], [2, 2]), reference(&x, fixed([2, 2], [2, 2]), true));
-            prop_assert_eq!(max_pool2d::<2, 7, 6, 2, 2>(&x, [3, 2], [3, 3]), reference(&x, fixed([3, 2], [3, 3]), true));
-            prop_assert_eq!(avg_pool2d::<2, 7, 6, 3, 3>(&x, [2, 2], [2, 2]), reference(&x, fixed([2, 2], [2, 2]), false));
-            prop_assert_eq!(avg_pool2d::<2, 7, 6, 2, 4>(&x, [3, 3], [3, 1]), reference(&x, fixed([3, 3], [3, 1]), false));
+            prop_assert_eq!(written(|y| max_pool2d_into::<2, 7, 6, 3, 3>(&x, y, [2, 2], [2, 2])), reference(&x, fixed([2, 2], [2, 2]), true));
+            prop_assert_eq!(written(|y| max_pool2d_into::<2, 7, 6, 2, 2>(&x, y, [3, 2], [3, 3])), reference(&x, fixed([3, 2], [3, 3]), true));
+            prop_assert_eq!(written(|y| avg_pool2d_into::<2, 7, 6, 3, 3>(&x, y, [2, 2], [2, 2])), reference(&x, fixed([2, 2], [2, 2]), false));
+            prop_assert_eq!(written(|y| avg_pool2d_into::<2, 7, 6, 2, 4>(&x, y, [3, 3], [3, 1])), reference(&x, fixed([3, 3], [3, 1]), false));
             let adaptive = |oh: usize, ow: usize| move |oy: usize, ox: usize| {
                 let (r, c) = (adaptive_window(oy, 7, oh), adaptive_window(ox, 6, ow));
                 ([r.start, r.end], [c.start, c.end])
             };
-            prop_assert_eq!(adaptive_avg_pool2d::<2, 7, 6, 3, 4>(&x), reference(&x, adaptive(3, 4), false));
-            prop_assert_eq!(adaptive_avg_pool2d::<2, 7, 6, 1, 1>(&x), reference(&x, adaptive(1, 1), false));
+            prop_assert_eq!(written(|y| adaptive_avg_pool2d_into::<2, 7, 6, 3, 4>(&x, y)), reference(&x, adaptive(3, 4), false));
+            prop_assert_eq!(written(|y| adaptive_avg_pool2d_into::<2, 7, 6, 1, 1>(&x, y)), reference(&x, adaptive(1, 1), false));
         }
     }
 }

@@ -217,7 +217,7 @@ impl<F: Float> Conv2d<F> {
     }
 
     /// Copies the weights into a frozen layer: `weight` is `[out_c][in_c / groups][kh][kw]`
-    /// flattened (PyTorch's layout, what [`crate::frozen::conv2d`] reads), `bias` has
+    /// flattened (PyTorch's layout, what [`crate::frozen::conv2d_into`] reads), `bias` has
     /// `out_c` elements.
     pub fn freeze_into(&self, weight: &mut [F], bias: Option<&mut [F]>) {
         for (dst, &w) in weight.iter_mut().zip(self.weight.iter()) {

@@ -106,7 +106,8 @@ mod tests {
         let folded = conv.fold_batch_norm(&bn).unwrap();
         let (mut weight, mut frozen_bias) = ([[[[0.0f32; 3]; 3]; CG]; 8], [0.0f32; 8]);
         folded.freeze_into(weight.as_flattened_mut().as_flattened_mut().as_flattened_mut(), Some(&mut frozen_bias));
-        let y: [[[f32; 6]; 4]; 8] = frozen::conv2d(&weight, Some(&frozen_bias), &x, (2, 1), (1, 1));
+        let mut y = [[[0.0f32; 6]; 4]; 8];
+        frozen::conv2d_into(&weight, Some(&frozen_bias), &x, &mut y, (2, 1), (1, 1));
         for ((_, o, i, j), &w) in want.indexed_iter() {
             assert_close(y[o][i][j], w, (CG, bias, o, i, j));
         }
@@ -136,7 +137,8 @@ mod tests {
             let folded = linear.fold_batch_norm(&bn).unwrap();
             let (mut weight_t, mut frozen_bias) = ([[0.0f32; 3]; 5], [0.0f32; 3]);
             folded.freeze_into(weight_t.as_flattened_mut(), Some(&mut frozen_bias));
-            let y = frozen::dense(&weight_t, Some(&frozen_bias), &x);
+            let mut y = [0.0f32; 3];
+            frozen::dense_into(&weight_t, Some(&frozen_bias), &x, &mut y);
             for (o, &w) in want.row(0).iter().enumerate() {
                 assert_close(y[o], w, (bias, o));
             }

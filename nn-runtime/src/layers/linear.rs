@@ -120,7 +120,7 @@ impl<F: Float> Linear<F> {
     }
 
     /// Copies the weights into a frozen layer: `weight_t` is `[in][out]` (input-major,
-    /// what [`crate::frozen::dense`] reads) flattened, `bias` has `out` elements.
+    /// what [`crate::frozen::dense_into`] reads) flattened, `bias` has `out` elements.
     pub fn freeze_into(&self, weight_t: &mut [F], bias: Option<&mut [F]>) {
         for (dst, &w) in weight_t.iter_mut().zip(self.weight.t().iter()) {
             *dst = w;

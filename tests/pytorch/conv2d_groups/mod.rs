@@ -72,7 +72,8 @@ fn frozen_depthwise_gives_pytorchs_output(t: &Tensors, weight: &Array4<f32>, bia
     for n in 0..2 {
         let image: [[[f32; 8]; 9]; 4] =
             std::array::from_fn(|c| std::array::from_fn(|i| std::array::from_fn(|j| x[[n, c, i, j]])));
-        let y: [[[f32; 4]; 5]; 4] = nn::frozen::conv2d(&kernels, bias.as_ref(), &image, (2, 2), (1, 1));
+        let mut y = [[[0.0f32; 4]; 5]; 4];
+        nn::frozen::conv2d_into(&kernels, bias.as_ref(), &image, &mut y, (2, 2), (1, 1));
         let got = Array4::from_shape_fn((1, 4, 5, 4), |(_, c, i, j)| y[c][i][j]);
         let want = want.slice(nn::ndarray::s![n..n + 1, .., .., ..]);
         assert_close(got.view(), want, 1e-5, "depthwise: frozen output");

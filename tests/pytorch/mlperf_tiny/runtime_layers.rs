@@ -194,17 +194,22 @@ fn ds_cnn_frozen_with_batch_norms_folded_gives_pytorchs_eval_output_in_f32() {
     for image in x.outer_iter() {
         let image: [[[f32; 10]; 49]; 1] =
             std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| image[[c, h, w]])));
-        let mut a: [[[f32; 5]; 25]; 64] = frozen::conv2d(&first.weight, Some(&first.bias), &image, (2, 2), (5, 1));
+        // Two buffers, ping-pong, as the generated code's arena plan does.
+        let (mut a, mut b) = ([[[0.0f32; 5]; 25]; 64], [[[0.0f32; 5]; 25]; 64]);
+        frozen::conv2d_into(&first.weight, Some(&first.bias), &image, &mut a, (2, 2), (5, 1));
         frozen::activate(Relu, a.as_flattened_mut().as_flattened_mut());
         for (dw, pw) in depthwise.iter().zip(&pointwise) {
-            a = frozen::conv2d(&dw.weight, Some(&dw.bias), &a, (1, 1), (1, 1));
-            frozen::activate(Relu, a.as_flattened_mut().as_flattened_mut());
-            a = frozen::conv2d(&pw.weight, Some(&pw.bias), &a, (1, 1), (0, 0));
+            frozen::conv2d_into(&dw.weight, Some(&dw.bias), &a, &mut b, (1, 1), (1, 1));
+            frozen::activate(Relu, b.as_flattened_mut().as_flattened_mut());
+            frozen::conv2d_into(&pw.weight, Some(&pw.bias), &b, &mut a, (1, 1), (0, 0));
             frozen::activate(Relu, a.as_flattened_mut().as_flattened_mut());
         }
-        let pooled: [[[f32; 1]; 1]; 64] = frozen::adaptive_avg_pool2d(&a);
-        let flat: [f32; 64] = frozen::flatten(&pooled);
-        logits.extend(frozen::dense(&linear_t, Some(&linear_bias), &flat).map(f64::from));
+        let mut pooled = [[[0.0f32; 1]; 1]; 64];
+        frozen::adaptive_avg_pool2d_into(&a, &mut pooled);
+        let flat: &[f32; 64] = pooled.as_flattened().as_flattened().try_into().unwrap();
+        let mut y = [0.0f32; 12];
+        frozen::dense_into(&linear_t, Some(&linear_bias), flat, &mut y);
+        logits.extend(y.map(f64::from));
     }
     let logits = Array2::from_shape_vec((4, 12), logits).unwrap();
     assert_close_relative(logits.view(), io.floats("eval_output").view(), 1e-4, "folded frozen output");
