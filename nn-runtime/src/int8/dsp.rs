@@ -1,8 +1,12 @@
-//! The Cortex-M4/M7 inner loop of [`dot4`](super::packed::dot4), with the DSP extension
-//! through `asm!`: per column pair, one `LDR` of the input pair, one `LDRD` of the two
-//! weight words, four `SXTB16` and four `SMLAD` — eight multiply-accumulates in ten
-//! instructions. The main loop runs eight pairs per pass (`.rept 8`), a second loop
-//! the pairs left over.
+//! The Cortex-M4/M7 inner loops of [`dot4`](super::packed::dot4) and
+//! [`dot2x2`](super::packed::dot2x2), with the DSP extension through `asm!`.
+//!
+//! `dot4` (four rows, one input): per column pair, one `LDR` of the input pair, one
+//! `LDRD` of the two weight words, four `SXTB16` and four `SMLAD` — eight
+//! multiply-accumulates in ten instructions. `dot2x2` (two rows, two inputs whose pairs
+//! are interleaved): one `LDR` of the rows' weight word, one `LDRD` of the two inputs'
+//! pairs, two `SXTB16` and four `SMLAD` — eight in eight. The main loops run eight pairs
+//! per pass (`.rept 8`), further loops the pairs left over.
 
 use core::arch::asm;
 
@@ -76,6 +80,70 @@ pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) 
     if PAIRS > main {
         // SAFETY: the `PAIRS − main` pairs after the first `main`, in bounds.
         unsafe { accumulate(w[main..].as_ptr(), x[main..].as_ptr(), PAIRS - main, 1, &mut acc) };
+    }
+    acc
+}
+
+/// The instructions of one column pair of `dot2x2`: the weight word at `{wp}` (rows 0–1,
+/// advanced past both words of the pair) and the two inputs' pairs at `{xp}` into
+/// `{a00}` (row 0 · input A), `{a01}` (row 0 · B), `{a10}` and `{a11}`.
+macro_rules! column_pair_2x2 {
+    () => {
+        concat!(
+            "ldr {w}, [{wp}], #8\n",
+            "ldrd {xa}, {xb}, [{xp}], #8\n",
+            "sxtb16 {t}, {w}\n",
+            "sxtb16 {w}, {w}, ror #8\n",
+            "smlad {a00}, {t}, {xa}, {a00}\n",
+            "smlad {a01}, {t}, {xb}, {a01}\n",
+            "smlad {a10}, {w}, {xa}, {a10}\n",
+            "smlad {a11}, {w}, {xb}, {a11}\n",
+        )
+    };
+}
+
+/// One `asm!` loop of `dot2x2`: `$per_pass` column pairs per pass, `$passes` passes;
+/// the pointers advance (`$w => $w_end`, `$x => $x_end`: `_` drops them).
+macro_rules! loop_2x2 {
+    ($per_pass:literal, $w:ident => $w_end:tt, $x:ident => $x_end:tt, $passes:expr, $acc:expr) => {
+        asm!(
+            "2:",
+            concat!(".rept ", $per_pass),
+            column_pair_2x2!(),
+            ".endr",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            wp = inout(reg) $w => $w_end, xp = inout(reg) $x => $x_end, n = inout(reg) $passes => _,
+            w = out(reg) _, t = out(reg) _, xa = out(reg) _, xb = out(reg) _,
+            a00 = inout(reg) $acc[0], a01 = inout(reg) $acc[1], a10 = inout(reg) $acc[2], a11 = inout(reg) $acc[3],
+            options(nostack, readonly),
+        )
+    };
+}
+
+/// See [`dot2x2`](super::packed::dot2x2).
+#[inline]
+pub(crate) fn dot2x2<const PAIRS: usize>(
+    w: &[[u32; 2]; PAIRS],
+    half: usize,
+    x: &[[u32; 2]; PAIRS],
+    acc: [i32; 4],
+) -> [i32; 4] {
+    let mut acc = acc;
+    let mut wp: *const u32 = w.as_flattened()[half..].as_ptr();
+    let mut xp: *const [u32; 2] = x.as_ptr();
+    // SAFETY: the loops read `PAIRS` pairs in all: words `2p + half` of `w` and the
+    // (8-byte aligned, as LDRD needs) pairs of `x`, each in bounds.
+    unsafe {
+        if PAIRS >= 8 {
+            loop_2x2!("8", wp => wp, xp => xp, PAIRS / 8, acc);
+        }
+        if PAIRS % 8 >= 4 {
+            loop_2x2!("4", wp => wp, xp => xp, 1usize, acc);
+        }
+        if PAIRS % 4 > 0 {
+            loop_2x2!("1", wp => _, xp => _, PAIRS % 4, acc);
+        }
     }
     acc
 }

@@ -1,0 +1,167 @@
+//! The direct kernel of a depthwise 3×3 [`Conv2d`] (one group per channel, as many
+//! outputs as inputs, stride 1 or 2): channel by channel, the plane is widened once to
+//! `x − zp` in 16 bits with its left and right padding (rows above and below the image
+//! are skipped), and each pair of adjacent outputs takes, per kernel row, three 32-bit
+//! loads of input pairs, one `SMLAD` with the taps `(w0, w1)` and one `SMLABB`/`SMLABT`
+//! with `w2` each. The channel's nine taps stay in registers.
+
+use super::conv2d::{Conv2d, Geometry};
+use super::insn::{smlabb, smlabt, smlad};
+use super::packed::pair;
+
+/// The 16-bit room the widened plane needs past its last row: the high half of the
+/// last pair an output reads.
+const SLACK: usize = 2;
+
+/// A channel plane widened to 16 bits, each row `W + 2·pw` long, in the room of `H`
+/// rows of `2·W` (plus [`SLACK`]).
+#[repr(C)]
+struct Plane<const H: usize, const W: usize> {
+    rows: [[u32; W]; H],
+    slack: [u32; SLACK / 2],
+}
+
+/// Whether the direct kernel runs the `Conv2d` of `geometry` from `C` to `OC` channels
+/// of `H × W`: depthwise with multiplier 1, 3×3, stride 1 or 2, and the padded rows fit
+/// a [`Plane`] (`W ≥ 2·pw`, roughly).
+pub(crate) const fn serves<const C: usize, const H: usize, const W: usize, const OC: usize>(
+    geometry: &Geometry,
+) -> bool {
+    let Geometry { kernel, stride, padding, groups } = *geometry;
+    groups == C
+        && OC == C
+        && kernel[0] == 3
+        && kernel[1] == 3
+        && stride[0] == stride[1]
+        && (stride[0] == 1 || stride[0] == 2)
+        && H * (W + 2 * padding[1]) <= 2 * H * W
+}
+
+/// One kernel row of two adjacent outputs: the input pairs from 16-bit index `at` of
+/// `plane`, `S` apart, times the row's taps `(w0, w1)` and `w2` (low half).
+///
+/// # Safety
+/// `at + S + 3 < plane.len()` (with `S = 2`; `at + 4` with `S = 1`).
+#[inline(always)]
+unsafe fn row_pair<const S: usize>(plane: &[i16], at: usize, w01: u32, w2: u32, acc: [i32; 2]) -> [i32; 2] {
+    // SAFETY: the caller's bound; M4 loads words from any 16-bit boundary.
+    let load = |i: usize| unsafe { plane.as_ptr().add(at + i).cast::<u32>().read_unaligned() };
+    if S == 1 {
+        let (p0, p1, p2) = (load(0), load(1), load(2));
+        [smlabb(w2, p2, smlad(w01, p0, acc[0])), smlabt(w2, p2, smlad(w01, p1, acc[1]))]
+    } else {
+        let (p0, p2, p4) = (load(0), load(2), load(4));
+        [smlabb(w2, p2, smlad(w01, p0, acc[0])), smlabb(w2, p4, smlad(w01, p2, acc[1]))]
+    }
+}
+
+/// One kernel row of one output.
+///
+/// # Safety
+/// `at + 3 < plane.len()`.
+#[inline(always)]
+unsafe fn row_one(plane: &[i16], at: usize, w01: u32, w2: u32, acc: i32) -> i32 {
+    // SAFETY: the caller's bound; M4 loads words from any 16-bit boundary.
+    let load = |i: usize| unsafe { plane.as_ptr().add(at + i).cast::<u32>().read_unaligned() };
+    smlabb(w2, load(2), smlad(w01, load(0), acc))
+}
+
+/// Runs `layer`, which [`serves`] accepts, on `x` into `y`.
+pub(crate) fn infer<
+    const SHORT: bool,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const OH: usize,
+    const OW: usize,
+    const PAIRS: usize,
+    const BLOCKS: usize,
+>(
+    layer: &Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS>,
+    x: &[[[i8; W]; H]; C],
+    y: &mut [[[i8; OW]; OH]; OC],
+) {
+    if layer.geometry.stride[0] == 1 {
+        channels::<1, SHORT, C, H, W, OC, OH, OW, PAIRS, BLOCKS>(layer, x, y);
+    } else {
+        channels::<2, SHORT, C, H, W, OC, OH, OW, PAIRS, BLOCKS>(layer, x, y);
+    }
+}
+
+/// [`infer`] with stride `S`.
+fn channels<
+    const S: usize,
+    const SHORT: bool,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const OH: usize,
+    const OW: usize,
+    const PAIRS: usize,
+    const BLOCKS: usize,
+>(
+    layer: &Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS>,
+    x: &[[[i8; W]; H]; C],
+    y: &mut [[[i8; OW]; OH]; OC],
+) {
+    let [ph, pw] = layer.geometry.padding;
+    let width = W + 2 * pw;
+    let mut room = Plane::<H, W> { rows: [[0; W]; H], slack: [0; SLACK / 2] };
+    // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·H·W + SLACK` i16s,
+    // aligned, all initialised; `room` is not used otherwise while `plane` lives.
+    let plane: &mut [i16] =
+        unsafe { core::slice::from_raw_parts_mut((&raw mut room).cast::<i16>(), 2 * H * W + SLACK) };
+    let zp = layer.input_zero_point;
+    for (c, (x, y)) in x.iter().zip(y.iter_mut()).enumerate() {
+        // The padding columns are never written: they stay 0.
+        for (row, x) in plane.chunks_exact_mut(width).zip(x) {
+            for (v, &x) in row[pw..pw + W].iter_mut().zip(x) {
+                *v = (i32::from(x) - zp) as i16;
+            }
+        }
+        let tap = |k: usize| i32::from((layer.weights.words[c][k / 2][0] >> (16 * (k % 2))) as i8);
+        let w01 = [pair(tap(0), tap(1)), pair(tap(3), tap(4)), pair(tap(6), tap(7))];
+        let w2 = [tap(2) as u32, tap(5) as u32, tap(8) as u32];
+        let bias = layer.bias[c];
+        let output = layer.channel::<SHORT>(c);
+        let plane: &[i16] = plane;
+        for (oy, y) in y.iter_mut().enumerate() {
+            // Kernel rows `first..last` lie inside the image, from plane row `oy·S + first − ph`.
+            let first = ph.saturating_sub(oy * S);
+            let last = 3.min((H + ph).saturating_sub(oy * S));
+            let top = (oy * S + first - ph) * width;
+            let mut ox = 0;
+            while ox + 1 < OW {
+                let at = top + ox * S;
+                let mut acc = [bias; 2];
+                // SAFETY: `serves` keeps `H · width ≤ 2·H·W`, and the last input pair an
+                // output of a row reads ends at most one element past the row.
+                unsafe {
+                    if first == 0 && last == 3 {
+                        acc = row_pair::<S>(plane, at, w01[0], w2[0], acc);
+                        acc = row_pair::<S>(plane, at + width, w01[1], w2[1], acc);
+                        acc = row_pair::<S>(plane, at + 2 * width, w01[2], w2[2], acc);
+                    } else {
+                        for (i, ky) in (first..last).enumerate() {
+                            acc = row_pair::<S>(plane, at + i * width, w01[ky], w2[ky], acc);
+                        }
+                    }
+                }
+                y[ox] = output(acc[0]);
+                y[ox + 1] = output(acc[1]);
+                ox += 2;
+            }
+            if ox < OW {
+                let at = top + ox * S;
+                let mut acc = bias;
+                for (i, ky) in (first..last).enumerate() {
+                    // SAFETY: as above.
+                    acc = unsafe { row_one(plane, at + i * width, w01[ky], w2[ky], acc) };
+                }
+                y[ox] = output(acc);
+            }
+        }
+    }
+}
