@@ -141,7 +141,7 @@ pub(crate) fn dot2x2<const PAIRS: usize>(
         if PAIRS % 8 >= 4 {
             loop_2x2!("4", wp => wp, xp => xp, 1usize, acc);
         }
-        if PAIRS % 4 > 0 {
+        if !PAIRS.is_multiple_of(4) {
             loop_2x2!("1", wp => _, xp => _, PAIRS % 4, acc);
         }
     }
