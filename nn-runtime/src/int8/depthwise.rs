@@ -55,6 +55,36 @@ unsafe fn row_pair<const S: usize>(plane: &[i16], at: usize, w01: u32, w2: u32, 
     }
 }
 
+/// The three kernel rows of two adjacent outputs, from 16-bit index `at` of `plane`
+/// (rows `row_len` apart), with the taps `w` (per row, `(w0, w1)` and `w2`): on
+/// Cortex-M4/M7 one `asm!` block, the taps loaded by `LDRD` as they are needed.
+///
+/// # Safety
+/// `at + 2·row_len + S + 3 < plane.len()`.
+#[inline(always)]
+pub(crate) unsafe fn three_rows<const S: usize>(
+    plane: &[i16],
+    at: usize,
+    row_len: usize,
+    w: &[u32; 6],
+    acc: [i32; 2],
+) -> [i32; 2] {
+    #[cfg(arm_dsp)]
+    {
+        // SAFETY: the caller's bound.
+        unsafe { super::dsp::depthwise_three_rows::<S>(plane.as_ptr().add(at), row_len, w, acc) }
+    }
+    #[cfg(not(arm_dsp))]
+    {
+        // SAFETY: the caller's bound.
+        unsafe {
+            let acc = row_pair::<S>(plane, at, w[0], w[1], acc);
+            let acc = row_pair::<S>(plane, at + row_len, w[2], w[3], acc);
+            row_pair::<S>(plane, at + 2 * row_len, w[4], w[5], acc)
+        }
+    }
+}
+
 /// One kernel row of one output.
 ///
 /// # Safety
@@ -124,6 +154,7 @@ fn channels<
         let tap = |k: usize| i32::from((layer.weights.words[c][k / 2][0] >> (16 * (k % 2))) as i8);
         let w01 = [pair(tap(0), tap(1)), pair(tap(3), tap(4)), pair(tap(6), tap(7))];
         let w2 = [tap(2) as u32, tap(5) as u32, tap(8) as u32];
+        let taps = [w01[0], w2[0], w01[1], w2[1], w01[2], w2[2]];
         let bias = layer.bias[c];
         let output = layer.channel::<SHORT>(c);
         let plane: &[i16] = plane;
@@ -140,9 +171,7 @@ fn channels<
                 // output of a row reads ends at most one element past the row.
                 unsafe {
                     if first == 0 && last == 3 {
-                        acc = row_pair::<S>(plane, at, w01[0], w2[0], acc);
-                        acc = row_pair::<S>(plane, at + width, w01[1], w2[1], acc);
-                        acc = row_pair::<S>(plane, at + 2 * width, w01[2], w2[2], acc);
+                        acc = three_rows::<S>(plane, at, width, &taps, acc);
                     } else {
                         for (i, ky) in (first..last).enumerate() {
                             acc = row_pair::<S>(plane, at + i * width, w01[ky], w2[ky], acc);

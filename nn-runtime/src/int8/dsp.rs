@@ -147,3 +147,78 @@ pub(crate) fn dot2x2<const PAIRS: usize>(
     }
     acc
 }
+
+/// One kernel row of two adjacent depthwise outputs at `{q}`, taps from `{wp}` + `$row`·8.
+macro_rules! depthwise_row {
+    (1, $row:literal) => {
+        concat!(
+            "ldrd {w01}, {w2}, [{wp}, #",
+            $row,
+            " * 8]\n",
+            "ldr {t}, [{q}]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [{q}, #2]\n",
+            "smlad {a1}, {w01}, {t}, {a1}\n",
+            "ldr {t}, [{q}, #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "smlabt {a1}, {w2}, {t}, {a1}\n",
+        )
+    };
+    (2, $row:literal) => {
+        concat!(
+            "ldrd {w01}, {w2}, [{wp}, #",
+            $row,
+            " * 8]\n",
+            "ldr {t}, [{q}]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [{q}, #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "smlad {a1}, {w01}, {t}, {a1}\n",
+            "ldr {t}, [{q}, #8]\n",
+            "smlabb {a1}, {w2}, {t}, {a1}\n",
+        )
+    };
+}
+
+/// The three kernel rows of two adjacent outputs of a depthwise 3×3 layer of stride
+/// `$s`: the input pairs from the 16-bit plane at `at` (rows `row_bytes` apart) times the
+/// taps `w` (per row, `(w0, w1)` and `w2`), added to `acc`.
+macro_rules! depthwise_pair {
+    ($s:tt, $at:expr, $row_bytes:expr, $w:expr, $acc:expr) => {{
+        let [mut a0, mut a1] = $acc;
+        asm!(
+            "mov {q}, {p}",
+            depthwise_row!($s, 0),
+            "add {q}, {p}, {rs}",
+            depthwise_row!($s, 1),
+            "add {q}, {q}, {rs}",
+            depthwise_row!($s, 2),
+            p = in(reg) $at, rs = in(reg) $row_bytes, wp = in(reg) $w.as_ptr(),
+            q = out(reg) _, w01 = out(reg) _, w2 = out(reg) _, t = out(reg) _,
+            a0 = inout(reg) a0, a1 = inout(reg) a1,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+        [a0, a1]
+    }};
+}
+
+/// See [`three_rows`](super::depthwise::three_rows).
+///
+/// # Safety
+/// As there: the words read lie in the plane.
+#[inline(always)]
+pub(crate) unsafe fn depthwise_three_rows<const S: usize>(
+    at: *const i16,
+    row_len: usize,
+    w: &[u32; 6],
+    acc: [i32; 2],
+) -> [i32; 2] {
+    // SAFETY: the caller's contract; M4 loads words from any 16-bit boundary.
+    unsafe {
+        if S == 1 {
+            depthwise_pair!(1, at, 2 * row_len, w, acc)
+        } else {
+            depthwise_pair!(2, at, 2 * row_len, w, acc)
+        }
+    }
+}
