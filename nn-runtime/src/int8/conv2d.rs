@@ -359,6 +359,8 @@ mod tests {
             check::<3, 5, 5, 6, 3, 3, 5, 3>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
             // 1×1 pointwise.
             check::<8, 3, 3, 5, 3, 3, 4, 2>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            // 1×1 with an odd channel count and an even pixel count.
+            check::<3, 2, 4, 4, 2, 4, 2, 1>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
             // Depthwise 3×3 (the direct kernel): an odd output width, stride 2, no
             // padding, and a tall narrow plane like the keyword spotter's.
             check::<4, 5, 5, 4, 5, 5, 5, 4>(seed, geometry([3, 3], [1, 1], [1, 1], 4));
