@@ -131,9 +131,9 @@ impl<const N: usize> Requantize<N> {
 }
 
 impl<const N: usize> Requantize<N> {
-    /// Whether [`Short`] gives [`requantize`]'s result for every channel when
-    /// each `|acc|` is at most `bound`: every multiplier shifts right (or is 0, shift ≥ 1)
-    /// and `bound < 2^30`.
+    /// Whether the kernels' short requantisation (`SMMLAR` of `2·acc`, then a rounding
+    /// shift) gives [`requantize`]'s result for every channel when each `|acc|` is at
+    /// most `bound`: every multiplier shifts right and `bound < 2^30`.
     pub const fn short_form_holds(&self, bound: i64) -> bool {
         let mut c = 0;
         while c < N {
