@@ -6,7 +6,7 @@
 
 use super::depthwise;
 use super::packed::{blocks, dot2x2, pair, pairs, Packed};
-use super::requant::{Requantize, Short};
+use super::requant::{requantize, Multiplier, Requantize, Short};
 
 /// Kernel size, stride, zero padding (each `[height, width]`) and groups of a `Conv2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,134 +133,173 @@ impl<
     /// [`infer`](Self::infer) into `y`, a buffer the caller provides (an arena's slot).
     #[inline]
     pub fn infer_into(&self, x: &[[[i8; W]; H]; C], y: &mut [[[i8; OW]; OH]; OC]) {
-        match (depthwise::serves::<C, H, W, OC>(&self.geometry), self.short_requantize) {
-            (true, true) => depthwise::infer::<true, C, H, W, OC, OH, OW, PAIRS, BLOCKS>(self, x, y),
-            (true, false) => depthwise::infer::<false, C, H, W, OC, OH, OW, PAIRS, BLOCKS>(self, x, y),
-            (false, true) => self.im2col_gemm::<true>(x, y),
-            (false, false) => self.im2col_gemm::<false>(x, y),
+        let view = View {
+            words: self.weights.words.as_flattened(),
+            pairs: PAIRS,
+            bias: &self.bias,
+            multipliers: &self.requantize.multipliers,
+            zero_point: self.requantize.zero_point,
+            act_min: self.requantize.act_min,
+            input_zero_point: self.input_zero_point,
+            geometry: self.geometry,
+            sizes: [C, H, W, OC, OH, OW],
+        };
+        let (x, y) = (x.as_flattened().as_flattened(), y.as_flattened_mut().as_flattened_mut());
+        if depthwise::serves::<C, H, W, OC>(&self.geometry) {
+            let mut room = depthwise::Plane::<H, W>::new();
+            let plane = room.halves();
+            match self.short_requantize {
+                true => depthwise::infer::<true>(&view, x, y, plane),
+                false => depthwise::infer::<false>(&view, x, y, plane),
+            }
+        } else {
+            let (mut patches, mut offsets) = ([[0u32; 2]; PAIRS], [[0u32; 2]; PAIRS]);
+            match self.short_requantize {
+                true => im2col_gemm::<true>(&view, x, y, &mut patches, &mut offsets),
+                false => im2col_gemm::<false>(&view, x, y, &mut patches, &mut offsets),
+            }
         }
     }
+}
 
+/// A [`Conv2d`]'s parameters as slices and its sizes as numbers: what the kernels take,
+/// so that one copy of their code serves every layer.
+pub(crate) struct View<'a> {
+    /// The packed weights, block after block (`pairs` column pairs each).
+    pub(crate) words: &'a [[u32; 2]],
+    /// Column pairs per block.
+    pub(crate) pairs: usize,
+    /// Per output channel.
+    pub(crate) bias: &'a [i32],
+    /// Per output channel.
+    pub(crate) multipliers: &'a [Multiplier],
+    /// The output's zero point.
+    pub(crate) zero_point: i32,
+    /// The output's lower clamp.
+    pub(crate) act_min: i32,
+    /// The input's zero point.
+    pub(crate) input_zero_point: i32,
+    /// Kernel, stride, padding and groups.
+    pub(crate) geometry: Geometry,
+    /// `[C, H, W, OC, OH, OW]`.
+    pub(crate) sizes: [usize; 6],
+}
+
+impl View<'_> {
     /// Channel `o`'s requantisation: [`Short`] when `SHORT` (which
-    /// [`short_requantize`](Self::short_requantize) allows), else the general one.
+    /// [`Conv2d::short_requantize`] allows), else the general one.
     #[inline(always)]
-    pub(crate) fn channel<const SHORT: bool>(&self, o: usize) -> impl Fn(i32) -> i8 + '_ {
-        let Requantize { multipliers, zero_point, act_min } = &self.requantize;
-        let short = Short::new(multipliers[o], *zero_point, *act_min);
-        move |acc| if SHORT { short.apply(acc) } else { self.requantize.apply(o, acc) }
+    pub(crate) fn channel<const SHORT: bool>(&self, o: usize) -> impl Fn(i32) -> i8 {
+        let (multiplier, zero_point, act_min) = (self.multipliers[o], self.zero_point, self.act_min);
+        let short = Short::new(multiplier, zero_point, act_min);
+        move |acc| if SHORT { short.apply(acc) } else { requantize(acc, multiplier, zero_point, act_min) }
     }
+}
 
-    /// Every group and pair of output pixels: both patches gathered, then each pair of
-    /// weight rows times both.
-    fn im2col_gemm<const SHORT: bool>(&self, x: &[[[i8; W]; H]; C], y: &mut [[[i8; OW]; OH]; OC]) {
-        let Geometry { kernel: [kh, kw], groups, .. } = self.geometry;
-        let (in_per_group, out_per_group) = (C / groups, OC / groups);
-        let blocks_per_group = BLOCKS / groups;
-        let pixels = OH * OW;
-        // Where each column's input sits, from the window's top-left corner in its
-        // group's first channel (an odd last column's partner repeats it: its weight is 0).
-        let mut offsets = [[0u32; 2]; PAIRS];
+/// Every group and pair of output pixels of `layer`: both patches gathered into
+/// `patches`, then each pair of weight rows times both. `offsets` is room for the
+/// columns' input offsets.
+fn im2col_gemm<const SHORT: bool>(
+    layer: &View<'_>,
+    x: &[i8],
+    y: &mut [i8],
+    patches: &mut [[u32; 2]],
+    offsets: &mut [[u32; 2]],
+) {
+    let Geometry { kernel: [kh, kw], groups, .. } = layer.geometry;
+    let [c, h, w, oc, oh, ow] = layer.sizes;
+    let (in_per_group, out_per_group) = (c / groups, oc / groups);
+    let blocks_per_group = out_per_group.div_ceil(4);
+    let pixels = oh * ow;
+    // Where each column's input sits, from the window's top-left corner in its group's
+    // first channel (an odd last column's partner repeats it: its weight is 0).
+    let mut k = 0;
+    for c in 0..in_per_group {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                offsets[k / 2][k % 2] = ((c * h + ky) * w + kx) as u32;
+                k += 1;
+            }
+        }
+    }
+    if k % 2 == 1 {
+        offsets[k / 2][1] = offsets[k / 2][0];
+    }
+    for g in 0..groups {
+        let group = &x[g * in_per_group * h * w..(g + 1) * in_per_group * h * w];
+        for first in (0..pixels).step_by(2) {
+            let second = first + 1 < pixels;
+            gather(layer, group, offsets, first, 0, patches);
+            if second {
+                gather(layer, group, offsets, first + 1, 1, patches);
+            }
+            for b in 0..blocks_per_group {
+                let block = g * blocks_per_group + b;
+                let words = &layer.words[block * layer.pairs..(block + 1) * layer.pairs];
+                for half in 0..2 {
+                    let r = 4 * b + 2 * half;
+                    if r >= out_per_group {
+                        break;
+                    }
+                    let o = g * out_per_group + r;
+                    let next = r + 1 < out_per_group;
+                    let (b0, b1) = (layer.bias[o], if next { layer.bias[o + 1] } else { 0 });
+                    let [a0, b0, a1, b1] = dot2x2(words, half, patches, [b0, b0, b1, b1]);
+                    let at = o * pixels + first;
+                    let row = layer.channel::<SHORT>(o);
+                    y[at] = row(a0);
+                    if second {
+                        y[at + 1] = row(b0);
+                    }
+                    if next {
+                        let row = layer.channel::<SHORT>(o + 1);
+                        y[at + pixels] = row(a1);
+                        if second {
+                            y[at + pixels + 1] = row(b1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes output pixel `p`'s patch, `x − zp` as 16-bit pairs in the weights'
+/// `[c][ky][kx]` order (positions in the padding 0), into slot `q` of `patches`.
+#[inline(always)]
+fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usize, patches: &mut [[u32; 2]]) {
+    let Geometry { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], .. } = layer.geometry;
+    let [_, h, w, _, _, ow] = layer.sizes;
+    let zp = layer.input_zero_point;
+    let (top, left) = ((p / ow * sh).wrapping_sub(ph), (p % ow * sw).wrapping_sub(pw));
+    if top < h && left < w && top + kh <= h && left + kw <= w {
+        let corner = &group[top * w + left..];
+        for (slot, &[o0, o1]) in patches.iter_mut().zip(offsets) {
+            // SAFETY: the window lies inside the image, so every offset from its corner
+            // indexes the group's channels (`offsets` holds `(c·H + ky)·W + kx`).
+            let (v0, v1) = unsafe { (*corner.get_unchecked(o0 as usize), *corner.get_unchecked(o1 as usize)) };
+            slot[q] = pair(i32::from(v0) - zp, i32::from(v1) - zp);
+        }
+    } else {
         let mut k = 0;
-        for c in 0..in_per_group {
+        let mut low = 0;
+        for plane in group.chunks_exact(h * w) {
             for ky in 0..kh {
+                let iy = top.wrapping_add(ky);
                 for kx in 0..kw {
-                    offsets[k / 2][k % 2] = ((c * H + ky) * W + kx) as u32;
+                    let ix = left.wrapping_add(kx);
+                    let v = if iy < h && ix < w { i32::from(plane[iy * w + ix]) - zp } else { 0 };
+                    if k % 2 == 0 {
+                        low = v;
+                    } else {
+                        patches[k / 2][q] = pair(low, v);
+                    }
                     k += 1;
                 }
             }
         }
         if k % 2 == 1 {
-            offsets[k / 2][1] = offsets[k / 2][0];
-        }
-        let y = y.as_flattened_mut().as_flattened_mut();
-        let mut patches = [[0u32; 2]; PAIRS];
-        for g in 0..groups {
-            let group = &x[g * in_per_group..(g + 1) * in_per_group];
-            for first in (0..pixels).step_by(2) {
-                let second = first + 1 < pixels;
-                self.gather(group, &offsets, first, 0, &mut patches);
-                if second {
-                    self.gather(group, &offsets, first + 1, 1, &mut patches);
-                }
-                for (b, words) in
-                    self.weights.words[g * blocks_per_group..(g + 1) * blocks_per_group].iter().enumerate()
-                {
-                    for half in 0..2 {
-                        let r = 4 * b + 2 * half;
-                        if r >= out_per_group {
-                            break;
-                        }
-                        let o = g * out_per_group + r;
-                        let next = r + 1 < out_per_group;
-                        let (b0, b1) = (self.bias[o], if next { self.bias[o + 1] } else { 0 });
-                        let [a0, b0, a1, b1] = dot2x2(words, half, &patches, [b0, b0, b1, b1]);
-                        let at = o * pixels + first;
-                        let row = self.channel::<SHORT>(o);
-                        // SAFETY: `o < OC` and `first (+ 1 when second) < pixels`: in `y`'s
-                        // `OC · pixels` outputs (row `o + 1` only when `next`).
-                        unsafe {
-                            *y.get_unchecked_mut(at) = row(a0);
-                            if second {
-                                *y.get_unchecked_mut(at + 1) = row(b0);
-                            }
-                            if next {
-                                let row = self.channel::<SHORT>(o + 1);
-                                *y.get_unchecked_mut(at + pixels) = row(a1);
-                                if second {
-                                    *y.get_unchecked_mut(at + pixels + 1) = row(b1);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Writes output pixel `p`'s patch, `x − zp` as 16-bit pairs in the weights'
-    /// `[c][ky][kx]` order (positions in the padding 0), into slot `q` of `patches`.
-    #[inline(always)]
-    fn gather(
-        &self,
-        group: &[[[i8; W]; H]],
-        offsets: &[[u32; 2]; PAIRS],
-        p: usize,
-        q: usize,
-        patches: &mut [[u32; 2]; PAIRS],
-    ) {
-        let Geometry { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], .. } = self.geometry;
-        let zp = self.input_zero_point;
-        let (top, left) = ((p / OW * sh).wrapping_sub(ph), (p % OW * sw).wrapping_sub(pw));
-        let flat = group.as_flattened().as_flattened();
-        if top < H && left < W && top + kh <= H && left + kw <= W {
-            let corner = &flat[top * W + left..];
-            for (slot, &[o0, o1]) in patches.iter_mut().zip(offsets) {
-                // SAFETY: the window lies inside the image, so every offset from its
-                // corner indexes the group's channels (`offsets` holds `(c·H + ky)·W + kx`).
-                let (v0, v1) = unsafe { (*corner.get_unchecked(o0 as usize), *corner.get_unchecked(o1 as usize)) };
-                slot[q] = pair(i32::from(v0) - zp, i32::from(v1) - zp);
-            }
-        } else {
-            let mut k = 0;
-            let mut low = 0;
-            for plane in group {
-                for ky in 0..kh {
-                    let iy = top.wrapping_add(ky);
-                    for kx in 0..kw {
-                        let ix = left.wrapping_add(kx);
-                        let v = if iy < H && ix < W { i32::from(plane[iy][ix]) - zp } else { 0 };
-                        if k % 2 == 0 {
-                            low = v;
-                        } else {
-                            patches[k / 2][q] = pair(low, v);
-                        }
-                        k += 1;
-                    }
-                }
-            }
-            if k % 2 == 1 {
-                patches[k / 2][q] = pair(low, 0);
-            }
+            patches[k / 2][q] = pair(low, 0);
         }
     }
 }

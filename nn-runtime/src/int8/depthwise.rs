@@ -5,7 +5,7 @@
 //! loads of input pairs, one `SMLAD` with the taps `(w0, w1)` and one `SMLABB`/`SMLABT`
 //! with `w2` each. The channel's nine taps stay in registers.
 
-use super::conv2d::{Conv2d, Geometry};
+use super::conv2d::{Geometry, View};
 use super::insn::{smlabb, smlabt, smlad};
 use super::packed::pair;
 
@@ -13,12 +13,26 @@ use super::packed::pair;
 /// last pair an output reads.
 const SLACK: usize = 2;
 
-/// A channel plane widened to 16 bits, each row `W + 2·pw` long, in the room of `H`
-/// rows of `2·W` (plus [`SLACK`]).
+/// Room for a channel plane widened to 16 bits, each row `W + 2·pw` long: `H` rows of
+/// `2·W` (plus [`SLACK`]).
 #[repr(C)]
-struct Plane<const H: usize, const W: usize> {
+pub(crate) struct Plane<const H: usize, const W: usize> {
     rows: [[u32; W]; H],
     slack: [u32; SLACK / 2],
+}
+
+impl<const H: usize, const W: usize> Plane<H, W> {
+    /// The room, zeroed.
+    pub(crate) fn new() -> Self {
+        Self { rows: [[0; W]; H], slack: [0; SLACK / 2] }
+    }
+
+    /// The room as `2·H·W + SLACK` 16-bit values.
+    pub(crate) fn halves(&mut self) -> &mut [i16] {
+        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·H·W + SLACK` i16s,
+        // aligned and initialised; the borrow of `self` covers the slice's life.
+        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * H * W + SLACK) }
+    }
 }
 
 /// Whether the direct kernel runs the `Conv2d` of `geometry` from `C` to `OC` channels
@@ -96,79 +110,50 @@ unsafe fn row_one(plane: &[i16], at: usize, w01: u32, w2: u32, acc: i32) -> i32 
     smlabb(w2, load(2), smlad(w01, load(0), acc))
 }
 
-/// Runs `layer`, which [`serves`] accepts, on `x` into `y`.
-pub(crate) fn infer<
-    const SHORT: bool,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OC: usize,
-    const OH: usize,
-    const OW: usize,
-    const PAIRS: usize,
-    const BLOCKS: usize,
->(
-    layer: &Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS>,
-    x: &[[[i8; W]; H]; C],
-    y: &mut [[[i8; OW]; OH]; OC],
-) {
+/// Runs `layer`, which [`serves`] accepts, on `x` into `y`, its planes widened in
+/// `plane` ([`Plane::halves`]).
+pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
     if layer.geometry.stride[0] == 1 {
-        channels::<1, SHORT, C, H, W, OC, OH, OW, PAIRS, BLOCKS>(layer, x, y);
+        channels::<1, SHORT>(layer, x, y, plane);
     } else {
-        channels::<2, SHORT, C, H, W, OC, OH, OW, PAIRS, BLOCKS>(layer, x, y);
+        channels::<2, SHORT>(layer, x, y, plane);
     }
 }
 
 /// [`infer`] with stride `S`.
-fn channels<
-    const S: usize,
-    const SHORT: bool,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const OC: usize,
-    const OH: usize,
-    const OW: usize,
-    const PAIRS: usize,
-    const BLOCKS: usize,
->(
-    layer: &Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS>,
-    x: &[[[i8; W]; H]; C],
-    y: &mut [[[i8; OW]; OH]; OC],
-) {
+fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
     let [ph, pw] = layer.geometry.padding;
-    let width = W + 2 * pw;
-    let mut room = Plane::<H, W> { rows: [[0; W]; H], slack: [0; SLACK / 2] };
-    // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·H·W + SLACK` i16s,
-    // aligned, all initialised; `room` is not used otherwise while `plane` lives.
-    let plane: &mut [i16] =
-        unsafe { core::slice::from_raw_parts_mut((&raw mut room).cast::<i16>(), 2 * H * W + SLACK) };
+    let [_, h, w, _, oh, ow] = layer.sizes;
+    let width = w + 2 * pw;
+    assert!(plane.len() >= h * width + SLACK, "the plane has no room for the padded rows");
     let zp = layer.input_zero_point;
-    for (c, (x, y)) in x.iter().zip(y.iter_mut()).enumerate() {
+    for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
         // The padding columns are never written: they stay 0.
-        for (row, x) in plane.chunks_exact_mut(width).zip(x) {
-            for (v, &x) in row[pw..pw + W].iter_mut().zip(x) {
+        for (row, x) in plane.chunks_exact_mut(width).zip(x.chunks_exact(w)) {
+            for (v, &x) in row[pw..pw + w].iter_mut().zip(x) {
                 *v = (i32::from(x) - zp) as i16;
             }
         }
-        let tap = |k: usize| i32::from((layer.weights.words[c][k / 2][0] >> (16 * (k % 2))) as i8);
+        let words = &layer.words[c * layer.pairs..];
+        let tap = |k: usize| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8);
         let w01 = [pair(tap(0), tap(1)), pair(tap(3), tap(4)), pair(tap(6), tap(7))];
         let w2 = [tap(2) as u32, tap(5) as u32, tap(8) as u32];
         let taps = [w01[0], w2[0], w01[1], w2[1], w01[2], w2[2]];
         let bias = layer.bias[c];
         let output = layer.channel::<SHORT>(c);
         let plane: &[i16] = plane;
-        for (oy, y) in y.iter_mut().enumerate() {
+        for (oy, y) in y.chunks_exact_mut(ow).enumerate() {
             // Kernel rows `first..last` lie inside the image, from plane row `oy·S + first − ph`.
             let first = ph.saturating_sub(oy * S);
-            let last = 3.min((H + ph).saturating_sub(oy * S));
+            let last = 3.min((h + ph).saturating_sub(oy * S));
             let top = (oy * S + first - ph) * width;
             let mut ox = 0;
-            while ox + 1 < OW {
+            while ox + 1 < ow {
                 let at = top + ox * S;
                 let mut acc = [bias; 2];
-                // SAFETY: `serves` keeps `H · width ≤ 2·H·W`, and the last input pair an
-                // output of a row reads ends at most one element past the row.
+                // SAFETY: the plane holds `h · width + SLACK` (asserted above), and the
+                // last input pair an output of a row reads ends at most one element past
+                // the row.
                 unsafe {
                     if first == 0 && last == 3 {
                         acc = three_rows::<S>(plane, at, width, &taps, acc);
@@ -182,7 +167,7 @@ fn channels<
                 y[ox + 1] = output(acc[1]);
                 ox += 2;
             }
-            if ox < OW {
+            if ox < ow {
                 let at = top + ox * S;
                 let mut acc = bias;
                 for (i, ky) in (first..last).enumerate() {

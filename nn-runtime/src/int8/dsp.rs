@@ -123,26 +123,23 @@ macro_rules! loop_2x2 {
 
 /// See [`dot2x2`](super::packed::dot2x2).
 #[inline]
-pub(crate) fn dot2x2<const PAIRS: usize>(
-    w: &[[u32; 2]; PAIRS],
-    half: usize,
-    x: &[[u32; 2]; PAIRS],
-    acc: [i32; 4],
-) -> [i32; 4] {
+pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
+    let pairs = x.len();
+    assert!(w.len() == pairs && half < 2, "the weights and the inputs hold different numbers of pairs");
     let mut acc = acc;
     let mut wp: *const u32 = w.as_flattened()[half..].as_ptr();
     let mut xp: *const [u32; 2] = x.as_ptr();
-    // SAFETY: the loops read `PAIRS` pairs in all: words `2p + half` of `w` and the
-    // (8-byte aligned, as LDRD needs) pairs of `x`, each in bounds.
+    // SAFETY: the loops read `pairs` pairs in all: words `2p + half` of `w` and the
+    // (4-byte aligned, as LDRD needs) pairs of `x`, each in bounds.
     unsafe {
-        if PAIRS >= 8 {
-            loop_2x2!("8", wp => wp, xp => xp, PAIRS / 8, acc);
+        if pairs >= 8 {
+            loop_2x2!("8", wp => wp, xp => xp, pairs / 8, acc);
         }
-        if PAIRS % 8 >= 4 {
+        if pairs % 8 >= 4 {
             loop_2x2!("4", wp => wp, xp => xp, 1usize, acc);
         }
-        if !PAIRS.is_multiple_of(4) {
-            loop_2x2!("1", wp => _, xp => _, PAIRS % 4, acc);
+        if !pairs.is_multiple_of(4) {
+            loop_2x2!("1", wp => _, xp => _, pairs % 4, acc);
         }
     }
     acc

@@ -138,33 +138,24 @@ pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) 
     acc
 }
 
-/// Rows `2·half` and `2·half + 1` of one block times two inputs `A` and `B` whose pairs
-/// are interleaved (`x[p] = [A[p], B[p]]`), added to `acc`: `[row 0 · A, row 0 · B,
-/// row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic. On Cortex-M4/M7 the DSP
-/// extension's loop.
+/// Rows `2·half` and `2·half + 1` of one block (`w`, as many pairs as `x`) times two
+/// inputs `A` and `B` whose pairs are interleaved (`x[p] = [A[p], B[p]]`), added to
+/// `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic.
+/// On Cortex-M4/M7 the DSP extension's loop.
 #[cfg(arm_dsp)]
 #[inline]
-pub(crate) fn dot2x2<const PAIRS: usize>(
-    w: &[[u32; 2]; PAIRS],
-    half: usize,
-    x: &[[u32; 2]; PAIRS],
-    acc: [i32; 4],
-) -> [i32; 4] {
+pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
     super::dsp::dot2x2(w, half, x, acc)
 }
 
-/// Rows `2·half` and `2·half + 1` of one block times two inputs `A` and `B` whose pairs
-/// are interleaved (`x[p] = [A[p], B[p]]`), added to `acc`: `[row 0 · A, row 0 · B,
-/// row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic. On Cortex-M4/M7 the DSP
-/// extension's loop; elsewhere plain Rust.
+/// Rows `2·half` and `2·half + 1` of one block (`w`, as many pairs as `x`) times two
+/// inputs `A` and `B` whose pairs are interleaved (`x[p] = [A[p], B[p]]`), added to
+/// `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic.
+/// On Cortex-M4/M7 the DSP extension's loop; elsewhere plain Rust.
 #[cfg(not(arm_dsp))]
 #[inline]
-pub(crate) fn dot2x2<const PAIRS: usize>(
-    w: &[[u32; 2]; PAIRS],
-    half: usize,
-    x: &[[u32; 2]; PAIRS],
-    acc: [i32; 4],
-) -> [i32; 4] {
+pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
+    assert_eq!(w.len(), x.len(), "the weights and the inputs hold different numbers of pairs");
     let mut acc = acc;
     for (words, &[a, b]) in w.iter().zip(x) {
         let word = words[half];
