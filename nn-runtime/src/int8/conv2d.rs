@@ -133,8 +133,15 @@ impl<
     /// [`infer`](Self::infer) into `y`, a buffer the caller provides (an arena's slot).
     #[inline]
     pub fn infer_into(&self, x: &[[[i8; W]; H]; C], y: &mut [[[i8; OW]; OH]; OC]) {
+        let mut shorts = [Short::default(); OC];
+        if self.short_requantize {
+            for (short, &multiplier) in shorts.iter_mut().zip(&self.requantize.multipliers) {
+                *short = Short::new(multiplier);
+            }
+        }
         let view = View {
             words: self.weights.words.as_flattened(),
+            shorts: &shorts,
             pairs: PAIRS,
             bias: &self.bias,
             multipliers: &self.requantize.multipliers,
@@ -173,6 +180,8 @@ pub(crate) struct View<'a> {
     pub(crate) bias: &'a [i32],
     /// Per output channel.
     pub(crate) multipliers: &'a [Multiplier],
+    /// Per output channel, the short requantisation's constants (when it holds).
+    pub(crate) shorts: &'a [Short],
     /// The output's zero point.
     pub(crate) zero_point: i32,
     /// The output's lower clamp.
@@ -190,9 +199,16 @@ impl View<'_> {
     /// [`Conv2d::short_requantize`] allows), else the general one.
     #[inline(always)]
     pub(crate) fn channel<const SHORT: bool>(&self, o: usize) -> impl Fn(i32) -> i8 {
-        let (multiplier, zero_point, act_min) = (self.multipliers[o], self.zero_point, self.act_min);
-        let short = Short::new(multiplier, zero_point, act_min);
-        move |acc| if SHORT { short.apply(acc) } else { requantize(acc, multiplier, zero_point, act_min) }
+        let (zero_point, act_min) = (self.zero_point, self.act_min);
+        let (short, multiplier) =
+            if SHORT { (self.shorts[o], Multiplier::ZERO) } else { (Short::default(), self.multipliers[o]) };
+        move |acc| {
+            if SHORT {
+                short.apply(acc, zero_point, act_min)
+            } else {
+                requantize(acc, multiplier, zero_point, act_min)
+            }
+        }
     }
 }
 
@@ -246,16 +262,20 @@ fn im2col_gemm<const SHORT: bool>(
                     let (b0, b1) = (layer.bias[o], if next { layer.bias[o + 1] } else { 0 });
                     let [a0, b0, a1, b1] = dot2x2(words, half, patches, [b0, b0, b1, b1]);
                     let at = o * pixels + first;
+                    assert!(at + usize::from(next) * pixels + usize::from(second) < y.len());
                     let row = layer.channel::<SHORT>(o);
-                    y[at] = row(a0);
-                    if second {
-                        y[at + 1] = row(b0);
-                    }
-                    if next {
-                        let row = layer.channel::<SHORT>(o + 1);
-                        y[at + pixels] = row(a1);
+                    // SAFETY: asserted above: the largest index written lies in `y`.
+                    unsafe {
+                        *y.get_unchecked_mut(at) = row(a0);
                         if second {
-                            y[at + pixels + 1] = row(b1);
+                            *y.get_unchecked_mut(at + 1) = row(b0);
+                        }
+                        if next {
+                            let row = layer.channel::<SHORT>(o + 1);
+                            *y.get_unchecked_mut(at + pixels) = row(a1);
+                            if second {
+                                *y.get_unchecked_mut(at + pixels + 1) = row(b1);
+                            }
                         }
                     }
                 }

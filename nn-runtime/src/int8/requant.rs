@@ -156,28 +156,26 @@ impl<const N: usize> Requantize<N> {
 /// rounding half. `RoundingDivideByPOT(v, s)` is `⌊(v + r − [v < 0]) / 2^s⌋` (ties away
 /// from zero); `acc`'s sign stands in for `v`'s, as they differ only where `v = 0` and
 /// `acc < 0`, and there `⌊(r − 1) / 2^s⌋ = 0` as well.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Short {
     m: i32,
     round: i32,
     shift: u32,
-    zero_point: i32,
-    act_min: i32,
 }
 
 impl Short {
     /// The constants of `multiplier` (meaningless, but harmless, when it shifts left).
     #[inline(always)]
-    pub(crate) fn new(multiplier: Multiplier, zero_point: i32, act_min: i32) -> Self {
+    pub(crate) fn new(multiplier: Multiplier) -> Self {
         let shift = multiplier.shift.wrapping_neg() as u32;
-        Self { m: multiplier.m, round: 1i32.wrapping_shl(shift.wrapping_sub(1)), shift, zero_point, act_min }
+        Self { m: multiplier.m, round: 1i32.wrapping_shl(shift.wrapping_sub(1)), shift }
     }
 
-    /// `acc` to its int8 output.
+    /// `acc` to its int8 output, for an output of `zero_point` clamped at `act_min`.
     #[inline(always)]
-    pub(crate) fn apply(self, acc: i32) -> i8 {
+    pub(crate) fn apply(self, acc: i32, zero_point: i32, act_min: i32) -> i8 {
         let v = (smmlar(acc << 1, self.m, self.round) + (acc >> 31)) >> self.shift;
-        ssat8(v + self.zero_point).max(self.act_min) as i8
+        ssat8(v + zero_point).max(act_min) as i8
     }
 }
 
@@ -382,7 +380,7 @@ mod tests {
             for (acc, m) in [(acc, m), (small, m), (acc, 0), (small, 1 << 30)] {
                 let multiplier = Multiplier { m, shift };
                 prop_assert_eq!(
-                    Short::new(multiplier, zero_point, amin).apply(acc),
+                    Short::new(multiplier).apply(acc, zero_point, amin),
                     requantize(acc, multiplier, zero_point, amin),
                     "acc {} m {} shift {}", acc, m, shift
                 );
@@ -391,7 +389,7 @@ mod tests {
     }
 
     fn short(acc: i32, multiplier: Multiplier, zero_point: i32, act_min: i32) -> i8 {
-        Short::new(multiplier, zero_point, act_min).apply(acc)
+        Short::new(multiplier).apply(acc, zero_point, act_min)
     }
 
     #[test]
