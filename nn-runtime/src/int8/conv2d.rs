@@ -6,7 +6,7 @@
 
 use super::depthwise;
 use super::packed::{blocks, dot2x2, pair, pairs, Packed};
-use super::requant::{requantize, Multiplier, Requantize, Short};
+use super::requant::{apply_2x2, requantize, Multiplier, Requantize, Short};
 
 /// Kernel size, stride, zero padding (each `[height, width]`) and groups of a `Conv2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,18 +263,23 @@ fn im2col_gemm<const SHORT: bool>(
                     let [a0, b0, a1, b1] = dot2x2(words, half, patches, [b0, b0, b1, b1]);
                     let at = o * pixels + first;
                     assert!(at + usize::from(next) * pixels + usize::from(second) < y.len());
-                    let row = layer.channel::<SHORT>(o);
+                    let outputs = match (SHORT, layer.shorts.get(o..o + 2)) {
+                        (true, Some([r0, r1])) => apply_2x2([a0, b0, a1, b1], &[*r0, *r1], layer.zero_point, layer.act_min),
+                        _ => {
+                            let (row0, row1) = (layer.channel::<SHORT>(o), layer.channel::<SHORT>(o + usize::from(next)));
+                            [row0(a0), row0(b0), row1(a1), row1(b1)]
+                        }
+                    };
                     // SAFETY: asserted above: the largest index written lies in `y`.
                     unsafe {
-                        *y.get_unchecked_mut(at) = row(a0);
+                        *y.get_unchecked_mut(at) = outputs[0];
                         if second {
-                            *y.get_unchecked_mut(at + 1) = row(b0);
+                            *y.get_unchecked_mut(at + 1) = outputs[1];
                         }
                         if next {
-                            let row = layer.channel::<SHORT>(o + 1);
-                            *y.get_unchecked_mut(at + pixels) = row(a1);
+                            *y.get_unchecked_mut(at + pixels) = outputs[2];
                             if second {
-                                *y.get_unchecked_mut(at + pixels + 1) = row(b1);
+                                *y.get_unchecked_mut(at + pixels + 1) = outputs[3];
                             }
                         }
                     }

@@ -10,6 +10,8 @@
 
 use core::arch::asm;
 
+use super::requant::Short;
+
 /// The instructions of one column pair: the words at `{xp}` and `{wp}` (both advanced)
 /// multiplied into the accumulators `{a0}`…`{a3}`.
 macro_rules! column_pair {
@@ -218,4 +220,63 @@ pub(crate) unsafe fn depthwise_three_rows<const S: usize>(
             depthwise_pair!(2, at, 2 * row_len, w, acc)
         }
     }
+}
+
+/// See [`apply_2x2`](super::requant::apply_2x2): per row, `LDRD` and `LDR` of its
+/// constants, then per accumulator `LSL`, `SMMLAR`, `ADD … ASR #31`, `ASR`, `ADD` of the
+/// zero point, `SSAT #8` and the clamp at `act_min`.
+#[inline(always)]
+pub(crate) fn short_2x2(acc: [i32; 4], rows: &[Short; 2], zero_point: i32, act_min: i32) -> [i8; 4] {
+    let [mut a0, mut b0, mut a1, mut b1] = acc;
+    // SAFETY: reads the two `repr(C)` `Short`s `rows` points to (24 bytes); registers only
+    // otherwise.
+    unsafe {
+        asm!(
+            "ldrd {m}, {r}, [{p}]",
+            "ldr {s}, [{p}, #8]",
+            "lsl {t}, {a0}, #1",
+            "smmlar {t}, {t}, {m}, {r}",
+            "add {a0}, {t}, {a0}, asr #31",
+            "asr {a0}, {a0}, {s}",
+            "lsl {t}, {b0}, #1",
+            "smmlar {t}, {t}, {m}, {r}",
+            "add {b0}, {t}, {b0}, asr #31",
+            "asr {b0}, {b0}, {s}",
+            "ldrd {m}, {r}, [{p}, #12]",
+            "ldr {s}, [{p}, #20]",
+            "lsl {t}, {a1}, #1",
+            "smmlar {t}, {t}, {m}, {r}",
+            "add {a1}, {t}, {a1}, asr #31",
+            "asr {a1}, {a1}, {s}",
+            "lsl {t}, {b1}, #1",
+            "smmlar {t}, {t}, {m}, {r}",
+            "add {b1}, {t}, {b1}, asr #31",
+            "asr {b1}, {b1}, {s}",
+            "add {a0}, {a0}, {zp}",
+            "add {b0}, {b0}, {zp}",
+            "add {a1}, {a1}, {zp}",
+            "add {b1}, {b1}, {zp}",
+            "ssat {a0}, #8, {a0}",
+            "ssat {b0}, #8, {b0}",
+            "ssat {a1}, #8, {a1}",
+            "ssat {b1}, #8, {b1}",
+            "cmp {a0}, {amin}",
+            "it lt",
+            "movlt {a0}, {amin}",
+            "cmp {b0}, {amin}",
+            "it lt",
+            "movlt {b0}, {amin}",
+            "cmp {a1}, {amin}",
+            "it lt",
+            "movlt {a1}, {amin}",
+            "cmp {b1}, {amin}",
+            "it lt",
+            "movlt {b1}, {amin}",
+            p = in(reg) rows.as_ptr(), zp = in(reg) zero_point, amin = in(reg) act_min,
+            m = out(reg) _, r = out(reg) _, s = out(reg) _, t = out(reg) _,
+            a0 = inout(reg) a0, b0 = inout(reg) b0, a1 = inout(reg) a1, b1 = inout(reg) b1,
+            options(pure, readonly, nostack),
+        );
+    }
+    [a0 as i8, b0 as i8, a1 as i8, b1 as i8]
 }

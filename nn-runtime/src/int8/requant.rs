@@ -157,6 +157,7 @@ impl<const N: usize> Requantize<N> {
 /// from zero); `acc`'s sign stands in for `v`'s, as they differ only where `v = 0` and
 /// `acc < 0`, and there `⌊(r − 1) / 2^s⌋ = 0` as well.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub(crate) struct Short {
     m: i32,
     round: i32,
@@ -176,6 +177,23 @@ impl Short {
     pub(crate) fn apply(self, acc: i32, zero_point: i32, act_min: i32) -> i8 {
         let v = (smmlar(acc << 1, self.m, self.round) + (acc >> 31)) >> self.shift;
         ssat8(v + zero_point).max(act_min) as i8
+    }
+}
+
+/// Four accumulators to their int8 outputs, `[row 0 · A, row 0 · B, row 1 · A,
+/// row 1 · B]` as `dot2x2` leaves them, with `rows[0]` for the first two and `rows[1]`
+/// for the others: on Cortex-M4/M7 one `asm!` block, elsewhere [`Short::apply`] each.
+#[inline(always)]
+pub(crate) fn apply_2x2(acc: [i32; 4], rows: &[Short; 2], zero_point: i32, act_min: i32) -> [i8; 4] {
+    #[cfg(arm_dsp)]
+    {
+        super::dsp::short_2x2(acc, rows, zero_point, act_min)
+    }
+    #[cfg(not(arm_dsp))]
+    {
+        let [a0, b0, a1, b1] = acc;
+        let apply = |short: Short, acc| short.apply(acc, zero_point, act_min);
+        [apply(rows[0], a0), apply(rows[0], b0), apply(rows[1], a1), apply(rows[1], b1)]
     }
 }
 
@@ -390,6 +408,19 @@ mod tests {
 
     fn short(acc: i32, multiplier: Multiplier, zero_point: i32, act_min: i32) -> i8 {
         Short::new(multiplier).apply(acc, zero_point, act_min)
+    }
+
+    #[test]
+    fn four_accumulators_take_their_rows_constants() {
+        let rows = [Short::new(Multiplier { m: 1 << 30, shift: -1 }), Short::new(Multiplier { m: 3 << 29, shift: -3 })];
+        let acc = [3, -3, 1000, -1000];
+        let want = [short(3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128), short(-3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
+            short(1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128), short(-1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128)];
+        assert_eq!(apply_2x2(acc, &rows, 5, -128), want);
+        // 3 · 0.5 / 2 = 0.75 → 1; −0.75 → −1; 1000 · 0.75 / 8 = 93.75 → 94 (+ 5 → 99); −94 + 5.
+        assert_eq!(want, [6, 4, 99, -89]);
+        // A fused ReLU at the zero point 5.
+        assert_eq!(apply_2x2(acc, &rows, 5, 5), [6, 5, 99, 5]);
     }
 
     #[test]
