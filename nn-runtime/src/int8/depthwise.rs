@@ -8,6 +8,7 @@
 use super::conv2d::{Geometry, View};
 use super::insn::{smlabb, smlabt, smlad};
 use super::packed::pair;
+use super::requant::apply_pair;
 
 /// The 16-bit room the widened plane needs past its last row: the high half of the
 /// last pair an output reads.
@@ -163,8 +164,12 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
                         }
                     }
                 }
-                y[ox] = output(acc[0]);
-                y[ox + 1] = output(acc[1]);
+                let [y0, y1] = match (SHORT, layer.shorts.get(c)) {
+                    (true, Some(short)) => apply_pair(acc, short, layer.zero_point, layer.act_min),
+                    _ => acc.map(&output),
+                };
+                y[ox] = y0;
+                y[ox + 1] = y1;
                 ox += 2;
             }
             if ox < ow {

@@ -280,3 +280,41 @@ pub(crate) fn short_2x2(acc: [i32; 4], rows: &[Short; 2], zero_point: i32, act_m
     }
     [a0 as i8, b0 as i8, a1 as i8, b1 as i8]
 }
+
+/// See [`apply_pair`](super::requant::apply_pair): the channel's constants by `LDRD`
+/// and `LDR`, then per accumulator the instructions of [`short_2x2`].
+#[inline(always)]
+pub(crate) fn short_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min: i32) -> [i8; 2] {
+    let [mut a0, mut a1] = acc;
+    // SAFETY: reads the `repr(C)` `Short` `short` points to (12 bytes); registers only
+    // otherwise.
+    unsafe {
+        asm!(
+            "ldrd {m}, {r}, [{p}]",
+            "ldr {s}, [{p}, #8]",
+            "lsl {t}, {a0}, #1",
+            "smmlar {t}, {t}, {m}, {r}",
+            "add {a0}, {t}, {a0}, asr #31",
+            "asr {a0}, {a0}, {s}",
+            "lsl {t}, {a1}, #1",
+            "smmlar {t}, {t}, {m}, {r}",
+            "add {a1}, {t}, {a1}, asr #31",
+            "asr {a1}, {a1}, {s}",
+            "add {a0}, {a0}, {zp}",
+            "add {a1}, {a1}, {zp}",
+            "ssat {a0}, #8, {a0}",
+            "ssat {a1}, #8, {a1}",
+            "cmp {a0}, {amin}",
+            "it lt",
+            "movlt {a0}, {amin}",
+            "cmp {a1}, {amin}",
+            "it lt",
+            "movlt {a1}, {amin}",
+            p = in(reg) short as *const Short, zp = in(reg) zero_point, amin = in(reg) act_min,
+            m = out(reg) _, r = out(reg) _, s = out(reg) _, t = out(reg) _,
+            a0 = inout(reg) a0, a1 = inout(reg) a1,
+            options(pure, readonly, nostack),
+        );
+    }
+    [a0 as i8, a1 as i8]
+}

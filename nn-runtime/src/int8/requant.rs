@@ -180,6 +180,20 @@ impl Short {
     }
 }
 
+/// Two accumulators of one channel to their int8 outputs: on Cortex-M4/M7 one `asm!`
+/// block, elsewhere [`Short::apply`] each.
+#[inline(always)]
+pub(crate) fn apply_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min: i32) -> [i8; 2] {
+    #[cfg(arm_dsp)]
+    {
+        super::dsp::short_pair(acc, short, zero_point, act_min)
+    }
+    #[cfg(not(arm_dsp))]
+    {
+        acc.map(|acc| short.apply(acc, zero_point, act_min))
+    }
+}
+
 /// Four accumulators to their int8 outputs, `[row 0 · A, row 0 · B, row 1 · A,
 /// row 1 · B]` as `dot2x2` leaves them, with `rows[0]` for the first two and `rows[1]`
 /// for the others: on Cortex-M4/M7 one `asm!` block, elsewhere [`Short::apply`] each.
@@ -411,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn four_accumulators_take_their_rows_constants() {
+    fn two_and_four_accumulators_take_their_rows_constants() {
         let rows = [Short::new(Multiplier { m: 1 << 30, shift: -1 }), Short::new(Multiplier { m: 3 << 29, shift: -3 })];
         let acc = [3, -3, 1000, -1000];
         let want = [short(3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128), short(-3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
@@ -421,6 +435,7 @@ mod tests {
         assert_eq!(want, [6, 4, 99, -89]);
         // A fused ReLU at the zero point 5.
         assert_eq!(apply_2x2(acc, &rows, 5, 5), [6, 5, 99, 5]);
+        assert_eq!(apply_pair([1000, -1000], &rows[1], 5, -128), [99, -89]);
     }
 
     #[test]
