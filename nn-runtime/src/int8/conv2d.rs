@@ -264,9 +264,12 @@ fn im2col_gemm<const SHORT: bool>(
                     let at = o * pixels + first;
                     assert!(at + usize::from(next) * pixels + usize::from(second) < y.len());
                     let outputs = match (SHORT, layer.shorts.get(o..o + 2)) {
-                        (true, Some([r0, r1])) => apply_2x2([a0, b0, a1, b1], &[*r0, *r1], layer.zero_point, layer.act_min),
+                        (true, Some([r0, r1])) => {
+                            apply_2x2([a0, b0, a1, b1], &[*r0, *r1], layer.zero_point, layer.act_min)
+                        }
                         _ => {
-                            let (row0, row1) = (layer.channel::<SHORT>(o), layer.channel::<SHORT>(o + usize::from(next)));
+                            let (row0, row1) =
+                                (layer.channel::<SHORT>(o), layer.channel::<SHORT>(o + usize::from(next)));
                             [row0(a0), row0(b0), row1(a1), row1(b1)]
                         }
                     };

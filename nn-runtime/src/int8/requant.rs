@@ -428,8 +428,12 @@ mod tests {
     fn two_and_four_accumulators_take_their_rows_constants() {
         let rows = [Short::new(Multiplier { m: 1 << 30, shift: -1 }), Short::new(Multiplier { m: 3 << 29, shift: -3 })];
         let acc = [3, -3, 1000, -1000];
-        let want = [short(3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128), short(-3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
-            short(1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128), short(-1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128)];
+        let want = [
+            short(3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
+            short(-3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
+            short(1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128),
+            short(-1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128),
+        ];
         assert_eq!(apply_2x2(acc, &rows, 5, -128), want);
         // 3 · 0.5 / 2 = 0.75 → 1; −0.75 → −1; 1000 · 0.75 / 8 = 93.75 → 94 (+ 5 → 99); −94 + 5.
         assert_eq!(want, [6, 4, 99, -89]);
