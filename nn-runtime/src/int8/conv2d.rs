@@ -249,6 +249,10 @@ fn im2col_gemm<const SHORT: bool>(
             if second {
                 gather(layer, group, offsets, first + 1, 1, patches);
             }
+            if SHORT && second && out_per_group % 2 == 0 {
+                rows_2x2(layer, [g * out_per_group, g * blocks_per_group], out_per_group, first, patches, y);
+                continue;
+            }
             for b in 0..blocks_per_group {
                 let block = g * blocks_per_group + b;
                 let words = &layer.words[block * layer.pairs..(block + 1) * layer.pairs];
@@ -288,6 +292,50 @@ fn im2col_gemm<const SHORT: bool>(
                     }
                 }
             }
+        }
+    }
+}
+
+/// The common case of [`im2col_gemm`]'s rows: the short requantisation, both pixels
+/// `first` and `first + 1`, and an even number `rows` of a group's rows, from row
+/// `first_row` and weight block `first_block`, in pairs without a test per output.
+#[inline(always)]
+fn rows_2x2(
+    layer: &View<'_>,
+    [first_row, first_block]: [usize; 2],
+    rows: usize,
+    first: usize,
+    patches: &[[u32; 2]],
+    y: &mut [i8],
+) {
+    let pixels = layer.sizes[4] * layer.sizes[5];
+    let pairs = layer.pairs;
+    assert!(
+        (first_row + rows) * pixels <= y.len()
+            && first + 1 < pixels
+            && layer.words.len() >= (first_block + rows.div_ceil(4)) * pairs
+            && layer.bias.len() >= first_row + rows
+            && layer.shorts.len() >= first_row + rows
+            && rows.is_multiple_of(2),
+        "the rows, their weights or their outputs are out of bounds"
+    );
+    let (zero_point, act_min) = (layer.zero_point, layer.act_min);
+    for r in (0..rows).step_by(2) {
+        let o = first_row + r;
+        let block = first_block + r / 4;
+        // SAFETY: asserted above: rows `o` and `o + 1` have their weights (in block
+        // `block`), biases, constants and outputs at `first` and `first + 1` in bounds.
+        unsafe {
+            let words = layer.words.get_unchecked(block * pairs..(block + 1) * pairs);
+            let (b0, b1) = (*layer.bias.get_unchecked(o), *layer.bias.get_unchecked(o + 1));
+            let acc = dot2x2(words, (r / 2) % 2, patches, [b0, b0, b1, b1]);
+            let shorts = [*layer.shorts.get_unchecked(o), *layer.shorts.get_unchecked(o + 1)];
+            let out = apply_2x2(acc, &shorts, zero_point, act_min);
+            let at = y.as_mut_ptr().add(o * pixels + first);
+            *at = out[0];
+            *at.add(1) = out[1];
+            *at.add(pixels) = out[2];
+            *at.add(pixels + 1) = out[3];
         }
     }
 }

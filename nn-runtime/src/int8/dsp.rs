@@ -6,7 +6,9 @@
 //! multiply-accumulates in ten instructions. `dot2x2` (two rows, two inputs whose pairs
 //! are interleaved): one `LDR` of the rows' weight word, one `LDRD` of the two inputs'
 //! pairs, two `SXTB16` and four `SMLAD` — eight in eight. The main loops run eight pairs
-//! per pass (`.rept 8`), further loops the pairs left over.
+//! per pass, further loops the pairs left over. The passes are written out, not
+//! `.rept`: LLVM sizes an `asm!` block by its lines when it places constant pools, so a
+//! `.rept` that hides the size can leave a pool out of a load's reach.
 
 use core::arch::asm;
 
@@ -44,9 +46,14 @@ unsafe fn accumulate(w: *const [u32; 2], x: *const u32, pairs: usize, per_pass: 
         if per_pass == 8 {
             asm!(
                 "2:",
-                ".rept 8",
                 column_pair!(),
-                ".endr",
+                column_pair!(),
+                column_pair!(),
+                column_pair!(),
+                column_pair!(),
+                column_pair!(),
+                column_pair!(),
+                column_pair!(),
                 "subs {n}, {n}, #1",
                 "bne 2b",
                 xp = inout(reg) x => _, wp = inout(reg) w => _, n = inout(reg) pairs / 8 => _,
@@ -104,15 +111,26 @@ macro_rules! column_pair_2x2 {
     };
 }
 
+/// `$n` (8, 4 or 1) copies of [`column_pair_2x2`].
+macro_rules! pairs_2x2 {
+    (8) => {
+        concat!(pairs_2x2!(4), pairs_2x2!(4))
+    };
+    (4) => {
+        concat!(column_pair_2x2!(), column_pair_2x2!(), column_pair_2x2!(), column_pair_2x2!())
+    };
+    (1) => {
+        column_pair_2x2!()
+    };
+}
+
 /// One `asm!` loop of `dot2x2`: `$per_pass` column pairs per pass, `$passes` passes;
 /// the pointers advance (`$w => $w_end`, `$x => $x_end`: `_` drops them).
 macro_rules! loop_2x2 {
-    ($per_pass:literal, $w:ident => $w_end:tt, $x:ident => $x_end:tt, $passes:expr, $acc:expr) => {
+    ($per_pass:tt, $w:ident => $w_end:tt, $x:ident => $x_end:tt, $passes:expr, $acc:expr) => {
         asm!(
             "2:",
-            concat!(".rept ", $per_pass),
-            column_pair_2x2!(),
-            ".endr",
+            pairs_2x2!($per_pass),
             "subs {n}, {n}, #1",
             "bne 2b",
             wp = inout(reg) $w => $w_end, xp = inout(reg) $x => $x_end, n = inout(reg) $passes => _,
@@ -135,13 +153,13 @@ pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4])
     // (4-byte aligned, as LDRD needs) pairs of `x`, each in bounds.
     unsafe {
         if pairs >= 8 {
-            loop_2x2!("8", wp => wp, xp => xp, pairs / 8, acc);
+            loop_2x2!(8, wp => wp, xp => xp, pairs / 8, acc);
         }
         if pairs % 8 >= 4 {
-            loop_2x2!("4", wp => wp, xp => xp, 1usize, acc);
+            loop_2x2!(4, wp => wp, xp => xp, 1usize, acc);
         }
         if !pairs.is_multiple_of(4) {
-            loop_2x2!("1", wp => _, xp => _, pairs % 4, acc);
+            loop_2x2!(1, wp => _, xp => _, pairs % 4, acc);
         }
     }
     acc
