@@ -329,8 +329,8 @@ fn rows_2x2(
             let words = layer.words.get_unchecked(block * pairs..(block + 1) * pairs);
             let (b0, b1) = (*layer.bias.get_unchecked(o), *layer.bias.get_unchecked(o + 1));
             let acc = dot2x2(words, (r / 2) % 2, patches, [b0, b0, b1, b1]);
-            let shorts = [*layer.shorts.get_unchecked(o), *layer.shorts.get_unchecked(o + 1)];
-            let out = apply_2x2(acc, &shorts, zero_point, act_min);
+            let shorts: &[Short; 2] = &*layer.shorts.as_ptr().add(o).cast();
+            let out = apply_2x2(acc, shorts, zero_point, act_min);
             let at = y.as_mut_ptr().add(o * pixels + first);
             *at = out[0];
             *at.add(1) = out[1];
