@@ -8,7 +8,7 @@
 //! cargo run --example firmware_reference                      # print the expected lines
 //! cargo run --example firmware_reference -- --check out.txt   # compare a firmware's output, bit for bit
 //! cargo run --example firmware_reference -- --make-small-int8  # write models/small-int8.safetensors
-//! cargo run --example firmware_reference -- --make-tiny-int8   # write models/{ds-cnn,ae}-int8.safetensors
+//! cargo run --example firmware_reference -- --make-tiny-int8   # write models/{ds-cnn,vww,ic,ae}-int8.safetensors
 //! ```
 //!
 //! The int8 firmwares' lines come from the int8 files loaded by the generated
@@ -60,6 +60,12 @@ network! {
 #[path = "models/ds_cnn.rs"]
 mod ds_cnn;
 use ds_cnn::*;
+#[path = "models/mobilenet_v1.rs"]
+mod mobilenet_v1;
+use mobilenet_v1::*;
+#[path = "models/resnet8.rs"]
+mod resnet8;
+use resnet8::*;
 #[path = "models/autoencoder.rs"]
 mod autoencoder;
 use autoencoder::*;
@@ -153,6 +159,14 @@ fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     for (i, x) in tiny_inputs::KWS_INPUTS.iter().enumerate() {
         mnist_lines.push(int8_line("kws int8 input", i, &kws8.infer(x)));
     }
+    let vww8 = MobileNetV1Int8::load(dir.join("models/vww-int8.safetensors"))?;
+    for (i, x) in tiny_inputs::VWW_INPUTS.iter().enumerate() {
+        mnist_lines.push(int8_line("vww int8 input", i, &vww8.infer(x)));
+    }
+    let ic8 = ResNet8Int8::load(dir.join("models/ic-int8.safetensors"))?;
+    for (i, x) in tiny_inputs::IC_INPUTS.iter().enumerate() {
+        mnist_lines.push(int8_line("ic int8 input", i, &ic8.infer(x)));
+    }
     let ae8 = AutoEncoderInt8::load(dir.join("models/ae-int8.safetensors"))?;
     for (i, x) in tiny_inputs::AE_INPUTS.iter().enumerate() {
         mnist_lines.push(int8_line("ae int8 input", i, &ae8.infer(x)));
@@ -160,9 +174,9 @@ fn expected_lines() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     Ok(mnist_lines)
 }
 
-/// Quantises the DS-CNN (the PyTorch fixture's weights) and the FC autoencoder (a
-/// fixed-seed `init`) to int8, each calibrated on a synthetic fixed-seed batch in
-/// `[-1, 1)`, into `models/ds-cnn-int8.safetensors` and `models/ae-int8.safetensors`.
+/// Quantises the DS-CNN and ResNet-8 (the PyTorch fixtures' weights), MobileNetV1 and
+/// the FC autoencoder (fixed-seed `init`s) to int8, each calibrated on a synthetic
+/// fixed-seed batch in `[-1, 1)`, into `models/{ds-cnn,vww,ic,ae}-int8.safetensors`.
 fn make_tiny_int8() -> Result<(), Box<dyn std::error::Error>> {
     use nn::rand::{rngs::StdRng, Rng, SeedableRng};
     let dir = firmware_dir();
@@ -173,6 +187,22 @@ fn make_tiny_int8() -> Result<(), Box<dyn std::error::Error>> {
         nn::ndarray::Array4::from_shape_fn((TINY_CALIBRATION, 1, 49, 10), |_| rng.random_range(-1.0f32..1.0));
     let path = dir.join("models/ds-cnn-int8.safetensors");
     kws.quantize(calibration.view())?.save(&path)?;
+    println!("wrote {}", path.display());
+    // Their own calibration seeds: the DS-CNN's and the autoencoder's batches stay as they were.
+    let vww = MobileNetV1::<f32>::init(&mut StdRng::seed_from_u64(0));
+    let mut rng_vww = StdRng::seed_from_u64(1);
+    let calibration =
+        nn::ndarray::Array4::from_shape_fn((TINY_CALIBRATION, 3, 96, 96), |_| rng_vww.random_range(-1.0f32..1.0));
+    let path = dir.join("models/vww-int8.safetensors");
+    vww.quantize(calibration.view())?.save(&path)?;
+    println!("wrote {}", path.display());
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pytorch/mlperf_tiny/resnet8_weights.safetensors");
+    let ic = ResNet8::<f32>::load(fixture)?;
+    let mut rng_ic = StdRng::seed_from_u64(2);
+    let calibration =
+        nn::ndarray::Array4::from_shape_fn((TINY_CALIBRATION, 3, 32, 32), |_| rng_ic.random_range(-1.0f32..1.0));
+    let path = dir.join("models/ic-int8.safetensors");
+    ic.quantize(calibration.view())?.save(&path)?;
     println!("wrote {}", path.display());
     let ae = AutoEncoder::<f32>::init(&mut StdRng::seed_from_u64(0));
     let calibration = nn::ndarray::Array2::from_shape_fn((TINY_CALIBRATION, 640), |_| rng.random_range(-1.0f32..1.0));

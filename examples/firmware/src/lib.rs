@@ -68,6 +68,73 @@ network! {
 }
 
 network! {
+    /// The MLPerf Tiny MobileNetV1 ×0.25 wake-word detector in int8 (`Vww8::INT8`): a
+    /// fixed-seed `init`, quantised by `firmware_reference --make-tiny-int8`, calibrated on
+    /// a synthetic fixed-seed batch.
+    #[weights = "models/vww-int8.safetensors"]
+    pub struct Vww8 {
+        input: [3, 96, 96],
+        Conv2d(3, 8, 3, stride = 2, padding = 1) -> BatchNorm2d(8) -> ReLU
+            -> Conv2d(8, 8, 3, padding = 1, groups = 8) -> BatchNorm2d(8) -> ReLU
+            -> Conv2d(8, 16, 1) -> BatchNorm2d(16) -> ReLU
+            -> Conv2d(16, 16, 3, stride = 2, padding = 1, groups = 16) -> BatchNorm2d(16) -> ReLU
+            -> Conv2d(16, 32, 1) -> BatchNorm2d(32) -> ReLU
+            -> Conv2d(32, 32, 3, padding = 1, groups = 32) -> BatchNorm2d(32) -> ReLU
+            -> Conv2d(32, 32, 1) -> BatchNorm2d(32) -> ReLU
+            -> Conv2d(32, 32, 3, stride = 2, padding = 1, groups = 32) -> BatchNorm2d(32) -> ReLU
+            -> Conv2d(32, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 64, 3, stride = 2, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
+            -> Conv2d(64, 128, 1) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 128, 3, stride = 2, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
+            -> Conv2d(128, 256, 1) -> BatchNorm2d(256) -> ReLU
+            -> Conv2d(256, 256, 3, padding = 1, groups = 256) -> BatchNorm2d(256) -> ReLU
+            -> Conv2d(256, 256, 1) -> BatchNorm2d(256) -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(256, 2)
+    }
+}
+
+network! {
+    /// The MLPerf Tiny ResNet-8 image classifier in int8 (`Ic8::INT8`): the PyTorch
+    /// fixture's weights, quantised by `firmware_reference --make-tiny-int8`, calibrated on
+    /// a synthetic fixed-seed batch.
+    #[weights = "models/ic-int8.safetensors"]
+    pub struct Ic8 {
+        input: [3, 32, 32],
+        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
+            -> Residual(
+                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
+                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
+            )
+            -> ReLU
+            -> Residual(
+                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
+                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
+                shortcut = Conv2d(16, 32, 1, stride = 2)
+            )
+            -> ReLU
+            -> Residual(
+                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
+                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
+                shortcut = Conv2d(32, 64, 1, stride = 2)
+            )
+            -> ReLU
+            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
+    }
+}
+
+network! {
     /// The MLPerf Tiny FC autoencoder in int8 (`Ae8::INT8`): a fixed-seed `init`, quantised
     /// by `firmware_reference --make-tiny-int8`, calibrated on a synthetic fixed-seed batch.
     #[weights = "models/ae-int8.safetensors"]

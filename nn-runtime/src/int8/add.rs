@@ -2,7 +2,7 @@
 //! by 20 bits and scaled to a common scale, summed, then requantised to the output.
 
 use super::quant::Quant;
-use super::requant::{act_min, Multiplier};
+use super::requant::{act_min, Multiplier, Short};
 
 /// TFLite's left shift of both inputs before they are rescaled.
 pub const LEFT_SHIFT: i32 = 20;
@@ -49,10 +49,28 @@ impl Add {
     }
 
     /// `y[i] = apply(y[i], x[i])`: the chain's output `y` (first input) plus the shortcut `x`.
-    #[inline]
+    ///
+    /// Each input's rescaled value `a_i` depends on its int8 value alone: both are looked
+    /// up in a table of 256 made once per call, and when the output multiplier shifts
+    /// right (as it does but for outputs far coarser than the inputs) the sum is
+    /// requantised in the short form, which equals the general one below `2^30`.
     pub fn add_in_place(&self, y: &mut [i8], x: &[i8]) {
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = self.apply(*y, x);
+        let [zp1, zp2, zp_out] = self.zero_points;
+        let table = |multiplier: Multiplier, zero_point: i32| -> [i32; 256] {
+            core::array::from_fn(|i| multiplier.apply((i as i32 - 128 - zero_point) << LEFT_SHIFT))
+        };
+        let (t1, t2) = (table(self.input1_multiplier, zp1), table(self.input2_multiplier, zp2));
+        let largest = |t: &[i32; 256]| t.iter().map(|v| i64::from(*v).abs()).max().unwrap_or(0);
+        let index = |q: i8| usize::from(q as u8 ^ 0x80);
+        if self.output_multiplier.shift <= -1 && largest(&t1) + largest(&t2) < 1 << 30 {
+            let short = Short::new(self.output_multiplier);
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = short.apply(t1[index(*y)] + t2[index(x)], zp_out, self.act_min);
+            }
+        } else {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = self.apply(*y, x);
+            }
         }
     }
 }
@@ -86,6 +104,27 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The tables and the short requantisation of `add_in_place` give `apply`'s
+        /// outputs, for every pair of int8 values (fine and coarse outputs alike).
+        #[test]
+        fn add_in_place_is_apply_for_every_value(
+            s1 in 0.001f32..1.0, s2 in 0.001f32..1.0, s_out in 0.0001f32..300.0,
+            zp1 in -128i32..128, zp2 in -128i32..128, zp_out in -128i32..128, relu in any::<bool>(), fine in any::<bool>(),
+        ) {
+            // A far finer output (scale ≤ 3·10⁻¹⁰) makes the output multiplier shift left.
+            let s_out = if fine { s_out * 1e-12 } else { s_out };
+            let (a, b, out) = (Quant { scale: s1, zero_point: zp1 }, Quant { scale: s2, zero_point: zp2 }, Quant { scale: s_out, zero_point: zp_out });
+            let add = Add::new(a, b, out, relu);
+            prop_assert_eq!(add.output_multiplier.shift >= 0, fine);
+            let (mut y, mut x) = ([0i8; 256 * 256], [0i8; 256 * 256]);
+            for (i, (y, x)) in y.iter_mut().zip(x.iter_mut()).enumerate() {
+                (*y, *x) = ((i / 256) as u8 as i8, (i % 256) as u8 as i8);
+            }
+            let want: Vec<i8> = y.iter().zip(&x).map(|(&y, &x)| add.apply(y, x)).collect();
+            add.add_in_place(&mut y, &x);
+            prop_assert_eq!(&y[..], &want[..]);
+        }
 
         /// The integer ADD agrees with the real sum rounded to the output grid, up to one
         /// step (its two roundings may each move half a step).

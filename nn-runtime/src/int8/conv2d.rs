@@ -1,9 +1,12 @@
 //! A `Conv2d` layer in int8, groups (depthwise included) and non-square kernels,
-//! strides and paddings: each output pixel's patch is gathered once, widened, and
-//! multiplied with the [`Packed`] weights of its group.
+//! strides and paddings. Depthwise 3×3 layers run a direct kernel per channel plane
+//! ([`depthwise`](super::depthwise)); the others gather the patches of two output pixels
+//! at once (im2col), widened and interleaved pair by pair, and multiply two rows of the
+//! [`Packed`] weights with both ([`dot2x2`]).
 
-use super::packed::{blocks, dot4, pair, pairs, Packed};
-use super::requant::Requantize;
+use super::depthwise;
+use super::packed::{blocks, dot2x2, pair, pairs, Packed};
+use super::requant::{apply_2x2, requantize, Multiplier, Requantize, Short};
 
 /// Kernel size, stride, zero padding (each `[height, width]`) and groups of a `Conv2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +57,9 @@ pub struct Conv2d<
     pub input_zero_point: i32,
     /// Kernel, stride, padding and groups.
     pub geometry: Geometry,
+    /// Whether every accumulator this layer can reach lets the short requantisation
+    /// ([`Requantize::short_form_holds`]) stand for the general one.
+    pub short_requantize: bool,
 }
 
 impl<
@@ -88,7 +94,31 @@ impl<
                 && matches!(geometry.output_len(1, W), Some(ow) if ow == OW),
             "OH × OW is not the output size of the geometry"
         );
-        Self { weights: Packed::pack(weight, g, OC / g, cols), bias, requantize, input_zero_point, geometry }
+        assert!(weight.len() == OC * cols, "the weights are not OC × C/groups × kh × kw long");
+        // The largest |acc| of any channel: |bias| + Σ |w| · max |x − zp|.
+        let deviation = if input_zero_point > -1 { input_zero_point + 128 } else { 127 - input_zero_point };
+        let mut bound = 0i64;
+        let mut o = 0;
+        while o < OC {
+            let mut sum = (bias[o] as i64).abs();
+            let mut k = 0;
+            while k < cols {
+                sum += (weight[o * cols + k] as i64).abs() * deviation as i64;
+                k += 1;
+            }
+            if sum > bound {
+                bound = sum;
+            }
+            o += 1;
+        }
+        Self {
+            weights: Packed::pack(weight, g, OC / g, cols),
+            bias,
+            requantize,
+            input_zero_point,
+            geometry,
+            short_requantize: requantize.short_form_holds(bound),
+        }
     }
 
     /// The int8 output for the int8 image `x`: integer arithmetic only, the same bits on
@@ -103,37 +133,249 @@ impl<
     /// [`infer`](Self::infer) into `y`, a buffer the caller provides (an arena's slot).
     #[inline]
     pub fn infer_into(&self, x: &[[[i8; W]; H]; C], y: &mut [[[i8; OW]; OH]; OC]) {
-        let Geometry { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], groups } = self.geometry;
-        let (in_per_group, out_per_group) = (C / groups, OC / groups);
-        let blocks_per_group = BLOCKS / groups;
-        let positions = (0..OH).flat_map(|oy| (0..OW).map(move |ox| (oy, ox)));
-        for g in 0..groups {
-            for (oy, ox) in positions.clone() {
-                // The patch, `x − zp` as 16-bit pairs in the weights' [c][ky][kx] order;
-                // positions in the padding stay 0: they are skipped.
-                let mut patch = [0u32; PAIRS];
-                let mut k = 0;
-                for plane in &x[g * in_per_group..(g + 1) * in_per_group] {
-                    for ky in 0..kh {
-                        let iy = (oy * sh + ky).wrapping_sub(ph);
-                        for kx in 0..kw {
-                            let ix = (ox * sw + kx).wrapping_sub(pw);
-                            if iy < H && ix < W {
-                                let v = i32::from(plane[iy][ix]) - self.input_zero_point;
-                                patch[k / 2] |= pair(v, 0) << (16 * (k % 2));
+        let mut shorts = [Short::default(); OC];
+        if self.short_requantize {
+            for (short, &multiplier) in shorts.iter_mut().zip(&self.requantize.multipliers) {
+                *short = Short::new(multiplier);
+            }
+        }
+        let view = View {
+            words: self.weights.words.as_flattened(),
+            shorts: &shorts,
+            pairs: PAIRS,
+            bias: &self.bias,
+            multipliers: &self.requantize.multipliers,
+            zero_point: self.requantize.zero_point,
+            act_min: self.requantize.act_min,
+            input_zero_point: self.input_zero_point,
+            geometry: self.geometry,
+            sizes: [C, H, W, OC, OH, OW],
+        };
+        let (x, y) = (x.as_flattened().as_flattened(), y.as_flattened_mut().as_flattened_mut());
+        if depthwise::serves::<C, H, W, OC>(&self.geometry) {
+            let mut room = depthwise::Plane::<H, W>::new();
+            let plane = room.halves();
+            match self.short_requantize {
+                true => depthwise::infer::<true>(&view, x, y, plane),
+                false => depthwise::infer::<false>(&view, x, y, plane),
+            }
+        } else {
+            let (mut patches, mut offsets) = ([[0u32; 2]; PAIRS], [[0u32; 2]; PAIRS]);
+            match self.short_requantize {
+                true => im2col_gemm::<true>(&view, x, y, &mut patches, &mut offsets),
+                false => im2col_gemm::<false>(&view, x, y, &mut patches, &mut offsets),
+            }
+        }
+    }
+}
+
+/// A [`Conv2d`]'s parameters as slices and its sizes as numbers: what the kernels take,
+/// so that one copy of their code serves every layer.
+pub(crate) struct View<'a> {
+    /// The packed weights, block after block (`pairs` column pairs each).
+    pub(crate) words: &'a [[u32; 2]],
+    /// Column pairs per block.
+    pub(crate) pairs: usize,
+    /// Per output channel.
+    pub(crate) bias: &'a [i32],
+    /// Per output channel.
+    pub(crate) multipliers: &'a [Multiplier],
+    /// Per output channel, the short requantisation's constants (when it holds).
+    pub(crate) shorts: &'a [Short],
+    /// The output's zero point.
+    pub(crate) zero_point: i32,
+    /// The output's lower clamp.
+    pub(crate) act_min: i32,
+    /// The input's zero point.
+    pub(crate) input_zero_point: i32,
+    /// Kernel, stride, padding and groups.
+    pub(crate) geometry: Geometry,
+    /// `[C, H, W, OC, OH, OW]`.
+    pub(crate) sizes: [usize; 6],
+}
+
+impl View<'_> {
+    /// Channel `o`'s requantisation: [`Short`] when `SHORT` (which
+    /// [`Conv2d::short_requantize`] allows), else the general one.
+    #[inline(always)]
+    pub(crate) fn channel<const SHORT: bool>(&self, o: usize) -> impl Fn(i32) -> i8 {
+        let (zero_point, act_min) = (self.zero_point, self.act_min);
+        let (short, multiplier) =
+            if SHORT { (self.shorts[o], Multiplier::ZERO) } else { (Short::default(), self.multipliers[o]) };
+        move |acc| {
+            if SHORT {
+                short.apply(acc, zero_point, act_min)
+            } else {
+                requantize(acc, multiplier, zero_point, act_min)
+            }
+        }
+    }
+}
+
+/// Every group and pair of output pixels of `layer`: both patches gathered into
+/// `patches`, then each pair of weight rows times both. `offsets` is room for the
+/// columns' input offsets.
+fn im2col_gemm<const SHORT: bool>(
+    layer: &View<'_>,
+    x: &[i8],
+    y: &mut [i8],
+    patches: &mut [[u32; 2]],
+    offsets: &mut [[u32; 2]],
+) {
+    let Geometry { kernel: [kh, kw], groups, .. } = layer.geometry;
+    let [c, h, w, oc, oh, ow] = layer.sizes;
+    let (in_per_group, out_per_group) = (c / groups, oc / groups);
+    let blocks_per_group = out_per_group.div_ceil(4);
+    let pixels = oh * ow;
+    // Where each column's input sits, from the window's top-left corner in its group's
+    // first channel (an odd last column's partner repeats it: its weight is 0).
+    let mut k = 0;
+    for c in 0..in_per_group {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                offsets[k / 2][k % 2] = ((c * h + ky) * w + kx) as u32;
+                k += 1;
+            }
+        }
+    }
+    if k % 2 == 1 {
+        offsets[k / 2][1] = offsets[k / 2][0];
+    }
+    for g in 0..groups {
+        let group = &x[g * in_per_group * h * w..(g + 1) * in_per_group * h * w];
+        for first in (0..pixels).step_by(2) {
+            let second = first + 1 < pixels;
+            gather(layer, group, offsets, first, 0, patches);
+            if second {
+                gather(layer, group, offsets, first + 1, 1, patches);
+            }
+            if SHORT && second && out_per_group % 2 == 0 {
+                rows_2x2(layer, [g * out_per_group, g * blocks_per_group], out_per_group, first, patches, y);
+                continue;
+            }
+            for b in 0..blocks_per_group {
+                let block = g * blocks_per_group + b;
+                let words = &layer.words[block * layer.pairs..(block + 1) * layer.pairs];
+                for half in 0..2 {
+                    let r = 4 * b + 2 * half;
+                    if r >= out_per_group {
+                        break;
+                    }
+                    let o = g * out_per_group + r;
+                    let next = r + 1 < out_per_group;
+                    let (b0, b1) = (layer.bias[o], if next { layer.bias[o + 1] } else { 0 });
+                    let [a0, b0, a1, b1] = dot2x2(words, half, patches, [b0, b0, b1, b1]);
+                    let at = o * pixels + first;
+                    assert!(at + usize::from(next) * pixels + usize::from(second) < y.len());
+                    let outputs = match (SHORT, layer.shorts.get(o..o + 2)) {
+                        (true, Some([r0, r1])) => {
+                            apply_2x2([a0, b0, a1, b1], &[*r0, *r1], layer.zero_point, layer.act_min)
+                        }
+                        _ => {
+                            let (row0, row1) =
+                                (layer.channel::<SHORT>(o), layer.channel::<SHORT>(o + usize::from(next)));
+                            [row0(a0), row0(b0), row1(a1), row1(b1)]
+                        }
+                    };
+                    // SAFETY: asserted above: the largest index written lies in `y`.
+                    unsafe {
+                        *y.get_unchecked_mut(at) = outputs[0];
+                        if second {
+                            *y.get_unchecked_mut(at + 1) = outputs[1];
+                        }
+                        if next {
+                            *y.get_unchecked_mut(at + pixels) = outputs[2];
+                            if second {
+                                *y.get_unchecked_mut(at + pixels + 1) = outputs[3];
                             }
-                            k += 1;
                         }
                     }
                 }
-                for b in 0..blocks_per_group {
-                    let acc = dot4(&self.weights.words[g * blocks_per_group + b], &patch);
-                    for (r, &acc) in acc.iter().enumerate().take(out_per_group.saturating_sub(4 * b)) {
-                        let o = g * out_per_group + 4 * b + r;
-                        y[o][oy][ox] = self.requantize.apply(o, self.bias[o].wrapping_add(acc));
+            }
+        }
+    }
+}
+
+/// The common case of [`im2col_gemm`]'s rows: the short requantisation, both pixels
+/// `first` and `first + 1`, and an even number `rows` of a group's rows, from row
+/// `first_row` and weight block `first_block`, in pairs without a test per output.
+#[inline(always)]
+fn rows_2x2(
+    layer: &View<'_>,
+    [first_row, first_block]: [usize; 2],
+    rows: usize,
+    first: usize,
+    patches: &[[u32; 2]],
+    y: &mut [i8],
+) {
+    let pixels = layer.sizes[4] * layer.sizes[5];
+    let pairs = layer.pairs;
+    assert!(
+        (first_row + rows) * pixels <= y.len()
+            && first + 1 < pixels
+            && layer.words.len() >= (first_block + rows.div_ceil(4)) * pairs
+            && layer.bias.len() >= first_row + rows
+            && layer.shorts.len() >= first_row + rows
+            && rows.is_multiple_of(2),
+        "the rows, their weights or their outputs are out of bounds"
+    );
+    let (zero_point, act_min) = (layer.zero_point, layer.act_min);
+    for r in (0..rows).step_by(2) {
+        let o = first_row + r;
+        let block = first_block + r / 4;
+        // SAFETY: asserted above: rows `o` and `o + 1` have their weights (in block
+        // `block`), biases, constants and outputs at `first` and `first + 1` in bounds.
+        unsafe {
+            let words = layer.words.get_unchecked(block * pairs..(block + 1) * pairs);
+            let (b0, b1) = (*layer.bias.get_unchecked(o), *layer.bias.get_unchecked(o + 1));
+            let acc = dot2x2(words, (r / 2) % 2, patches, [b0, b0, b1, b1]);
+            let shorts: &[Short; 2] = &*layer.shorts.as_ptr().add(o).cast();
+            let out = apply_2x2(acc, shorts, zero_point, act_min);
+            let at = y.as_mut_ptr().add(o * pixels + first);
+            *at = out[0];
+            *at.add(1) = out[1];
+            *at.add(pixels) = out[2];
+            *at.add(pixels + 1) = out[3];
+        }
+    }
+}
+
+/// Writes output pixel `p`'s patch, `x − zp` as 16-bit pairs in the weights'
+/// `[c][ky][kx]` order (positions in the padding 0), into slot `q` of `patches`.
+#[inline(always)]
+fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usize, patches: &mut [[u32; 2]]) {
+    let Geometry { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], .. } = layer.geometry;
+    let [_, h, w, _, _, ow] = layer.sizes;
+    let zp = layer.input_zero_point;
+    let (top, left) = ((p / ow * sh).wrapping_sub(ph), (p % ow * sw).wrapping_sub(pw));
+    if top < h && left < w && top + kh <= h && left + kw <= w {
+        let corner = &group[top * w + left..];
+        for (slot, &[o0, o1]) in patches.iter_mut().zip(offsets) {
+            // SAFETY: the window lies inside the image, so every offset from its corner
+            // indexes the group's channels (`offsets` holds `(c·H + ky)·W + kx`).
+            let (v0, v1) = unsafe { (*corner.get_unchecked(o0 as usize), *corner.get_unchecked(o1 as usize)) };
+            slot[q] = pair(i32::from(v0) - zp, i32::from(v1) - zp);
+        }
+    } else {
+        let mut k = 0;
+        let mut low = 0;
+        for plane in group.chunks_exact(h * w) {
+            for ky in 0..kh {
+                let iy = top.wrapping_add(ky);
+                for kx in 0..kw {
+                    let ix = left.wrapping_add(kx);
+                    let v = if iy < h && ix < w { i32::from(plane[iy * w + ix]) - zp } else { 0 };
+                    if k % 2 == 0 {
+                        low = v;
+                    } else {
+                        patches[k / 2][q] = pair(low, v);
                     }
+                    k += 1;
                 }
             }
+        }
+        if k % 2 == 1 {
+            patches[k / 2][q] = pair(low, 0);
         }
     }
 }
@@ -170,7 +412,9 @@ mod tests {
         let x: [[[i8; W]; H]; C] =
             core::array::from_fn(|_| core::array::from_fn(|_| core::array::from_fn(|_| (next() % 256 - 128) as i8)));
         let bias: [i32; OC] = core::array::from_fn(|_| next() % 2001 - 1000);
-        let multipliers = core::array::from_fn(|_| Multiplier::quantize(f64::from(next() % 1000 + 1) * 1e-4));
+        // Now and then multipliers up to 10, which shift left: the general requantisation.
+        let scale = if next() % 3 == 0 { 1e-2 } else { 1e-4 };
+        let multipliers = core::array::from_fn(|_| Multiplier::quantize(f64::from(next() % 1000 + 1) * scale));
         let zero_point = next() % 256 - 128;
         let input_zero_point = next() % 256 - 128;
         let requant = Requantize { multipliers, zero_point, act_min: act_min(zero_point, next() % 2 == 0) };
@@ -204,6 +448,17 @@ mod tests {
         Geometry { kernel, stride, padding, groups }
     }
 
+    #[test]
+    fn depthwise_3x3_layers_take_the_direct_kernel() {
+        assert!(depthwise::serves::<4, 5, 5, 4>(&geometry([3, 3], [1, 1], [1, 1], 4)));
+        assert!(depthwise::serves::<3, 7, 6, 3>(&geometry([3, 3], [2, 2], [1, 1], 3)));
+        assert!(depthwise::serves::<2, 25, 5, 2>(&geometry([3, 3], [1, 1], [1, 1], 2)));
+        // A channel multiplier of 2, a 5×5 kernel, a plane too narrow for its padding.
+        assert!(!depthwise::serves::<3, 5, 5, 6>(&geometry([3, 3], [2, 2], [1, 1], 3)));
+        assert!(!depthwise::serves::<2, 8, 8, 2>(&geometry([5, 5], [1, 1], [2, 2], 2)));
+        assert!(!depthwise::serves::<2, 1, 1, 2>(&geometry([3, 3], [1, 1], [1, 1], 2)));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(12))]
 
@@ -219,6 +474,15 @@ mod tests {
             check::<3, 5, 5, 6, 3, 3, 5, 3>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
             // 1×1 pointwise.
             check::<8, 3, 3, 5, 3, 3, 4, 2>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            // 1×1 with an odd channel count and an even pixel count.
+            check::<3, 2, 4, 4, 2, 4, 2, 1>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            // Depthwise 3×3 (the direct kernel): an odd output width, stride 2, no
+            // padding, and a tall narrow plane like the keyword spotter's.
+            check::<4, 5, 5, 4, 5, 5, 5, 4>(seed, geometry([3, 3], [1, 1], [1, 1], 4));
+            check::<3, 7, 6, 3, 4, 3, 5, 3>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
+            check::<2, 4, 6, 2, 2, 4, 5, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
+            check::<2, 25, 5, 2, 25, 5, 5, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
+            check::<2, 6, 6, 2, 3, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
         }
     }
 }

@@ -16,8 +16,10 @@
 mod add;
 mod conv2d;
 mod dense;
+mod depthwise;
 #[cfg(arm_dsp)]
 mod dsp;
+mod insn;
 mod packed;
 mod pad;
 mod pool;

@@ -138,6 +138,36 @@ pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) 
     acc
 }
 
+/// Rows `2·half` and `2·half + 1` of one block (`w`, as many pairs as `x`) times two
+/// inputs `A` and `B` whose pairs are interleaved (`x[p] = [A[p], B[p]]`), added to
+/// `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic.
+/// On Cortex-M4/M7 the DSP extension's loop.
+#[cfg(arm_dsp)]
+#[inline]
+pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
+    super::dsp::dot2x2(w, half, x, acc)
+}
+
+/// Rows `2·half` and `2·half + 1` of one block (`w`, as many pairs as `x`) times two
+/// inputs `A` and `B` whose pairs are interleaved (`x[p] = [A[p], B[p]]`), added to
+/// `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic.
+/// On Cortex-M4/M7 the DSP extension's loop; elsewhere plain Rust.
+#[cfg(not(arm_dsp))]
+#[inline]
+pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
+    assert_eq!(w.len(), x.len(), "the weights and the inputs hold different numbers of pairs");
+    let mut acc = acc;
+    for (words, &[a, b]) in w.iter().zip(x) {
+        let word = words[half];
+        for (r, row) in [word, word >> 8].into_iter().enumerate() {
+            let row = pair(i32::from(row as i8), i32::from((row >> 16) as i8));
+            acc[2 * r] = super::insn::smlad(row, a, acc[2 * r]);
+            acc[2 * r + 1] = super::insn::smlad(row, b, acc[2 * r + 1]);
+        }
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +197,28 @@ mod tests {
         let mut back = [0i8; 30];
         Packed::<8, 1>::pack(&w, 1, 2, 15).unpack(1, 2, 15, &mut back);
         assert_eq!(back, w);
+    }
+
+    #[test]
+    fn dot2x2_multiplies_two_rows_with_two_interleaved_inputs() {
+        // 13 pairs: the eight-, four- and one-pair loops all run on Cortex-M4.
+        let w: [i8; 4 * 26] = core::array::from_fn(|i| (i as i8).wrapping_mul(37).wrapping_sub(100));
+        let xa: [i8; 26] = core::array::from_fn(|i| (i as i8).wrapping_mul(91).wrapping_add(3));
+        let xb: [i8; 26] = core::array::from_fn(|i| (i as i8).wrapping_mul(-57).wrapping_add(7));
+        let zero_point = 9;
+        let packed = Packed::<13, 1>::pack(&w, 1, 4, 26);
+        let (mut wide_a, mut wide_b) = ([0u32; 13], [0u32; 13]);
+        widen(&xa, zero_point, &mut wide_a);
+        widen(&xb, zero_point, &mut wide_b);
+        let x: [[u32; 2]; 13] = core::array::from_fn(|p| [wide_a[p], wide_b[p]]);
+        let dot = |r: usize, x: &[i8; 26]| -> i32 {
+            (0..26).map(|c| i32::from(w[r * 26 + c]) * (i32::from(x[c]) - zero_point)).sum()
+        };
+        for half in 0..2 {
+            let got = dot2x2(&packed.words[0], half, &x, [1, 2, 3, 4]);
+            let (r0, r1) = (2 * half, 2 * half + 1);
+            assert_eq!(got, [1 + dot(r0, &xa), 2 + dot(r0, &xb), 3 + dot(r1, &xa), 4 + dot(r1, &xb)], "half {half}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Requantisation: an `i32` accumulator scaled by a real multiplier in integer
 //! arithmetic, exactly as TFLite for Microcontrollers and gemmlowp compute it.
 
+use super::insn::{smmlar, ssat8};
+
 /// A real multiplier `m · 2^shift / 2^31` in TFLite's fixed-point form: `m` in
 /// `[2^30, 2^31)` (or 0), `shift` the power of two applied around it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +127,87 @@ impl<const N: usize> Requantize<N> {
     #[inline]
     pub fn apply(&self, c: usize, acc: i32) -> i8 {
         requantize(acc, self.multipliers[c], self.zero_point, self.act_min)
+    }
+}
+
+impl<const N: usize> Requantize<N> {
+    /// Whether the kernels' short requantisation (`SMMLAR` of `2·acc`, then a rounding
+    /// shift) gives [`requantize`]'s result for every channel when each `|acc|` is at
+    /// most `bound`: every multiplier shifts right and `bound < 2^30`.
+    pub const fn short_form_holds(&self, bound: i64) -> bool {
+        let mut c = 0;
+        while c < N {
+            if self.multipliers[c].shift > -1 {
+                return false;
+            }
+            c += 1;
+        }
+        bound < 1 << 30
+    }
+}
+
+/// One channel's [`requantize`] in a few instructions, for `|acc| < 2^30` and
+/// `multiplier.shift ≤ −1`: its constants are worked out once, by [`Short::new`], for
+/// all the channel's outputs.
+///
+/// With `s = −shift` and `r = 2^(s−1)`: `SMMLAR(2·acc, m, r)` is
+/// `r + ⌊(2·acc·m + 2^31) / 2^32⌋ = r + ⌊(acc·m + 2^30) / 2^31⌋`, gemmlowp's
+/// `SaturatingRoundingDoublingHighMul(acc, m)` (which cannot saturate, `m ≥ 0`) plus the
+/// rounding half. `RoundingDivideByPOT(v, s)` is `⌊(v + r − [v < 0]) / 2^s⌋` (ties away
+/// from zero); `acc`'s sign stands in for `v`'s, as they differ only where `v = 0` and
+/// `acc < 0`, and there `⌊(r − 1) / 2^s⌋ = 0` as well.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub(crate) struct Short {
+    m: i32,
+    round: i32,
+    shift: u32,
+}
+
+impl Short {
+    /// The constants of `multiplier` (meaningless, but harmless, when it shifts left).
+    #[inline(always)]
+    pub(crate) fn new(multiplier: Multiplier) -> Self {
+        let shift = multiplier.shift.wrapping_neg() as u32;
+        Self { m: multiplier.m, round: 1i32.wrapping_shl(shift.wrapping_sub(1)), shift }
+    }
+
+    /// `acc` to its int8 output, for an output of `zero_point` clamped at `act_min`.
+    #[inline(always)]
+    pub(crate) fn apply(self, acc: i32, zero_point: i32, act_min: i32) -> i8 {
+        let v = (smmlar(acc << 1, self.m, self.round) + (acc >> 31)) >> self.shift;
+        ssat8(v + zero_point).max(act_min) as i8
+    }
+}
+
+/// Two accumulators of one channel to their int8 outputs: on Cortex-M4/M7 one `asm!`
+/// block, elsewhere [`Short::apply`] each.
+#[inline(always)]
+pub(crate) fn apply_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min: i32) -> [i8; 2] {
+    #[cfg(arm_dsp)]
+    {
+        super::dsp::short_pair(acc, short, zero_point, act_min)
+    }
+    #[cfg(not(arm_dsp))]
+    {
+        acc.map(|acc| short.apply(acc, zero_point, act_min))
+    }
+}
+
+/// Four accumulators to their int8 outputs, `[row 0 · A, row 0 · B, row 1 · A,
+/// row 1 · B]` as `dot2x2` leaves them, with `rows[0]` for the first two and `rows[1]`
+/// for the others: on Cortex-M4/M7 one `asm!` block, elsewhere [`Short::apply`] each.
+#[inline(always)]
+pub(crate) fn apply_2x2(acc: [i32; 4], rows: &[Short; 2], zero_point: i32, act_min: i32) -> [i8; 4] {
+    #[cfg(arm_dsp)]
+    {
+        super::dsp::short_2x2(acc, rows, zero_point, act_min)
+    }
+    #[cfg(not(arm_dsp))]
+    {
+        let [a0, b0, a1, b1] = acc;
+        let apply = |short: Short, acc| short.apply(acc, zero_point, act_min);
+        [apply(rows[0], a0), apply(rows[0], b0), apply(rows[1], a1), apply(rows[1], b1)]
     }
 }
 
@@ -312,6 +395,69 @@ mod tests {
         assert_ne!(want, Multiplier::quantize(f64::from(s * s / out)));
         assert_eq!(Requantize::new(s, &[s], out, 3, false).act_min, -128);
         assert_eq!(Requantize::new(0.5, &[0.25], 0.125, 3, true).apply(0, -10), 3);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The short form equals the general one over the accumulators it is used for
+        /// (`|acc| < 2^30`), every right-shifting multiplier, zero point and clamp.
+        #[test]
+        fn the_short_form_is_requantize(
+            acc in -(1i32 << 30) + 1..1 << 30, small in -300i32..300,
+            m in (1i32 << 30)..i32::MAX, shift in -31i32..=-1,
+            zero_point in -128i32..128, relu in any::<bool>(),
+        ) {
+            let amin = act_min(zero_point, relu);
+            for (acc, m) in [(acc, m), (small, m), (acc, 0), (small, 1 << 30)] {
+                let multiplier = Multiplier { m, shift };
+                prop_assert_eq!(
+                    Short::new(multiplier).apply(acc, zero_point, amin),
+                    requantize(acc, multiplier, zero_point, amin),
+                    "acc {} m {} shift {}", acc, m, shift
+                );
+            }
+        }
+    }
+
+    fn short(acc: i32, multiplier: Multiplier, zero_point: i32, act_min: i32) -> i8 {
+        Short::new(multiplier).apply(acc, zero_point, act_min)
+    }
+
+    #[test]
+    fn two_and_four_accumulators_take_their_rows_constants() {
+        let rows = [Short::new(Multiplier { m: 1 << 30, shift: -1 }), Short::new(Multiplier { m: 3 << 29, shift: -3 })];
+        let acc = [3, -3, 1000, -1000];
+        let want = [
+            short(3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
+            short(-3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
+            short(1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128),
+            short(-1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128),
+        ];
+        assert_eq!(apply_2x2(acc, &rows, 5, -128), want);
+        // 3 · 0.5 / 2 = 0.75 → 1; −0.75 → −1; 1000 · 0.75 / 8 = 93.75 → 94 (+ 5 → 99); −94 + 5.
+        assert_eq!(want, [6, 4, 99, -89]);
+        // A fused ReLU at the zero point 5.
+        assert_eq!(apply_2x2(acc, &rows, 5, 5), [6, 5, 99, 5]);
+        assert_eq!(apply_pair([1000, -1000], &rows[1], 5, -128), [99, -89]);
+    }
+
+    #[test]
+    fn the_short_form_holds_for_right_shifts_and_small_accumulators() {
+        let right = Requantize { multipliers: [Multiplier { m: 1 << 30, shift: -1 }; 2], zero_point: 0, act_min: -128 };
+        assert!(right.short_form_holds((1 << 30) - 1));
+        assert!(!right.short_form_holds(1 << 30));
+        let left = Requantize {
+            multipliers: [Multiplier { m: 1 << 30, shift: -1 }, Multiplier { m: 1 << 30, shift: 0 }],
+            ..right
+        };
+        assert!(!left.short_form_holds(0));
+        // A tie of the high mul (acc·m = 2^30 · odd) and of the final division, by hand:
+        // acc = 3, m = 2^30: 1.5 → 2, then 2 / 2 = 1 → 1; −3 → −1 then −1/2 → −1 (away from zero).
+        let half = Multiplier { m: 1 << 30, shift: -1 };
+        assert_eq!(short(3, half, 0, -128), 1);
+        assert_eq!(short(-3, half, 0, -128), -1);
+        assert_eq!(short(-1, half, 0, -128), 0);
     }
 
     #[test]

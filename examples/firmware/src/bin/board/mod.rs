@@ -97,7 +97,8 @@ pub fn count_instructions<R>(name: &str, reps: u32, macs: u32, mut f: impl FnMut
     // One instruction per nanosecond: ticks × 10⁹ / CORE_HZ (the micro:bit's 62.5 ns tick is not whole).
     let insns = (u64::from(ticks) * 1_000_000_000 / (u64::from(CORE_HZ) * u64::from(reps))) as u32;
     hprint!("{name}: {insns} instructions per inference ({ticks} SysTick ticks for {reps} runs");
-    if let Some(centi) = (insns * 100).checked_div(macs) {
+    // In u64: a model of 43 M instructions or more would overflow `insns · 100` in u32.
+    if let Some(centi) = (u64::from(insns) * 100).checked_div(u64::from(macs)) {
         hprint!(", {}.{:02} per multiply-accumulate", centi / 100, centi % 100);
     }
     hprintln!(")");
