@@ -1,7 +1,7 @@
-//! Runs the MLPerf Tiny FC autoencoder in int8 (`Ae8::INT8`, baked into flash
-//! from `models/ae-int8.safetensors`) on three fixed int8 inputs, prints each int8
-//! output, what one inference costs, and exits. The activations live in a scratch in
-//! `.bss` (`infer_with`), not on the stack.
+//! Runs the MLPerf Tiny FC autoencoder in int8 (`Ae8::INT8`, baked into
+//! flash from `models/ae-int8.safetensors`) on three fixed int8 inputs, with its activations
+//! in a scratch in `.bss` (`infer_with`); prints each int8 output and what one inference
+//! costs, and exits.
 #![no_std]
 #![no_main]
 
@@ -9,45 +9,11 @@
 #[allow(dead_code)]
 mod board;
 
-use core::hint::black_box;
-
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{hprint, hprintln};
 use nn_firmware::{tiny_inputs::AE_INPUTS, Ae8, Ae8Int8, Ae8Int8Scratch};
 use panic_semihosting as _;
 
-/// Prints `name index: [v, v, ...]`, the line the host's reference prints too.
-fn print_values(name: &str, index: usize, values: &[i8]) {
-    hprint!("{name} {index}: [");
-    for (i, v) in values.iter().enumerate() {
-        hprint!("{}{v}", if i == 0 { "" } else { ", " });
-    }
-    hprintln!("]");
-}
-
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken twice"));
-    board::start_counter(peripherals.SYST);
-    let model: &Ae8Int8 = black_box(&Ae8::INT8);
-    // The activations' arena, in `.bss`: taken once, so no `static mut` is touched here.
-    let scratch = cortex_m::singleton!(: Ae8Int8Scratch = Ae8Int8Scratch::new())
-        .unwrap_or_else(|| panic!("the scratch is taken once"));
-
-    let (_, stack) = board::stack_used(|| model.infer_with(black_box(&AE_INPUTS[0]), scratch));
-    board::count_instructions("ae int8", 3, Ae8::<f32>::MACS as u32, || {
-        model.infer_with(black_box(&AE_INPUTS[0]), scratch)
-    });
-    hprintln!(
-        "ae int8: {stack} bytes of stack per inference beside a {}-byte scratch in .bss, {} bytes of int8 model in flash, {} MACs",
-        Ae8Int8::SCRATCH_BYTES,
-        core::mem::size_of::<Ae8Int8>(),
-        Ae8::<f32>::MACS
-    );
-
-    for (i, x) in AE_INPUTS.iter().enumerate() {
-        print_values("ae int8 input", i, &model.infer_with(black_box(x), scratch));
-    }
-    hprintln!("ae int8: peak stack since reset {} bytes", board::peak_stack());
-    board::exit_success()
+    board::run_int8_model!("ae int8", Ae8, Ae8Int8, Ae8Int8Scratch, AE_INPUTS)
 }

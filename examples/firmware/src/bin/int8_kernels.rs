@@ -13,21 +13,12 @@ mod board;
 use core::hint::black_box;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{hprint, hprintln};
+use cortex_m_semihosting::hprintln;
 use nn_firmware::int8_case::{conv_chain, dense, ChainOutputs, CONV_INPUTS, DENSE_INPUTS};
 use panic_semihosting as _;
 
 /// Multiply-accumulates of one 784-256-10 inference: 784×256 + 256×10.
 const DENSE_MACS: u32 = 784 * 256 + 256 * 10;
-
-/// Prints `name: [v, v, ...]`, the line the host's reference prints too.
-fn print_values(name: &str, index: usize, values: &[i8]) {
-    hprint!("{name} {index}: [");
-    for (i, v) in values.iter().enumerate() {
-        hprint!("{}{v}", if i == 0 { "" } else { ", " });
-    }
-    hprintln!("]");
-}
 
 #[entry]
 fn main() -> ! {
@@ -40,13 +31,13 @@ fn main() -> ! {
     hprintln!("int8 dense: {stack} bytes of stack per inference");
 
     for (i, x) in DENSE_INPUTS.iter().enumerate() {
-        print_values("int8 dense", i, &dense(black_box(x)));
+        board::print_values("int8 dense", i, &dense(black_box(x)));
     }
     for (i, x) in CONV_INPUTS.iter().enumerate() {
         let ChainOutputs { sum, averaged, adaptive } = conv_chain(black_box(x));
-        print_values("int8 conv add", i, sum.as_flattened().as_flattened());
-        print_values("int8 conv avg", i, averaged.as_flattened().as_flattened());
-        print_values("int8 conv adaptive", i, adaptive.as_flattened().as_flattened());
+        board::print_values("int8 conv add", i, sum.as_flattened().as_flattened());
+        board::print_values("int8 conv avg", i, averaged.as_flattened().as_flattened());
+        board::print_values("int8 conv adaptive", i, adaptive.as_flattened().as_flattened());
     }
     hprintln!("int8: peak stack since reset {} bytes", board::peak_stack());
     board::exit_success()

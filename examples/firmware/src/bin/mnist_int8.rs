@@ -11,21 +11,12 @@ mod board;
 use core::hint::black_box;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{hprint, hprintln};
+use cortex_m_semihosting::hprintln;
 use nn_firmware::{Mnist8, Mnist8Int8, TEST_DIGITS};
 use panic_semihosting as _;
 
 /// Multiply-accumulates of one inference: 784×256 + 256×10.
 const MACS: u32 = 784 * 256 + 256 * 10;
-
-/// Prints `name index: [v, v, ...]`, the line the host's reference prints too.
-fn print_values(name: &str, index: usize, values: &[i8]) {
-    hprint!("{name} {index}: [");
-    for (i, v) in values.iter().enumerate() {
-        hprint!("{}{v}", if i == 0 { "" } else { ", " });
-    }
-    hprintln!("]");
-}
 
 #[entry]
 fn main() -> ! {
@@ -43,7 +34,7 @@ fn main() -> ! {
 
     for (i, digit) in TEST_DIGITS.iter().enumerate() {
         let y = model.infer(black_box(&model.quantize_input(&digit.mnist_input())));
-        print_values("mnist int8 digit", i, &y);
+        board::print_values("mnist int8 digit", i, &y);
     }
     hprintln!("mnist int8: peak stack since reset {} bytes", board::peak_stack());
     board::exit_success()

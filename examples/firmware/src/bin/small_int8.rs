@@ -10,21 +10,12 @@ mod board;
 use core::hint::black_box;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{hprint, hprintln};
+use cortex_m_semihosting::hprintln;
 use nn_firmware::{Small8, Small8Int8, THUMBNAILS};
 use panic_semihosting as _;
 
 /// Multiply-accumulates of one inference: 16×32 + 32×4.
 const MACS: u32 = 16 * 32 + 32 * 4;
-
-/// Prints `name index: [v, v, ...]`, the line the host's reference prints too.
-fn print_values(name: &str, index: usize, values: &[i8]) {
-    hprint!("{name} {index}: [");
-    for (i, v) in values.iter().enumerate() {
-        hprint!("{}{v}", if i == 0 { "" } else { ", " });
-    }
-    hprintln!("]");
-}
 
 #[entry]
 fn main() -> ! {
@@ -42,7 +33,7 @@ fn main() -> ! {
 
     for (i, thumbnail) in THUMBNAILS.iter().enumerate() {
         let y = model.infer(black_box(&model.quantize_input(thumbnail)));
-        print_values("small int8 digit", i, &y);
+        board::print_values("small int8 digit", i, &y);
     }
     hprintln!("small int8: peak stack since reset {} bytes", board::peak_stack());
     board::exit_success()

@@ -152,6 +152,46 @@ pub fn report(what: &str, index: usize, label: u8, logits: &[f32]) {
     hprintln!("]");
 }
 
+/// Prints `name index: [v, v, ...]`, the line the host's reference prints too.
+pub fn print_values(name: &str, index: usize, values: &[i8]) {
+    hprint!("{name} {index}: [");
+    for (i, v) in values.iter().enumerate() {
+        hprint!("{}{v}", if i == 0 { "" } else { ", " });
+    }
+    hprintln!("]");
+}
+
+/// The `main` of an MLPerf Tiny int8 firmware: runs `$net::INT8` (of type `$int8`) with its
+/// activations in a `$scratch` in `.bss` (`infer_with`), prints the stack one inference
+/// takes beside it, counts the instructions of 3 inferences, prints the int8 output of
+/// each of `$inputs` as `$label input i: [..]`, and exits.
+macro_rules! run_int8_model {
+    ($label:literal, $net:ident, $int8:ident, $scratch:ident, $inputs:expr) => {{
+        let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken twice"));
+        board::start_counter(peripherals.SYST);
+        let model: &$int8 = core::hint::black_box(&$net::INT8);
+        // The activations' arena, in `.bss`: taken once, so no `static mut` is touched here.
+        let scratch =
+            cortex_m::singleton!(: $scratch = $scratch::new()).unwrap_or_else(|| panic!("the scratch is taken once"));
+        let first = core::hint::black_box(&$inputs[0]);
+        let (_, stack) = board::stack_used(|| model.infer_with(first, scratch));
+        board::count_instructions($label, 3, $net::<f32>::MACS as u32, || model.infer_with(first, scratch));
+        cortex_m_semihosting::hprintln!(
+            "{}: {stack} bytes of stack per inference beside a {}-byte scratch in .bss, {} bytes of int8 model in flash, {} MACs",
+            $label,
+            $int8::SCRATCH_BYTES,
+            core::mem::size_of::<$int8>(),
+            $net::<f32>::MACS
+        );
+        for (i, x) in $inputs.iter().enumerate() {
+            board::print_values(concat!($label, " input"), i, &model.infer_with(core::hint::black_box(x), scratch));
+        }
+        cortex_m_semihosting::hprintln!("{}: peak stack since reset {} bytes", $label, board::peak_stack());
+        board::exit_success()
+    }};
+}
+pub(crate) use run_int8_model;
+
 /// Ends the QEMU run with exit code 0.
 pub fn exit_success() -> ! {
     debug::exit(debug::EXIT_SUCCESS);
