@@ -54,55 +54,39 @@ fn images<const C: usize, const H: usize, const W: usize>(n: usize, seed: u64) -
     (batch, samples)
 }
 
+/// For an image model `$net` and its int8 form: both arenas near the live bound, and
+/// `infer_with` equal to `infer` on `n` random samples, in f32 and in int8.
+macro_rules! image_model_in_a_scratch {
+    ($name:literal, $net:ident, $int8:ident, $live:expr, [$c:literal, $h:literal, $w:literal], n = $n:literal, seed = $seed:literal) => {{
+        assert_near_live(concat!($name, " int8"), $int8::SCRATCH_BYTES, $live);
+        assert_near_live(concat!($name, " f32"), $net::<f32>::SCRATCH_BYTES, 4 * $live);
+        let model = $net::<f32>::init(&mut StdRng::seed_from_u64($seed));
+        let (batch, samples) = images::<$c, $h, $w>($n, $seed + 1);
+        let frozen = model.freeze();
+        let mut scratch = Scratch::<{ $net::<f32>::SCRATCH_BYTES }>::boxed();
+        let q = model.quantize(batch.view()).unwrap();
+        let mut q_scratch = Scratch::<{ $int8::SCRATCH_BYTES }>::boxed();
+        for x in &samples {
+            assert_eq!(frozen.infer_with(x, &mut scratch).map(f32::to_bits), frozen.infer(x).map(f32::to_bits));
+            let qx = Box::new(q.quantize_input(x));
+            assert_eq!(q.infer_with(&qx, &mut q_scratch), q.infer(&qx));
+        }
+    }};
+}
+
 #[test]
 fn ds_cnn_in_a_scratch() {
-    assert_near_live("DS-CNN int8", DsCnnInt8::SCRATCH_BYTES, KWS_LIVE);
-    assert_near_live("DS-CNN f32", DsCnn::<f32>::SCRATCH_BYTES, 4 * KWS_LIVE);
-    let model = DsCnn::<f32>::init(&mut StdRng::seed_from_u64(1));
-    let (batch, samples) = images::<1, 49, 10>(3, 2);
-    let frozen = model.freeze();
-    let mut scratch = Scratch::<{ DsCnn::<f32>::SCRATCH_BYTES }>::boxed();
-    let q = model.quantize(batch.view()).unwrap();
-    let mut q_scratch = Box::new(DsCnnInt8Scratch::new());
-    for x in &samples {
-        assert_eq!(frozen.infer_with(x, &mut scratch).map(f32::to_bits), frozen.infer(x).map(f32::to_bits));
-        let qx = q.quantize_input(x);
-        assert_eq!(q.infer_with(&qx, &mut q_scratch), q.infer(&qx));
-    }
+    image_model_in_a_scratch!("DS-CNN", DsCnn, DsCnnInt8, KWS_LIVE, [1, 49, 10], n = 3, seed = 1);
 }
 
 #[test]
 fn resnet8_in_a_scratch() {
-    assert_near_live("ResNet-8 int8", ResNet8Int8::SCRATCH_BYTES, IC_LIVE);
-    assert_near_live("ResNet-8 f32", ResNet8::<f32>::SCRATCH_BYTES, 4 * IC_LIVE);
-    let model = ResNet8::<f32>::init(&mut StdRng::seed_from_u64(3));
-    let (batch, samples) = images::<3, 32, 32>(3, 4);
-    let frozen = model.freeze();
-    let mut scratch = Scratch::<{ ResNet8::<f32>::SCRATCH_BYTES }>::boxed();
-    let q = model.quantize(batch.view()).unwrap();
-    let mut q_scratch = Box::new(ResNet8Int8Scratch::new());
-    for x in &samples {
-        assert_eq!(frozen.infer_with(x, &mut scratch).map(f32::to_bits), frozen.infer(x).map(f32::to_bits));
-        let qx = q.quantize_input(x);
-        assert_eq!(q.infer_with(&qx, &mut q_scratch), q.infer(&qx));
-    }
+    image_model_in_a_scratch!("ResNet-8", ResNet8, ResNet8Int8, IC_LIVE, [3, 32, 32], n = 3, seed = 3);
 }
 
 #[test]
 fn mobilenet_v1_in_a_scratch() {
-    assert_near_live("MobileNetV1 int8", MobileNetV1Int8::SCRATCH_BYTES, VWW_LIVE);
-    assert_near_live("MobileNetV1 f32", MobileNetV1::<f32>::SCRATCH_BYTES, 4 * VWW_LIVE);
-    let model = MobileNetV1::<f32>::init(&mut StdRng::seed_from_u64(5));
-    let (batch, samples) = images::<3, 96, 96>(2, 6);
-    let frozen = model.freeze();
-    let mut scratch = Scratch::<{ MobileNetV1::<f32>::SCRATCH_BYTES }>::boxed();
-    let q = model.quantize(batch.view()).unwrap();
-    let mut q_scratch = Scratch::<{ MobileNetV1Int8::SCRATCH_BYTES }>::boxed();
-    for x in &samples {
-        assert_eq!(frozen.infer_with(x, &mut scratch).map(f32::to_bits), frozen.infer(x).map(f32::to_bits));
-        let qx = Box::new(q.quantize_input(x));
-        assert_eq!(q.infer_with(&qx, &mut q_scratch), q.infer(&qx));
-    }
+    image_model_in_a_scratch!("MobileNetV1", MobileNetV1, MobileNetV1Int8, VWW_LIVE, [3, 96, 96], n = 2, seed = 5);
 }
 
 /// MobileNetV1's f32 activations take 221 KB at the least: in a boxed scratch, a thread
