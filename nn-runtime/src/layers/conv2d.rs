@@ -46,6 +46,7 @@ use crate::frozen::Window;
 use crate::gemm::{matmul, matmul_packing_b, PackB};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
+use crate::simd::vectorised;
 use crate::{Error, Float};
 
 mod depthwise;
@@ -452,11 +453,13 @@ fn implicit_forward<F: Float>(
         for (first, n) in geometry.chunks::<F>(batch) {
             let images = &x[geometry.images(first, n)];
             let columns = if padding {
-                for (image, padded) in
-                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                {
-                    geometry.pad(image, padded);
-                }
+                vectorised(|| {
+                    for (image, padded) in
+                        images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                    {
+                        geometry.pad(image, padded);
+                    }
+                });
                 WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
             } else {
                 WideColumns { images, image_len: geometry.image_len(), geometry }
@@ -464,9 +467,12 @@ fn implicit_forward<F: Float>(
             // The gaps' outputs are dropped, whatever they hold.
             matmul_packing_b(weight, &columns, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
             let out = out.as_slice().expect("scratch is contiguous");
-            for (i, y) in y[geometry.outputs(first, n)].chunks_exact_mut(geometry.output_len()).enumerate() {
-                geometry.write_output(out, row_len, i, bias.as_ref(), y);
-            }
+            let y = &mut y[geometry.outputs(first, n)];
+            vectorised(|| {
+                for (i, y) in y.chunks_exact_mut(geometry.output_len()).enumerate() {
+                    geometry.write_output(out, row_len, i, bias.as_ref(), y);
+                }
+            });
         }
     });
 }
@@ -491,14 +497,17 @@ fn implicit_weight_grad<F: Float>(
         padded.fill(F::zero());
         let mut grads = geometry.grads_matrix(row_len, grads);
         for (first, n) in geometry.chunks::<F>(batch) {
-            geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, bias_grad.as_mut());
+            let g = &grad_out[geometry.outputs(first, n)];
+            vectorised(|| geometry.gather_grads(g, &mut grads, bias_grad.as_mut()));
             let images = &x[geometry.images(first, n)];
             let columns = if padding {
-                for (image, padded) in
-                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                {
-                    geometry.pad(image, padded);
-                }
+                vectorised(|| {
+                    for (image, padded) in
+                        images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                    {
+                        geometry.pad(image, padded);
+                    }
+                });
                 WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
             } else {
                 WideColumns { images, image_len: geometry.image_len(), geometry }
@@ -514,6 +523,7 @@ fn implicit_weight_grad<F: Float>(
 struct Transposed<'a, F>(WideColumns<'a, F>);
 
 impl<F: Float> PackB<F> for Transposed<'_, F> {
+    #[inline(always)]
     fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
         let WideColumns { images, image_len, geometry } = self.0;
         let span = geometry.span;
@@ -535,7 +545,7 @@ impl<F: Float> PackB<F> for Transposed<'_, F> {
                     3 => copy_windows::<F, 3>(src, out, j, nr),
                     _ => {
                         for (i, row) in out.chunks_exact_mut(nr).enumerate() {
-                            row[j..j + run].copy_from_slice(&src[i..i + run]);
+                            copy_run(&mut row[j..j + run], &src[i..i + run]);
                         }
                     }
                 }
@@ -564,6 +574,7 @@ struct WideColumns<'a, F> {
 }
 
 impl<F: Float> PackB<F> for WideColumns<'_, F> {
+    #[inline(always)]
     fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
         let span = self.geometry.span;
         let (first, last) = (j0 / span, (j0 + cols - 1) / span);
@@ -588,6 +599,7 @@ impl<F: Float> PackB<F> for WideColumns<'_, F> {
 /// up to 8 as fixed-size copies (a few moves, not a call to `memcpy`).
 #[inline(always)]
 fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    #[inline(always)]
     fn fixed<F: Copy, const N: usize>(dst: &mut [F], src: &[F]) {
         let (dst, src): (&mut [F; N], &[F; N]) = (dst.try_into().expect("length N"), src.try_into().expect("length N"));
         *dst = *src;
@@ -660,16 +672,20 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
         let mut grads = geometry.grads_matrix(row_len, grads);
         let mut cols = ArrayViewMut2::from_shape((geometry.taps(), row_len), cols).expect("scratch length");
         for (first, n) in geometry.chunks::<F>(batch) {
-            geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, None);
+            let g = &grad_out[geometry.outputs(first, n)];
+            vectorised(|| geometry.gather_grads(g, &mut grads, None));
             let grads = grads.slice(s![.., ..n * geometry.span]);
             matmul(F::one(), &weight.t(), &grads, F::zero(), &mut cols.slice_mut(s![.., ..n * geometry.span]));
             let cols = cols.as_slice_mut().expect("scratch is contiguous");
             if !finite_weight {
                 geometry.zero_gaps(cols, row_len, n);
             }
-            for (i, dx) in grad_in[geometry.images(first, n)].chunks_exact_mut(geometry.image_len()).enumerate() {
-                geometry.col2im(cols, row_len, i, image, dx);
-            }
+            let grad_in = &mut grad_in[geometry.images(first, n)];
+            vectorised(|| {
+                for (i, dx) in grad_in.chunks_exact_mut(geometry.image_len()).enumerate() {
+                    geometry.col2im(cols, row_len, i, image, dx);
+                }
+            });
         }
     });
 }
@@ -829,6 +845,7 @@ impl Geometry {
     /// For wide columns: calls `visit(tap, offset)` for every tap, `offset` being where in
     /// the padded image `[in_c, Hp, Wp]` the first pixel it reads lies; its im2col row is
     /// the `span` pixels from there.
+    #[inline(always)]
     fn for_each_wide_tap(&self, mut visit: impl FnMut(usize, usize)) {
         let (padded_h, padded_w) = self.padded_hw();
         let (kh, kw) = self.window.kernel;
@@ -845,6 +862,7 @@ impl Geometry {
 
     /// For wide columns: calls `visit(row, start)` for every row of the image
     /// `[in_c, h, w]`, `start` being where it lies in the padded image `[in_c, Hp, Wp]`.
+    #[inline(always)]
     fn for_each_padded_row(&self, mut visit: impl FnMut(usize, usize)) {
         let (padded_h, padded_w) = self.padded_hw();
         let ((h, _), (ph, pw)) = (self.window.in_hw, self.window.padding);
@@ -857,6 +875,7 @@ impl Geometry {
 
     /// For wide columns: where in the padded image `[in_c, Hp, Wp]` the first pixel tap
     /// `tap` reads lies (as [`Geometry::for_each_wide_tap`] gives it).
+    #[inline(always)]
     fn wide_tap_offset(&self, tap: usize) -> usize {
         let (padded_h, padded_w) = self.padded_hw();
         let kw = self.window.kernel.1;
@@ -866,6 +885,7 @@ impl Geometry {
 
     /// For wide columns: calls `visit(p, offset)` for the taps `p0 + p`, `p < kc`, with
     /// [`Geometry::wide_tap_offset`]'s offsets, found by counting (no division per tap).
+    #[inline(always)]
     fn for_each_tap_offset(&self, p0: usize, kc: usize, mut visit: impl FnMut(usize, usize)) {
         let ((kh, kw), (padded_h, padded_w)) = (self.window.kernel, self.padded_hw());
         let mut offset = self.wide_tap_offset(p0);
@@ -885,6 +905,7 @@ impl Geometry {
     /// For wide columns: calls `visit(j, offset, run)` for the taps `j0..j0 + cols` by
     /// runs of one kernel row: taps `j0 + j..j0 + j + run` read `run` adjacent values from
     /// `offset` in the padded image.
+    #[inline(always)]
     fn for_each_tap_run(&self, j0: usize, cols: usize, mut visit: impl FnMut(usize, usize, usize)) {
         let kw = self.window.kernel.1;
         let mut j = 0;
@@ -897,6 +918,7 @@ impl Geometry {
 
     /// Copies the image `x` (`[in_c, h, w]`) into the interior of `padded`
     /// (`[in_c, Hp, Wp]`), whose borders are left as they are.
+    #[inline(always)]
     fn pad<F: Float>(&self, x: &[F], padded: &mut [F]) {
         let w = self.window.in_hw.1;
         self.for_each_padded_row(|row, start| padded[start..start + w].copy_from_slice(&x[row * w..][..w]));
@@ -945,6 +967,7 @@ impl Geometry {
     /// Adds image `i`'s columns of `cols` (rows of `row_len`) onto the pixels they were
     /// read from (the adjoint of [`Geometry::im2col`]) in `scratch`, and writes the
     /// resulting `[in_c, h, w]` gradient to `grad_in`.
+    #[inline(always)]
     fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut [F]) {
         let first = i * self.span;
         scratch.fill(F::zero());
@@ -973,6 +996,7 @@ impl Geometry {
 
     /// Writes image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
     /// result `out` (rows of `row_len`) plus the bias.
+    #[inline(always)]
     fn write_output<F: Float>(&self, out: &[F], row_len: usize, i: usize, bias: Option<&ArrayView1<F>>, y: &mut [F]) {
         let (oh, ow) = self.window.out_hw;
         let planes = y.chunks_exact_mut(oh * ow);
@@ -996,6 +1020,7 @@ impl Geometry {
     /// Copies the output gradients `g` of a chunk of images (`[n, out_c, oh, ow]`,
     /// row-major) into their columns of `grads` (`[out_c, chunk·span]`, gaps left zero),
     /// adding each channel's sum to `bias_grad` if given.
+    #[inline(always)]
     fn gather_grads<F: Float>(
         &self,
         g: &[F],

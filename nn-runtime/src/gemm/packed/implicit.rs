@@ -9,14 +9,36 @@ use ndarray::{s, ArrayView2, ArrayViewMut2};
 use super::{micro_kernel, pack, Blocking, Strided, Tile, PACKING};
 use crate::gemm::cache::caches;
 use crate::scratch::with_scratch;
-use crate::simd;
+use crate::simd::{self, VectorLoop};
 use crate::Float;
 
 /// Writes slivers of a `[k, n]` matrix that is not stored.
 pub(crate) trait PackB<F> {
     /// Writes `out[p·nr + j] = b[p0 + p][j0 + j]` for `p < kc` and `j < cols`, and zero
-    /// for `cols <= j < nr` (`out` has `kc·nr` elements).
+    /// for `cols <= j < nr` (`out` has `kc·nr` elements). Implementations mark it
+    /// `#[inline(always)]`: it is compiled into each instruction set's version of
+    /// [`Sliver`], so that its copies move whole vector registers.
     fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]);
+}
+
+/// One call of [`PackB::pack`], as a [`VectorLoop`] that [`simd::dispatch`] compiles
+/// per instruction set.
+struct Sliver<'a, P, F> {
+    packer: &'a P,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    cols: usize,
+    nr: usize,
+    out: &'a mut [F],
+}
+
+impl<F, P: PackB<F>> VectorLoop for Sliver<'_, P, F> {
+    #[inline(always)]
+    fn run(self) {
+        let Sliver { packer, p0, kc, j0, cols, nr, out } = self;
+        packer.pack(p0, kc, j0, cols, nr, out);
+    }
 }
 
 /// `c = a b + beta · c` on this thread for `a` `[m, k]` (any strides) and the `[k, n]`
@@ -49,7 +71,7 @@ pub(crate) fn matmul_packing_b<F: Float>(a: &ArrayView2<F>, packer: &impl PackB<
             for j0 in (0..n).step_by(nr) {
                 let cols = nr.min(n - j0);
                 let b_sliver = &mut b_sliver[..kc * nr];
-                packer.pack(pc, kc, j0, cols, nr, b_sliver);
+                simd::dispatch(Sliver { packer, p0: pc, kc, j0, cols, nr, out: b_sliver });
                 for i0 in (0..m).step_by(mr) {
                     let rows = mr.min(m - i0);
                     let a_sliver = Strided { ptr: a_packed[i0 * kc..].as_ptr(), rs: 1, cs: mr as isize };
@@ -78,6 +100,7 @@ mod tests {
     struct Stored<F>(Array2<F>);
 
     impl<F: Float> PackB<F> for Stored<F> {
+        #[inline(always)]
         fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
             for p in 0..kc {
                 for j in 0..nr {
