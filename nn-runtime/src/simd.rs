@@ -155,8 +155,8 @@ pub(crate) fn dispatch(body: impl VectorLoop) {
 }
 
 /// Runs the closure `body` compiled for [`kernel`]'s instruction set: [`dispatch`] for a
-/// loop written in place. What it calls is compiled so only where inlined
-/// (`#[inline(always)]`).
+/// loop written in place. The closure and what it calls are compiled so only where
+/// inlined: mark them `#[inline(always)]` (`vectorised(#[inline(always)] || ...)`).
 #[inline(always)]
 pub(crate) fn vectorised(body: impl FnOnce()) {
     dispatch(Closure(body))

@@ -20,6 +20,7 @@ use crate::scratch::{with_scratch, Scratch};
 use crate::simd::{kernel, Kernel};
 use crate::Float;
 
+pub(crate) mod dots;
 pub(crate) mod implicit;
 
 /// The most rows of any micro-kernel's tile.

@@ -24,7 +24,10 @@ pub fn forward<F: Float, D: Dimension>(act: impl Activation<F>, x: ArrayView<F, 
 pub fn forward_into<F: Float, D: Dimension>(act: impl Activation<F>, x: ArrayView<F, D>, mut y: ArrayViewMut<F, D>) {
     assert_eq!(x.shape(), y.shape(), "activation output buffer must be shaped as the input");
     if let (Some(x), Some(y)) = (x.as_slice(), y.as_slice_mut()) {
-        return vectorised(|| y.iter_mut().zip(x).for_each(|(y, &x)| *y = act.f(x)));
+        return vectorised(
+            #[inline(always)]
+            || y.iter_mut().zip(x).for_each(|(y, &x)| *y = act.f(x)),
+        );
     }
     Zip::from(&mut y).and(&x).for_each(|y, &x| *y = act.f(x));
 }
@@ -38,7 +41,10 @@ pub fn backward_in_place<F: Float, D: Dimension>(
 ) {
     assert_eq!(saved.shape(), grad.shape(), "activation gradient must be shaped as the saved values");
     if let (Some(saved), Some(grad)) = (saved.as_slice(), grad.as_slice_mut()) {
-        return vectorised(|| grad.iter_mut().zip(saved).for_each(|(g, &s)| *g *= act.df(s)));
+        return vectorised(
+            #[inline(always)]
+            || grad.iter_mut().zip(saved).for_each(|(g, &s)| *g *= act.df(s)),
+        );
     }
     Zip::from(&mut grad).and(&saved).for_each(|g, &s| *g *= act.df(s));
 }

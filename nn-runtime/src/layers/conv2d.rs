@@ -21,11 +21,12 @@
 //!   a gradient.
 //! - larger strides: the `OH·OW` pixels, im2col and col2im by runs of one input row.
 //!
-//! With wide columns the forward product and the weight gradient are implicit GEMMs: no
-//! im2col matrix is stored, the GEMM's slivers of it (of its transpose, for `dW += g ·
-//! colsᵀ`) are packed straight from the chunk's padded images just before the
-//! micro-kernel reads them ([`crate::gemm`]'s `matmul_packing_b`). The input gradient
-//! goes through a stored `Wᵀ g` and col2im.
+//! With wide columns no im2col matrix is stored. The forward product is an implicit GEMM:
+//! its slivers of the matrix are packed straight from the chunk's padded images just
+//! before the micro-kernel reads them ([`crate::gemm`]'s `matmul_packing_b`). The weight
+//! gradient is a direct kernel (`conv2d/weight_grad.rs`): each tap's gradient a dot
+//! product of the output gradients with the shifted images, read where they lie. The
+//! input gradient goes through a stored `Wᵀ g` and col2im.
 //!
 //! The `_into` forms write outputs and input gradients into the caller's buffers, once,
 //! in order; the other buffers are kept per thread between calls, so that a training
@@ -50,6 +51,7 @@ use crate::simd::vectorised;
 use crate::{Error, Float};
 
 mod depthwise;
+mod weight_grad;
 
 /// The most bytes an im2col matrix of one chunk of images takes (a chunk has at least
 /// one image): a share of L2 that leaves room for the GEMM's packed operands.
@@ -453,13 +455,16 @@ fn implicit_forward<F: Float>(
         for (first, n) in geometry.chunks::<F>(batch) {
             let images = &x[geometry.images(first, n)];
             let columns = if padding {
-                vectorised(|| {
-                    for (image, padded) in
-                        images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                    {
-                        geometry.pad(image, padded);
-                    }
-                });
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for (image, padded) in
+                            images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                        {
+                            geometry.pad(image, padded);
+                        }
+                    },
+                );
                 WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
             } else {
                 WideColumns { images, image_len: geometry.image_len(), geometry }
@@ -468,18 +473,22 @@ fn implicit_forward<F: Float>(
             matmul_packing_b(weight, &columns, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
             let out = out.as_slice().expect("scratch is contiguous");
             let y = &mut y[geometry.outputs(first, n)];
-            vectorised(|| {
-                for (i, y) in y.chunks_exact_mut(geometry.output_len()).enumerate() {
-                    geometry.write_output(out, row_len, i, bias.as_ref(), y);
-                }
-            });
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (i, y) in y.chunks_exact_mut(geometry.output_len()).enumerate() {
+                        geometry.write_output(out, row_len, i, bias.as_ref(), y);
+                    }
+                },
+            );
         }
     });
 }
 
-/// [`gemm_backward`] for wide columns and finite images, by implicit GEMM:
-/// `dW += g · colsᵀ`, the slivers of `colsᵀ` packed straight from the chunk's (padded)
-/// images. The gaps of `g` are zero, and meet finite image values.
+/// [`gemm_backward`] for wide columns and finite images, by the direct kernel of
+/// `conv2d/weight_grad.rs`: each tap's gradient a dot product of the output gradients
+/// with the chunk's (padded) images, read where they lie. The gaps of `g` are zero, and
+/// meet finite image values.
 fn implicit_weight_grad<F: Float>(
     x: &[F],
     grad_out: &[F],
@@ -498,71 +507,30 @@ fn implicit_weight_grad<F: Float>(
         let mut grads = geometry.grads_matrix(row_len, grads);
         for (first, n) in geometry.chunks::<F>(batch) {
             let g = &grad_out[geometry.outputs(first, n)];
-            vectorised(|| geometry.gather_grads(g, &mut grads, bias_grad.as_mut()));
+            vectorised(
+                #[inline(always)]
+                || geometry.gather_grads(g, &mut grads, bias_grad.as_mut()),
+            );
             let images = &x[geometry.images(first, n)];
-            let columns = if padding {
-                vectorised(|| {
-                    for (image, padded) in
-                        images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                    {
-                        geometry.pad(image, padded);
-                    }
-                });
-                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            let (images, image_len) = if padding {
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for (image, padded) in
+                            images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                        {
+                            geometry.pad(image, padded);
+                        }
+                    },
+                );
+                (&padded[..n * padded_len], padded_len)
             } else {
-                WideColumns { images, image_len: geometry.image_len(), geometry }
+                (images, geometry.image_len())
             };
-            let grads = grads.slice(s![.., ..n * geometry.span]);
-            matmul_packing_b(&grads, &Transposed(columns), F::one(), weight_grad);
+            let grads = grads.as_slice().expect("scratch is contiguous");
+            weight_grad::add_weight_grad(images, image_len, n, grads, row_len, geometry, weight_grad);
         }
     });
-}
-
-/// The transpose of a [`WideColumns`] matrix, `[n·span, in_c·kh·kw]`: one row per
-/// pixel, its taps in runs of `kw` adjacent image values.
-struct Transposed<'a, F>(WideColumns<'a, F>);
-
-impl<F: Float> PackB<F> for Transposed<'_, F> {
-    #[inline(always)]
-    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
-        let WideColumns { images, image_len, geometry } = self.0;
-        let span = geometry.span;
-        if cols < nr {
-            out.fill(F::zero());
-        }
-        // The sliver's pixels, by runs within one image: each tap is a column of `out`,
-        // each run of `kw` taps the same `kw` adjacent values of every pixel's window.
-        let mut p = 0;
-        while p < kc {
-            let (image, column) = ((p0 + p) / span, (p0 + p) % span);
-            let pixels = (span - column).min(kc - p);
-            let base = image * image_len + column;
-            let out = &mut out[p * nr..(p + pixels) * nr];
-            geometry.for_each_tap_run(j0, cols, |j, offset, run| {
-                let src = &images[base + offset..][..pixels + run - 1];
-                match run {
-                    5 => copy_windows::<F, 5>(src, out, j, nr),
-                    3 => copy_windows::<F, 3>(src, out, j, nr),
-                    _ => {
-                        for (i, row) in out.chunks_exact_mut(nr).enumerate() {
-                            copy_run(&mut row[j..j + run], &src[i..i + run]);
-                        }
-                    }
-                }
-            });
-            p += pixels;
-        }
-    }
-}
-
-/// `out[i·nr + j + t] = src[i + t]` for `t < N`, every row `i` of `out`.
-#[inline(always)]
-fn copy_windows<F: Copy, const N: usize>(src: &[F], out: &mut [F], j: usize, nr: usize) {
-    for (i, row) in out.chunks_exact_mut(nr).enumerate() {
-        let (dst, src): (&mut [F; N], &[F; N]) =
-            ((&mut row[j..j + N]).try_into().expect("length N"), src[i..i + N].try_into().expect("length N"));
-        *dst = *src;
-    }
 }
 
 /// The im2col matrix of a chunk of images in wide columns, `[in_c·kh·kw, n·span]`, never
@@ -673,7 +641,10 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
         let mut cols = ArrayViewMut2::from_shape((geometry.taps(), row_len), cols).expect("scratch length");
         for (first, n) in geometry.chunks::<F>(batch) {
             let g = &grad_out[geometry.outputs(first, n)];
-            vectorised(|| geometry.gather_grads(g, &mut grads, None));
+            vectorised(
+                #[inline(always)]
+                || geometry.gather_grads(g, &mut grads, None),
+            );
             let grads = grads.slice(s![.., ..n * geometry.span]);
             matmul(F::one(), &weight.t(), &grads, F::zero(), &mut cols.slice_mut(s![.., ..n * geometry.span]));
             let cols = cols.as_slice_mut().expect("scratch is contiguous");
@@ -681,11 +652,14 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
                 geometry.zero_gaps(cols, row_len, n);
             }
             let grad_in = &mut grad_in[geometry.images(first, n)];
-            vectorised(|| {
-                for (i, dx) in grad_in.chunks_exact_mut(geometry.image_len()).enumerate() {
-                    geometry.col2im(cols, row_len, i, image, dx);
-                }
-            });
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (i, dx) in grad_in.chunks_exact_mut(geometry.image_len()).enumerate() {
+                        geometry.col2im(cols, row_len, i, image, dx);
+                    }
+                },
+            );
         }
     });
 }
@@ -899,20 +873,6 @@ impl Geometry {
                     (ki, offset) = (0, offset + (padded_h - kh) * padded_w);
                 }
             }
-        }
-    }
-
-    /// For wide columns: calls `visit(j, offset, run)` for the taps `j0..j0 + cols` by
-    /// runs of one kernel row: taps `j0 + j..j0 + j + run` read `run` adjacent values from
-    /// `offset` in the padded image.
-    #[inline(always)]
-    fn for_each_tap_run(&self, j0: usize, cols: usize, mut visit: impl FnMut(usize, usize, usize)) {
-        let kw = self.window.kernel.1;
-        let mut j = 0;
-        while j < cols {
-            let run = (kw - (j0 + j) % kw).min(cols - j);
-            visit(j, self.wide_tap_offset(j0 + j), run);
-            j += run;
         }
     }
 

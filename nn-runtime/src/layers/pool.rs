@@ -2,11 +2,13 @@
 //! `kernel`×`kernel` every `stride`, no padding, PyTorch's floor output size
 //! `⌊(H − kernel) / stride⌋ + 1`.
 //!
-//! Inference and average pooling run the frozen kernels' plane loops ([`crate::frozen`]).
-//! Training max pooling has its own plane kernel, which also records where in its window
-//! each maximum is (one byte per output for windows up to 16×16), without a branch on
-//! the data; the 2×2 window every 2 is compiled on its own so that it vectorises. Its
-//! values equal the frozen kernel's bit for bit (a maximum is one of the inputs).
+//! Average pooling, and max pooling for inference but for the 2×2 window every 2, run
+//! the frozen kernels' plane loops ([`crate::frozen`]). Training max pooling (and the
+//! 2×2 window's inference, without the taps) has its own plane kernel, which also
+//! records where in its window each maximum is (one byte per output for windows up to
+//! 16×16), without a branch on the data, compiled for the vector instruction set; the
+//! 2×2 window every 2 has a loop of its own that vectorises. Its values equal the frozen
+//! kernel's (a maximum is one of the inputs).
 
 use ndarray::{Array4, ArrayView4, ArrayViewMut4};
 
@@ -202,7 +204,10 @@ pub fn max_pool2d_backward_into<F: Float>(
     let grad_out = grad_out.as_standard_layout();
     let dx = output_slice(&mut grad_in, (batch, channels, h, w), "max_pool2d input gradient");
     let g = grad_out.as_slice().expect("standard layout");
-    vectorised(|| scatter_max(indices, g, dx));
+    vectorised(
+        #[inline(always)]
+        || scatter_max(indices, g, dx),
+    );
 }
 
 /// [`max_pool2d_backward_into`]'s loops: `dx` zeroed, then each gradient of `g` added at
