@@ -57,6 +57,12 @@ mod weight_grad;
 /// one image): a share of L2 that leaves room for the GEMM's packed operands.
 const COLUMN_BYTES: usize = 256 * 1024;
 
+/// The most bytes the direct weight gradient's scratch takes per chunk of images (the
+/// output gradients in wide columns and the padded images): each register tile of the
+/// kernel sums over the whole chunk before it adds across its lanes (per chunk of two
+/// or three images, those additions took as long as the tile's multiply-adds).
+const WEIGHT_GRAD_BYTES: usize = 1 << 20;
+
 /// What a `Conv2d` is, PyTorch's constructor arguments: built with [`Conv2dSpec::new`]
 /// and PyTorch's defaults, changed by the methods named after the other arguments.
 ///
@@ -497,15 +503,19 @@ fn implicit_weight_grad<F: Float>(
     geometry: &Geometry,
 ) {
     let batch = x.len() / geometry.image_len().max(1);
-    let row_len = geometry.row_len::<F>(batch);
     let padding = geometry.window.padding != (0, 0);
     let padded_len = geometry.scratch_len();
-    let chunk = geometry.chunk::<F>(batch);
+    // No im2col matrix: a chunk is as many images as keep their gradients and padded
+    // images within `WEIGHT_GRAD_BYTES`, so that each register tile sums over many.
+    let per_image = (geometry.out_c * geometry.span + padded_len) * size_of::<F>();
+    let chunk = (WEIGHT_GRAD_BYTES / per_image.max(1)).clamp(1, batch.max(1));
+    let row_len = chunk * geometry.span;
     let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[padded, grads]| {
         padded.fill(F::zero());
         let mut grads = geometry.grads_matrix(row_len, grads);
-        for (first, n) in geometry.chunks::<F>(batch) {
+        for first in (0..batch).step_by(chunk) {
+            let n = chunk.min(batch - first);
             let g = &grad_out[geometry.outputs(first, n)];
             vectorised(
                 #[inline(always)]

@@ -33,9 +33,10 @@ pub(super) fn add_weight_grad<F: Float>(
     let (out_c, (kh, kw)) = (geometry.out_c, geometry.window.kernel);
     let (padded_h, padded_w) = geometry.padded_hw();
     let span = geometry.span;
+    // The tile's rows of `g` are read again for every kernel row, from cache.
     for c in 0..geometry.in_c {
-        for ki in 0..kh {
-            for o0 in (0..out_c).step_by(MAX_ROWS) {
+        for o0 in (0..out_c).step_by(MAX_ROWS) {
+            for ki in 0..kh {
                 for kj0 in (0..kw).step_by(MAX_SHIFTS) {
                     let (rows, shifts) = (MAX_ROWS.min(out_c - o0), MAX_SHIFTS.min(kw - kj0));
                     let offset = (c * padded_h + ki) * padded_w + kj0;
