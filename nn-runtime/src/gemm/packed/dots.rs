@@ -163,60 +163,78 @@ mod x86 {
         }
     }
 
-    /// One step of [`tile`] at column `q`: `R` rows, `S` runs from `runs`, of `lanes`
-    /// values (all of a register unless `PARTIAL`, which loads only the first `lanes`).
-    ///
-    /// # Safety
-    /// As [`tile_of`]; `lanes` values from column `q` lie in every row and run.
-    #[inline(always)]
-    unsafe fn step<V: Vector, const R: usize, const S: usize, const PARTIAL: bool>(
-        rows: [*const f32; R],
-        runs: *const f32,
-        q: usize,
-        lanes: usize,
-        acc: &mut [[V; S]; R],
-    ) {
-        // SAFETY (every block): the reads are in the buffers, as the caller vouches.
-        let load = |ptr: *const f32| unsafe {
-            if PARTIAL {
-                V::load_first(ptr, lanes)
-            } else {
-                V::load(ptr)
-            }
-        };
-        let x: [V; R] = core::array::from_fn(|r| load(rows[r].wrapping_add(q)));
-        for s in 0..S {
-            let y = load(runs.wrapping_add(s + q));
-            for (acc, &x) in acc.iter_mut().zip(&x) {
-                acc[s] = unsafe { V::mul_add(x, y, acc[s]) };
-            }
-        }
-    }
-
-    /// `R × S` accumulator registers: per step, `R` loads of rows, `S` of shifted runs,
-    /// `R·S` fused multiply-adds; the last, partial step by loads of the first lanes.
+    /// `R × S` accumulator registers (`R ≤ 2`, `S ≤ 5`): per step, `R` loads of rows,
+    /// `S` of shifted runs, `R·S` fused multiply-adds; the last, partial step by loads of
+    /// the first lanes.
     ///
     /// # Safety
     /// As [`tile_of`].
     #[inline(always)]
     unsafe fn tile<V: Vector, const R: usize, const S: usize>(d: Shifted<f32>) -> [[f32; MAX_SHIFTS]; MAX_ROWS] {
+        // Named accumulators, one register each: as an array, indexed in loops, LLVM
+        // stored every multiply-add back to the stack.
         // SAFETY (every block): every row and run of `len` values lies in its buffer.
-        let mut acc = [[unsafe { V::zero() }; S]; R];
+        let zero = unsafe { V::zero() };
+        let [mut c00, mut c01, mut c02, mut c03, mut c04] = [zero; MAX_SHIFTS];
+        let [mut c10, mut c11, mut c12, mut c13, mut c14] = [zero; MAX_SHIFTS];
         let full = d.len - d.len % V::LANES;
         let (a, b) = (d.a.as_ptr(), d.b.as_ptr());
         for i in 0..d.n {
-            let rows: [*const f32; R] = core::array::from_fn(|r| a.wrapping_add(r * d.a_rs + i * d.a_step));
+            let (row0, row1) = (a.wrapping_add(i * d.a_step), a.wrapping_add(d.a_rs + i * d.a_step));
             let runs = b.wrapping_add(i * d.b_step);
-            for q in (0..full).step_by(V::LANES) {
-                unsafe { step::<V, R, S, false>(rows, runs, q, V::LANES, &mut acc) };
+            // One step at column `q`; `$load` reads a register's worth, or its first lanes.
+            macro_rules! step {
+                ($q:expr, $load:expr) => {{
+                    let q = $q;
+                    let x0 = $load(row0.wrapping_add(q));
+                    let x1 = if R > 1 { $load(row1.wrapping_add(q)) } else { zero };
+                    let y = $load(runs.wrapping_add(q));
+                    c00 = V::mul_add(x0, y, c00);
+                    if R > 1 {
+                        c10 = V::mul_add(x1, y, c10);
+                    }
+                    if S > 1 {
+                        let y = $load(runs.wrapping_add(q + 1));
+                        c01 = V::mul_add(x0, y, c01);
+                        if R > 1 {
+                            c11 = V::mul_add(x1, y, c11);
+                        }
+                    }
+                    if S > 2 {
+                        let y = $load(runs.wrapping_add(q + 2));
+                        c02 = V::mul_add(x0, y, c02);
+                        if R > 1 {
+                            c12 = V::mul_add(x1, y, c12);
+                        }
+                    }
+                    if S > 3 {
+                        let y = $load(runs.wrapping_add(q + 3));
+                        c03 = V::mul_add(x0, y, c03);
+                        if R > 1 {
+                            c13 = V::mul_add(x1, y, c13);
+                        }
+                    }
+                    if S > 4 {
+                        let y = $load(runs.wrapping_add(q + 4));
+                        c04 = V::mul_add(x0, y, c04);
+                        if R > 1 {
+                            c14 = V::mul_add(x1, y, c14);
+                        }
+                    }
+                }};
             }
-            if full < d.len {
-                unsafe { step::<V, R, S, true>(rows, runs, full, d.len - full, &mut acc) };
+            unsafe {
+                for q in (0..full).step_by(V::LANES) {
+                    step!(q, |ptr| V::load(ptr));
+                }
+                if full < d.len {
+                    step!(full, |ptr| V::load_first(ptr, d.len - full));
+                }
             }
         }
         let mut sums = [[0.0; MAX_SHIFTS]; MAX_ROWS];
-        for (sums, acc) in sums.iter_mut().zip(&acc) {
-            for (sum, &lanes) in sums.iter_mut().zip(acc) {
+        for (sums, acc) in sums.iter_mut().zip([[c00, c01, c02, c03, c04], [c10, c11, c12, c13, c14]]).take(R) {
+            for (sum, lanes) in sums.iter_mut().zip(acc).take(S) {
                 let mut values = [0.0f32; 16];
                 unsafe { V::store(values.as_mut_ptr(), lanes) };
                 *sum = values[..V::LANES].iter().sum();
