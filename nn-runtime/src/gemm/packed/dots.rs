@@ -62,29 +62,45 @@ fn shifted_dots_on<F: Float>(kernel: Kernel, d: Shifted<F>, rows: usize, shifts:
         (rows - 1) * d.a_rs + last * d.a_step + d.len <= d.a.len() && shifts - 1 + last * d.b_step + d.len <= d.b.len(),
         "shifted_dots reads past its buffers"
     );
-    #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
-        // SAFETY: `F` is `f32` (checked above), so the two types are the same.
-        let d32 = unsafe { std::mem::transmute::<Shifted<F>, Shifted<f32>>(d) };
-        let tile = match kernel {
-            // SAFETY: the CPU runs the kernel's instruction set; the reads are in the
-            // buffers (checked above).
-            Kernel::Avx512 => Some(unsafe { x86::avx512(d32, rows, shifts) }),
-            // SAFETY: as above.
-            Kernel::Avx2 => Some(unsafe { x86::avx2(d32, rows, shifts) }),
-            _ => None,
-        };
-        if let Some(tile) = tile {
-            for (sums, tile) in sums.iter_mut().zip(tile) {
-                for (sum, t) in sums.iter_mut().zip(tile) {
-                    *sum = F::of(f64::from(t));
-                }
+    if let Some(tile) = vector_tile(kernel, d, rows, shifts) {
+        for (sums, tile) in sums.iter_mut().zip(tile) {
+            for (sum, t) in sums.iter_mut().zip(tile) {
+                *sum = F::of(f64::from(t));
             }
-            return sums;
         }
+        return sums;
     }
     portable(d, rows, shifts, &mut sums);
     sums
+}
+
+/// The tile on `kernel`'s vector registers, for f32 on x86-64's AVX-512 or AVX2 (the
+/// reads checked by the caller); `None` elsewhere.
+#[cfg(target_arch = "x86_64")]
+fn vector_tile<F: Float>(
+    kernel: Kernel,
+    d: Shifted<F>,
+    rows: usize,
+    shifts: usize,
+) -> Option<[[f32; MAX_SHIFTS]; MAX_ROWS]> {
+    if std::any::TypeId::of::<F>() != std::any::TypeId::of::<f32>() {
+        return None;
+    }
+    // SAFETY: `F` is `f32` (checked above), so the two types are the same.
+    let d = unsafe { std::mem::transmute::<Shifted<F>, Shifted<f32>>(d) };
+    match kernel {
+        // SAFETY: the CPU runs the kernel's instruction set; the caller checked the reads.
+        Kernel::Avx512 => Some(unsafe { x86::avx512(d, rows, shifts) }),
+        // SAFETY: as above.
+        Kernel::Avx2 => Some(unsafe { x86::avx2(d, rows, shifts) }),
+        Kernel::Neon | Kernel::Portable => None,
+    }
+}
+
+/// No vector tile on this target.
+#[cfg(not(target_arch = "x86_64"))]
+fn vector_tile<F: Float>(_: Kernel, _: Shifted<F>, _: usize, _: usize) -> Option<[[f32; MAX_SHIFTS]; MAX_ROWS]> {
+    None
 }
 
 /// [`shifted_dots`] on [`LANES`] partial sums per pair, for any scalar and target.
