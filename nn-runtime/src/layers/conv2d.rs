@@ -57,10 +57,6 @@ mod weight_grad;
 /// one image): a share of L2 that leaves room for the GEMM's packed operands.
 const COLUMN_BYTES: usize = 256 * 1024;
 
-/// Values [`Geometry::write_output`] moves at once: a vector register's worth, so that
-/// output rows of 10 or 28 values do not go one value at a time.
-const OUTPUT_RUN: usize = 8;
-
 /// The most bytes the direct weight gradient's scratch takes per chunk of images (the
 /// output gradients in wide columns and the padded images): each register tile of the
 /// kernel sums over the whole chunk before it adds across its lanes (per chunk of two
@@ -970,36 +966,22 @@ impl Geometry {
 
     /// Writes image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
     /// result `out` (rows of `row_len`) plus the bias.
-    ///
-    /// Each output row goes in whole runs of [`OUTPUT_RUN`] values, the last run reaching
-    /// past the row (into the gap, or the next row, of `out`) when `ow` is not a multiple:
-    /// what it writes past the row lands in later rows of the plane, which are written
-    /// after it. Rows whose runs would leave the plane or `out` are written exactly.
     #[inline(always)]
     fn write_output<F: Float>(&self, out: &[F], row_len: usize, i: usize, bias: Option<&ArrayView1<F>>, y: &mut [F]) {
         let (oh, ow) = self.window.out_hw;
-        let runs = ow.next_multiple_of(OUTPUT_RUN);
         let planes = y.chunks_exact_mut(oh * ow);
         for (o, (channel, plane)) in out.chunks_exact(row_len).zip(planes).enumerate() {
-            let channel = &channel[i * self.span..];
-            let bias = bias.map(|bias| bias[o]);
-            for oy in 0..oh {
-                let (src, dst) = (oy * self.pitch, oy * ow);
-                if src + runs <= channel.len() && dst + runs <= plane.len() {
-                    for k in (0..runs).step_by(OUTPUT_RUN) {
-                        let from: &[F; OUTPUT_RUN] = channel[src + k..][..OUTPUT_RUN].try_into().expect("a run");
-                        let to: &mut [F; OUTPUT_RUN] = (&mut plane[dst + k..][..OUTPUT_RUN]).try_into().expect("a run");
-                        *to = match bias {
-                            Some(b) => from.map(|v| v + b),
-                            None => *from,
-                        };
-                    }
-                    continue;
-                }
-                let (from, to) = (&channel[src..][..ow], &mut plane[dst..][..ow]);
+            let channel = &channel[i * self.span..][..self.span];
+            for (oy, dst) in plane.chunks_exact_mut(ow).enumerate() {
+                let row = &channel[oy * self.pitch..][..ow];
                 match bias {
-                    Some(b) => to.iter_mut().zip(from).for_each(|(to, &v)| *to = v + b),
-                    None => to.copy_from_slice(from),
+                    Some(bias) => {
+                        let b = bias[o];
+                        for (d, &v) in dst.iter_mut().zip(row) {
+                            *d = v + b;
+                        }
+                    }
+                    None => dst.copy_from_slice(row),
                 }
             }
         }
