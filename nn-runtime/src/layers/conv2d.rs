@@ -501,14 +501,15 @@ fn implicit_weight_grad<F: Float>(
     weight_grad: &mut ArrayViewMut2<F>,
     mut bias_grad: Option<ArrayViewMut1<F>>,
     geometry: &Geometry,
+    chunk_bytes: usize,
 ) {
     let batch = x.len() / geometry.image_len().max(1);
     let padding = geometry.window.padding != (0, 0);
     let padded_len = geometry.scratch_len();
     // No im2col matrix: a chunk is as many images as keep their gradients and padded
-    // images within `WEIGHT_GRAD_BYTES`, so that each register tile sums over many.
+    // images within `chunk_bytes`, so that each register tile sums over many.
     let per_image = (geometry.out_c * geometry.span + padded_len) * size_of::<F>();
-    let chunk = (WEIGHT_GRAD_BYTES / per_image.max(1)).clamp(1, batch.max(1));
+    let chunk = (chunk_bytes / per_image.max(1)).clamp(1, batch.max(1));
     let row_len = chunk * geometry.span;
     let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[padded, grads]| {
@@ -613,7 +614,7 @@ fn gemm_backward<F: Float>(
     let mut weight_grad =
         weight_grad.into_shape_with_order(geometry.weight_shape()).expect("weight_grad is in standard layout");
     if geometry.is_wide() && finite_x {
-        return implicit_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry);
+        return implicit_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry, WEIGHT_GRAD_BYTES);
     }
     let (taps, out_c) = (geometry.taps(), geometry.out_c);
     let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
@@ -1156,6 +1157,26 @@ mod tests {
             }
             check_against_reference(layer, &x, &mut rng);
         }
+    }
+
+    /// The direct weight gradient over chunks of three images, the last one short, with a
+    /// kernel wider than its register tile (7 taps a row: tiles of 5 and 2) and an odd
+    /// count of output channels (tiles of 2 and 1).
+    #[test]
+    fn weight_gradient_chunks_and_tile_edges_match_the_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        let spec = Conv2dSpec::new(2, 3, (3, 7)).padding((1, 3));
+        let layer = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+        let x = Array4::from_shape_simple_fn((7, 2, 6, 9), || rng.random_range(-1.0..1.0));
+        let r = Array4::from_shape_simple_fn(layer.forward(x.view()).raw_dim(), || rng.random_range(-1.0..1.0));
+        let [_, want, _] = reference(&layer, &x, &r);
+        let geometry = layer.geometry(2, 6, 9);
+        let per_image = (geometry.out_c * geometry.span + geometry.scratch_len()) * size_of::<f64>();
+        let mut got = Array4::zeros(layer.weight.raw_dim());
+        let mut matrix = got.view_mut().into_shape_with_order(geometry.weight_shape()).unwrap();
+        let (x_flat, r_flat) = (x.as_slice().unwrap(), r.as_slice().unwrap());
+        implicit_weight_grad(x_flat, r_flat, &mut matrix, None, &geometry, 3 * per_image);
+        assert_matches(&got, &want);
     }
 
     /// Groups (each group its own GEMM), depthwise layers (the direct kernel) with and
