@@ -21,12 +21,14 @@
 //!   a gradient.
 //! - larger strides: the `OH·OW` pixels, im2col and col2im by runs of one input row.
 //!
-//! With wide columns no im2col matrix is stored. The forward product is an implicit GEMM:
-//! its slivers of the matrix are packed straight from the chunk's padded images just
-//! before the micro-kernel reads them ([`crate::gemm`]'s `matmul_packing_b`). The weight
-//! gradient is a direct kernel (`conv2d/weight_grad.rs`): each tap's gradient a dot
-//! product of the output gradients with the shifted images, read where they lie. The
-//! input gradient goes through a stored `Wᵀ g` and col2im.
+//! With wide columns no im2col matrix is stored: the forward product and the weight
+//! gradient are direct kernels that read each tap's row of the matrix where it lies, the
+//! padded image shifted by the tap. The forward is [`crate::gemm`]'s `correlate` (a
+//! broadcast weight times the shifted image, per tap, in register tiles of output
+//! channels by columns); the weight gradient `conv2d/weight_grad.rs` (each tap's
+//! gradient a dot product of the output gradients with the shifted images). As implicit
+//! GEMMs, packing slivers of the matrix from the images for the micro-kernel took longer
+//! than the products. The input gradient goes through a stored `Wᵀ g` and col2im.
 //!
 //! The `_into` forms write outputs and input gradients into the caller's buffers, once,
 //! in order; the other buffers are kept per thread between calls, so that a training
@@ -44,7 +46,7 @@ use rand::Rng;
 
 use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::{matmul, matmul_packing_b, PackB};
+use crate::gemm::{correlate, matmul, Correlation, CORRELATION_ROWS};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
 use crate::simd::vectorised;
@@ -422,7 +424,7 @@ fn gemm_forward<F: Float>(
     let x = x.as_slice().expect("standard layout");
     let row_len = geometry.row_len::<F>(batch);
     if geometry.is_wide() {
-        return implicit_forward(&weight, bias, x, geometry, y);
+        return direct_forward(&weight, bias, x, geometry, y);
     }
     let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[cols, padded, out]| {
@@ -440,9 +442,9 @@ fn gemm_forward<F: Float>(
     });
 }
 
-/// [`gemm_forward`] for wide columns, by implicit GEMM: the product's slivers of the
-/// im2col matrix are packed straight from the chunk's (padded) images.
-fn implicit_forward<F: Float>(
+/// [`gemm_forward`] for wide columns, by the direct kernel `correlate`: each image's
+/// outputs from its (padded) image, read where it lies.
+fn direct_forward<F: Float>(
     weight: &ArrayView2<F>,
     bias: Option<ArrayView1<F>>,
     x: &[F],
@@ -455,12 +457,12 @@ fn implicit_forward<F: Float>(
     let padded_len = geometry.scratch_len();
     let chunk = geometry.chunk::<F>(batch);
     let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
+    let weights = weight.as_slice().expect("standard layout");
     with_scratch(&SCRATCH, lens, |[padded, out]| {
         padded.fill(F::zero());
-        let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
         for (first, n) in geometry.chunks::<F>(batch) {
             let images = &x[geometry.images(first, n)];
-            let columns = if padding {
+            let (images, image_len) = if padding {
                 vectorised(
                     #[inline(always)]
                     || {
@@ -471,13 +473,33 @@ fn implicit_forward<F: Float>(
                         }
                     },
                 );
-                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+                (&padded[..n * padded_len], padded_len)
             } else {
-                WideColumns { images, image_len: geometry.image_len(), geometry }
+                (images, geometry.image_len())
             };
-            // The gaps' outputs are dropped, whatever they hold.
-            matmul_packing_b(weight, &columns, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
-            let out = out.as_slice().expect("scratch is contiguous");
+            // Each image's span of columns, tile by tile of output channels; the gaps'
+            // outputs are dropped, whatever they hold.
+            let (taps, out_c, span) = (geometry.taps(), geometry.out_c, geometry.span);
+            let out = &mut *out;
+            for (i, image) in images.chunks_exact(image_len).enumerate() {
+                for o0 in (0..out_c).step_by(CORRELATION_ROWS) {
+                    let correlation = Correlation {
+                        weights: &weights[o0 * taps..],
+                        image,
+                        in_c: geometry.in_c,
+                        kernel: geometry.window.kernel,
+                        padded_hw: geometry.padded_hw(),
+                        span,
+                    };
+                    correlate(
+                        correlation,
+                        CORRELATION_ROWS.min(out_c - o0),
+                        &mut out[o0 * row_len + i * span..],
+                        row_len,
+                    );
+                }
+            }
+            let out = &*out;
             let y = &mut y[geometry.outputs(first, n)];
             vectorised(
                 #[inline(always)]
@@ -495,7 +517,7 @@ fn implicit_forward<F: Float>(
 /// `conv2d/weight_grad.rs`: each tap's gradient a dot product of the output gradients
 /// with the chunk's (padded) images, read where they lie. The gaps of `g` are zero, and
 /// meet finite image values.
-fn implicit_weight_grad<F: Float>(
+fn direct_weight_grad<F: Float>(
     x: &[F],
     grad_out: &[F],
     weight_grad: &mut ArrayViewMut2<F>,
@@ -544,60 +566,6 @@ fn implicit_weight_grad<F: Float>(
     });
 }
 
-/// The im2col matrix of a chunk of images in wide columns, `[in_c·kh·kw, n·span]`, never
-/// stored: read from the images (`image_len` apart, padded when the layer pads).
-struct WideColumns<'a, F> {
-    images: &'a [F],
-    image_len: usize,
-    geometry: &'a Geometry,
-}
-
-impl<F: Float> PackB<F> for WideColumns<'_, F> {
-    #[inline(always)]
-    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
-        let span = self.geometry.span;
-        let (first, last) = (j0 / span, (j0 + cols - 1) / span);
-        if cols < nr {
-            out.fill(F::zero());
-        }
-        // Runs of the sliver's columns within one image (one, or two where it straddles).
-        let mut j = 0;
-        for image in first..=last {
-            let column = j0 + j - image * span;
-            let len = (span - column).min(cols - j);
-            let base = image * self.image_len + column;
-            self.geometry.for_each_tap_offset(p0, kc, |p, offset| {
-                copy_run(&mut out[p * nr + j..][..len], &self.images[base + offset..][..len]);
-            });
-            j += len;
-        }
-    }
-}
-
-/// `dst.copy_from_slice(src)`, with the lengths of whole slivers and of kernel rows
-/// up to 8 as fixed-size copies (a few moves, not a call to `memcpy`).
-#[inline(always)]
-fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
-    #[inline(always)]
-    fn fixed<F: Copy, const N: usize>(dst: &mut [F], src: &[F]) {
-        let (dst, src): (&mut [F; N], &[F; N]) = (dst.try_into().expect("length N"), src.try_into().expect("length N"));
-        *dst = *src;
-    }
-    match dst.len() {
-        32 => fixed::<F, 32>(dst, src),
-        16 => fixed::<F, 16>(dst, src),
-        1 => fixed::<F, 1>(dst, src),
-        2 => fixed::<F, 2>(dst, src),
-        3 => fixed::<F, 3>(dst, src),
-        4 => fixed::<F, 4>(dst, src),
-        5 => fixed::<F, 5>(dst, src),
-        6 => fixed::<F, 6>(dst, src),
-        7 => fixed::<F, 7>(dst, src),
-        8 => fixed::<F, 8>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
 /// The gradients of one group's weight and bias, accumulated, for its channels `x` of
 /// the batch and `grad_out` of its outputs (both standard layout).
 fn gemm_backward<F: Float>(
@@ -614,7 +582,7 @@ fn gemm_backward<F: Float>(
     let mut weight_grad =
         weight_grad.into_shape_with_order(geometry.weight_shape()).expect("weight_grad is in standard layout");
     if geometry.is_wide() && finite_x {
-        return implicit_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry, WEIGHT_GRAD_BYTES);
+        return direct_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry, WEIGHT_GRAD_BYTES);
     }
     let (taps, out_c) = (geometry.taps(), geometry.out_c);
     let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
@@ -854,35 +822,6 @@ impl Geometry {
         for c in 0..self.in_c {
             for y in 0..h {
                 visit(c * h + y, (c * padded_h + y + ph) * padded_w + pw);
-            }
-        }
-    }
-
-    /// For wide columns: where in the padded image `[in_c, Hp, Wp]` the first pixel tap
-    /// `tap` reads lies (as [`Geometry::for_each_wide_tap`] gives it).
-    #[inline(always)]
-    fn wide_tap_offset(&self, tap: usize) -> usize {
-        let (padded_h, padded_w) = self.padded_hw();
-        let kw = self.window.kernel.1;
-        let (c, rest) = (tap / self.kernel_len(), tap % self.kernel_len());
-        (c * padded_h + rest / kw) * padded_w + rest % kw
-    }
-
-    /// For wide columns: calls `visit(p, offset)` for the taps `p0 + p`, `p < kc`, with
-    /// [`Geometry::wide_tap_offset`]'s offsets, found by counting (no division per tap).
-    #[inline(always)]
-    fn for_each_tap_offset(&self, p0: usize, kc: usize, mut visit: impl FnMut(usize, usize)) {
-        let ((kh, kw), (padded_h, padded_w)) = (self.window.kernel, self.padded_hw());
-        let mut offset = self.wide_tap_offset(p0);
-        let (mut ki, mut kj) = ((p0 % self.kernel_len()) / kw, p0 % kw);
-        for p in 0..kc {
-            visit(p, offset);
-            (kj, offset) = (kj + 1, offset + 1);
-            if kj == kw {
-                (kj, ki, offset) = (0, ki + 1, offset + padded_w - kw);
-                if ki == kh {
-                    (ki, offset) = (0, offset + (padded_h - kh) * padded_w);
-                }
             }
         }
     }
@@ -1175,7 +1114,7 @@ mod tests {
         let mut got = Array4::zeros(layer.weight.raw_dim());
         let mut matrix = got.view_mut().into_shape_with_order(geometry.weight_shape()).unwrap();
         let (x_flat, r_flat) = (x.as_slice().unwrap(), r.as_slice().unwrap());
-        implicit_weight_grad(x_flat, r_flat, &mut matrix, None, &geometry, 3 * per_image);
+        direct_weight_grad(x_flat, r_flat, &mut matrix, None, &geometry, 3 * per_image);
         assert_matches(&got, &want);
     }
 
@@ -1314,11 +1253,11 @@ mod tests {
 
     /// A second backward adds to the gradients, as PyTorch's `.grad` accumulates, in the
     /// GEMM kernel and the depthwise one alike.
-    /// f32 runs the CPU's fastest GEMM kernel (wider slivers than f64's portable one):
-    /// LeNet's two convolutions, several chunks of images and slivers straddling images,
-    /// against the same layers in f64.
+    /// f32 runs the CPU's fastest kernels (the direct ones' vector tiles, f64 their plain
+    /// loops): LeNet's two convolutions, several chunks of images, against the same
+    /// layers in f64.
     #[test]
-    fn f32_implicit_products_match_f64() {
+    fn f32_direct_kernels_match_f64() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(6);
         for (in_c, out_c, padding, hw) in [(1, 6, 2, 28), (6, 16, 0, 14)] {
             let spec = Conv2dSpec::new(in_c, out_c, (5, 5)).padding((padding, padding));
