@@ -46,7 +46,7 @@ use rand::Rng;
 
 use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::{correlate, matmul, Correlation, CORRELATION_ROWS};
+use crate::gemm::{correlate, matmul, row_tiles, Correlation};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
 use crate::simd::vectorised;
@@ -482,7 +482,7 @@ fn direct_forward<F: Float>(
             let (taps, out_c, span) = (geometry.taps(), geometry.out_c, geometry.span);
             let out = &mut *out;
             for (i, image) in images.chunks_exact(image_len).enumerate() {
-                for o0 in (0..out_c).step_by(CORRELATION_ROWS) {
+                for (o0, rows) in row_tiles(out_c) {
                     let correlation = Correlation {
                         weights: &weights[o0 * taps..],
                         image,
@@ -491,12 +491,7 @@ fn direct_forward<F: Float>(
                         padded_hw: geometry.padded_hw(),
                         span,
                     };
-                    correlate(
-                        correlation,
-                        CORRELATION_ROWS.min(out_c - o0),
-                        &mut out[o0 * row_len + i * span..],
-                        row_len,
-                    );
+                    correlate(correlation, rows, &mut out[o0 * row_len + i * span..], row_len);
                 }
             }
             let out = &*out;

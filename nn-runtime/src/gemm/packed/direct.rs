@@ -14,8 +14,18 @@
 use crate::simd::{kernel, Kernel};
 use crate::Float;
 
-/// Output channels of a tile.
+/// Output channels of a tile, at most.
 pub(crate) const MAX_ROWS: usize = 4;
+
+/// The tiles of output channels for `out_c` of them: `(first, rows)`, as few tiles as
+/// the kernel's registers allow (four channels on AVX-512's 32 registers, three on the
+/// 16 of AVX2 and the rest, which spill a fourth), of sizes that differ by one at most.
+pub(crate) fn row_tiles(out_c: usize) -> impl Iterator<Item = (usize, usize)> {
+    let most = if kernel() == Kernel::Avx512 { MAX_ROWS } else { MAX_ROWS - 1 };
+    let tiles = out_c.div_ceil(most);
+    let (base, extra) = (out_c / tiles.max(1), out_c % tiles.max(1));
+    (0..tiles).map(move |t| (t * base + t.min(extra), base + usize::from(t < extra)))
+}
 
 /// One image's operands: `weights` `[rows, taps]` (row-major, the tile's channels
 /// first), the padded image `[in_c, Hp, Wp]` and its sizes.
@@ -294,6 +304,20 @@ mod tests {
                     assert!(out[r * out_rs + span..][..3].iter().all(|v| v.is_nan()), "wrote past the span");
                 }
             }
+        }
+    }
+
+    /// The tiles cover the channels once, in order, each of at most [`MAX_ROWS`].
+    #[test]
+    fn row_tiles_cover_the_channels() {
+        for out_c in 1..40 {
+            let tiles: Vec<(usize, usize)> = row_tiles(out_c).collect();
+            let mut next = 0;
+            for &(first, rows) in &tiles {
+                assert!(first == next && (1..=MAX_ROWS).contains(&rows), "{out_c}: {tiles:?}");
+                next += rows;
+            }
+            assert_eq!(next, out_c, "{tiles:?}");
         }
     }
 
