@@ -154,6 +154,24 @@ pub(crate) fn dispatch(body: impl VectorLoop) {
     dispatch_on(kernel(), body)
 }
 
+/// Runs the closure `body` compiled for [`kernel`]'s instruction set: [`dispatch`] for a
+/// loop written in place. The closure and what it calls are compiled so only where
+/// inlined: mark them `#[inline(always)]` (`vectorised(#[inline(always)] || ...)`).
+#[inline(always)]
+pub(crate) fn vectorised(body: impl FnOnce()) {
+    dispatch(Closure(body))
+}
+
+/// A closure as a [`VectorLoop`].
+struct Closure<B>(B);
+
+impl<B: FnOnce()> VectorLoop for Closure<B> {
+    #[inline(always)]
+    fn run(self) {
+        (self.0)()
+    }
+}
+
 /// Runs `body` compiled for `kernel`'s instruction set, which this CPU runs (NEON is
 /// aarch64's baseline, so there it and the portable kernel are the build's own code).
 #[inline(always)]

@@ -20,7 +20,8 @@ use crate::scratch::{with_scratch, Scratch};
 use crate::simd::{kernel, Kernel};
 use crate::Float;
 
-pub(crate) mod implicit;
+pub(crate) mod direct;
+pub(crate) mod dots;
 
 /// The most rows of any micro-kernel's tile.
 const MAX_MR: usize = 8;

@@ -6,6 +6,7 @@
 use ndarray::{Array, ArrayView, ArrayViewMut, Dimension, Zip};
 
 use crate::activation::Activation;
+use crate::simd::vectorised;
 use crate::Float;
 
 /// `y = f(x)` overwriting `x` (used when the tape does not need `x`).
@@ -21,6 +22,13 @@ pub fn forward<F: Float, D: Dimension>(act: impl Activation<F>, x: ArrayView<F, 
 
 /// `y = f(x)` into an existing buffer of `x`'s shape (no allocation).
 pub fn forward_into<F: Float, D: Dimension>(act: impl Activation<F>, x: ArrayView<F, D>, mut y: ArrayViewMut<F, D>) {
+    assert_eq!(x.shape(), y.shape(), "activation output buffer must be shaped as the input");
+    if let (Some(x), Some(y)) = (x.as_slice(), y.as_slice_mut()) {
+        return vectorised(
+            #[inline(always)]
+            || y.iter_mut().zip(x).for_each(|(y, &x)| *y = act.f(x)),
+        );
+    }
     Zip::from(&mut y).and(&x).for_each(|y, &x| *y = act.f(x));
 }
 
@@ -31,6 +39,13 @@ pub fn backward_in_place<F: Float, D: Dimension>(
     saved: ArrayView<F, D>,
     mut grad: ArrayViewMut<F, D>,
 ) {
+    assert_eq!(saved.shape(), grad.shape(), "activation gradient must be shaped as the saved values");
+    if let (Some(saved), Some(grad)) = (saved.as_slice(), grad.as_slice_mut()) {
+        return vectorised(
+            #[inline(always)]
+            || grad.iter_mut().zip(saved).for_each(|(g, &s)| *g *= act.df(s)),
+        );
+    }
     Zip::from(&mut grad).and(&saved).for_each(|g, &s| *g *= act.df(s));
 }
 

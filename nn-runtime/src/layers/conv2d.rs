@@ -21,11 +21,14 @@
 //!   a gradient.
 //! - larger strides: the `OH·OW` pixels, im2col and col2im by runs of one input row.
 //!
-//! With wide columns the forward product and the weight gradient are implicit GEMMs: no
-//! im2col matrix is stored, the GEMM's slivers of it (of its transpose, for `dW += g ·
-//! colsᵀ`) are packed straight from the chunk's padded images just before the
-//! micro-kernel reads them ([`crate::gemm`]'s `matmul_packing_b`). The input gradient
-//! goes through a stored `Wᵀ g` and col2im.
+//! With wide columns no im2col matrix is stored: the forward product and the weight
+//! gradient are direct kernels that read each tap's row of the matrix where it lies, the
+//! padded image shifted by the tap. The forward is [`crate::gemm`]'s `correlate` (a
+//! broadcast weight times the shifted image, per tap, in register tiles of output
+//! channels by columns); the weight gradient `conv2d/weight_grad.rs` (each tap's
+//! gradient a dot product of the output gradients with the shifted images). As implicit
+//! GEMMs, packing slivers of the matrix from the images for the micro-kernel took longer
+//! than the products. The input gradient goes through a stored `Wᵀ g` and col2im.
 //!
 //! The `_into` forms write outputs and input gradients into the caller's buffers, once,
 //! in order; the other buffers are kept per thread between calls, so that a training
@@ -43,16 +46,24 @@ use rand::Rng;
 
 use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::{matmul, matmul_packing_b, PackB};
+use crate::gemm::{correlate, matmul, row_tiles, Correlation};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
+use crate::simd::vectorised;
 use crate::{Error, Float};
 
 mod depthwise;
+mod weight_grad;
 
 /// The most bytes an im2col matrix of one chunk of images takes (a chunk has at least
 /// one image): a share of L2 that leaves room for the GEMM's packed operands.
 const COLUMN_BYTES: usize = 256 * 1024;
+
+/// The most bytes the direct weight gradient's scratch takes per chunk of images (the
+/// output gradients in wide columns and the padded images): each register tile of the
+/// kernel sums over the whole chunk before it adds across its lanes (per chunk of two
+/// or three images, those additions took as long as the tile's multiply-adds).
+const WEIGHT_GRAD_BYTES: usize = 1 << 20;
 
 /// What a `Conv2d` is, PyTorch's constructor arguments: built with [`Conv2dSpec::new`]
 /// and PyTorch's defaults, changed by the methods named after the other arguments.
@@ -413,7 +424,7 @@ fn gemm_forward<F: Float>(
     let x = x.as_slice().expect("standard layout");
     let row_len = geometry.row_len::<F>(batch);
     if geometry.is_wide() {
-        return implicit_forward(&weight, bias, x, geometry, y);
+        return direct_forward(&weight, bias, x, geometry, y);
     }
     let lens = [geometry.taps() * row_len, geometry.scratch_len(), geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[cols, padded, out]| {
@@ -431,9 +442,9 @@ fn gemm_forward<F: Float>(
     });
 }
 
-/// [`gemm_forward`] for wide columns, by implicit GEMM: the product's slivers of the
-/// im2col matrix are packed straight from the chunk's (padded) images.
-fn implicit_forward<F: Float>(
+/// [`gemm_forward`] for wide columns, by the direct kernel `correlate`: each image's
+/// outputs from its (padded) image, read where it lies.
+fn direct_forward<F: Float>(
     weight: &ArrayView2<F>,
     bias: Option<ArrayView1<F>>,
     x: &[F],
@@ -446,165 +457,108 @@ fn implicit_forward<F: Float>(
     let padded_len = geometry.scratch_len();
     let chunk = geometry.chunk::<F>(batch);
     let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
+    let weights = weight.as_slice().expect("standard layout");
     with_scratch(&SCRATCH, lens, |[padded, out]| {
         padded.fill(F::zero());
-        let mut out = ArrayViewMut2::from_shape((geometry.out_c, row_len), out).expect("scratch length");
         for (first, n) in geometry.chunks::<F>(batch) {
             let images = &x[geometry.images(first, n)];
-            let columns = if padding {
-                for (image, padded) in
-                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                {
-                    geometry.pad(image, padded);
-                }
-                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            let (images, image_len) = if padding {
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for (image, padded) in
+                            images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                        {
+                            geometry.pad(image, padded);
+                        }
+                    },
+                );
+                (&padded[..n * padded_len], padded_len)
             } else {
-                WideColumns { images, image_len: geometry.image_len(), geometry }
+                (images, geometry.image_len())
             };
-            // The gaps' outputs are dropped, whatever they hold.
-            matmul_packing_b(weight, &columns, F::zero(), &mut out.slice_mut(s![.., ..n * geometry.span]));
-            let out = out.as_slice().expect("scratch is contiguous");
-            for (i, y) in y[geometry.outputs(first, n)].chunks_exact_mut(geometry.output_len()).enumerate() {
-                geometry.write_output(out, row_len, i, bias.as_ref(), y);
+            // Each image's span of columns, tile by tile of output channels; the gaps'
+            // outputs are dropped, whatever they hold.
+            let (taps, out_c, span) = (geometry.taps(), geometry.out_c, geometry.span);
+            let out = &mut *out;
+            for (i, image) in images.chunks_exact(image_len).enumerate() {
+                for (o0, rows) in row_tiles(out_c) {
+                    let correlation = Correlation {
+                        weights: &weights[o0 * taps..],
+                        image,
+                        in_c: geometry.in_c,
+                        kernel: geometry.window.kernel,
+                        padded_hw: geometry.padded_hw(),
+                        span,
+                    };
+                    correlate(correlation, rows, &mut out[o0 * row_len + i * span..], row_len);
+                }
             }
+            let out = &*out;
+            let y = &mut y[geometry.outputs(first, n)];
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (i, y) in y.chunks_exact_mut(geometry.output_len()).enumerate() {
+                        geometry.write_output(out, row_len, i, bias.as_ref(), y);
+                    }
+                },
+            );
         }
     });
 }
 
-/// [`gemm_backward`] for wide columns and finite images, by implicit GEMM:
-/// `dW += g · colsᵀ`, the slivers of `colsᵀ` packed straight from the chunk's (padded)
-/// images. The gaps of `g` are zero, and meet finite image values.
-fn implicit_weight_grad<F: Float>(
+/// [`gemm_backward`] for wide columns and finite images, by the direct kernel of
+/// `conv2d/weight_grad.rs`: each tap's gradient a dot product of the output gradients
+/// with the chunk's (padded) images, read where they lie. The gaps of `g` are zero, and
+/// meet finite image values.
+fn direct_weight_grad<F: Float>(
     x: &[F],
     grad_out: &[F],
     weight_grad: &mut ArrayViewMut2<F>,
     mut bias_grad: Option<ArrayViewMut1<F>>,
     geometry: &Geometry,
+    chunk_bytes: usize,
 ) {
     let batch = x.len() / geometry.image_len().max(1);
-    let row_len = geometry.row_len::<F>(batch);
     let padding = geometry.window.padding != (0, 0);
     let padded_len = geometry.scratch_len();
-    let chunk = geometry.chunk::<F>(batch);
+    // No im2col matrix: a chunk is as many images as keep their gradients and padded
+    // images within `chunk_bytes`, so that each register tile sums over many.
+    let per_image = (geometry.out_c * geometry.span + padded_len) * size_of::<F>();
+    let chunk = (chunk_bytes / per_image.max(1)).clamp(1, batch.max(1));
+    let row_len = chunk * geometry.span;
     let lens = [if padding { chunk * padded_len } else { 0 }, geometry.out_c * row_len];
     with_scratch(&SCRATCH, lens, |[padded, grads]| {
         padded.fill(F::zero());
         let mut grads = geometry.grads_matrix(row_len, grads);
-        for (first, n) in geometry.chunks::<F>(batch) {
-            geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, bias_grad.as_mut());
+        for first in (0..batch).step_by(chunk) {
+            let n = chunk.min(batch - first);
+            let g = &grad_out[geometry.outputs(first, n)];
+            vectorised(
+                #[inline(always)]
+                || geometry.gather_grads(g, &mut grads, bias_grad.as_mut()),
+            );
             let images = &x[geometry.images(first, n)];
-            let columns = if padding {
-                for (image, padded) in
-                    images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                {
-                    geometry.pad(image, padded);
-                }
-                WideColumns { images: &padded[..n * padded_len], image_len: padded_len, geometry }
+            let (images, image_len) = if padding {
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for (image, padded) in
+                            images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
+                        {
+                            geometry.pad(image, padded);
+                        }
+                    },
+                );
+                (&padded[..n * padded_len], padded_len)
             } else {
-                WideColumns { images, image_len: geometry.image_len(), geometry }
+                (images, geometry.image_len())
             };
-            let grads = grads.slice(s![.., ..n * geometry.span]);
-            matmul_packing_b(&grads, &Transposed(columns), F::one(), weight_grad);
+            let grads = grads.as_slice().expect("scratch is contiguous");
+            weight_grad::add_weight_grad(images, image_len, n, grads, row_len, geometry, weight_grad);
         }
     });
-}
-
-/// The transpose of a [`WideColumns`] matrix, `[n·span, in_c·kh·kw]`: one row per
-/// pixel, its taps in runs of `kw` adjacent image values.
-struct Transposed<'a, F>(WideColumns<'a, F>);
-
-impl<F: Float> PackB<F> for Transposed<'_, F> {
-    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
-        let WideColumns { images, image_len, geometry } = self.0;
-        let span = geometry.span;
-        if cols < nr {
-            out.fill(F::zero());
-        }
-        // The sliver's pixels, by runs within one image: each tap is a column of `out`,
-        // each run of `kw` taps the same `kw` adjacent values of every pixel's window.
-        let mut p = 0;
-        while p < kc {
-            let (image, column) = ((p0 + p) / span, (p0 + p) % span);
-            let pixels = (span - column).min(kc - p);
-            let base = image * image_len + column;
-            let out = &mut out[p * nr..(p + pixels) * nr];
-            geometry.for_each_tap_run(j0, cols, |j, offset, run| {
-                let src = &images[base + offset..][..pixels + run - 1];
-                match run {
-                    5 => copy_windows::<F, 5>(src, out, j, nr),
-                    3 => copy_windows::<F, 3>(src, out, j, nr),
-                    _ => {
-                        for (i, row) in out.chunks_exact_mut(nr).enumerate() {
-                            row[j..j + run].copy_from_slice(&src[i..i + run]);
-                        }
-                    }
-                }
-            });
-            p += pixels;
-        }
-    }
-}
-
-/// `out[i·nr + j + t] = src[i + t]` for `t < N`, every row `i` of `out`.
-#[inline(always)]
-fn copy_windows<F: Copy, const N: usize>(src: &[F], out: &mut [F], j: usize, nr: usize) {
-    for (i, row) in out.chunks_exact_mut(nr).enumerate() {
-        let (dst, src): (&mut [F; N], &[F; N]) =
-            ((&mut row[j..j + N]).try_into().expect("length N"), src[i..i + N].try_into().expect("length N"));
-        *dst = *src;
-    }
-}
-
-/// The im2col matrix of a chunk of images in wide columns, `[in_c·kh·kw, n·span]`, never
-/// stored: read from the images (`image_len` apart, padded when the layer pads).
-struct WideColumns<'a, F> {
-    images: &'a [F],
-    image_len: usize,
-    geometry: &'a Geometry,
-}
-
-impl<F: Float> PackB<F> for WideColumns<'_, F> {
-    fn pack(&self, p0: usize, kc: usize, j0: usize, cols: usize, nr: usize, out: &mut [F]) {
-        let span = self.geometry.span;
-        let (first, last) = (j0 / span, (j0 + cols - 1) / span);
-        if cols < nr {
-            out.fill(F::zero());
-        }
-        // Runs of the sliver's columns within one image (one, or two where it straddles).
-        let mut j = 0;
-        for image in first..=last {
-            let column = j0 + j - image * span;
-            let len = (span - column).min(cols - j);
-            let base = image * self.image_len + column;
-            self.geometry.for_each_tap_offset(p0, kc, |p, offset| {
-                copy_run(&mut out[p * nr + j..][..len], &self.images[base + offset..][..len]);
-            });
-            j += len;
-        }
-    }
-}
-
-/// `dst.copy_from_slice(src)`, with the lengths of whole slivers and of kernel rows
-/// up to 8 as fixed-size copies (a few moves, not a call to `memcpy`).
-#[inline(always)]
-fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
-    fn fixed<F: Copy, const N: usize>(dst: &mut [F], src: &[F]) {
-        let (dst, src): (&mut [F; N], &[F; N]) = (dst.try_into().expect("length N"), src.try_into().expect("length N"));
-        *dst = *src;
-    }
-    match dst.len() {
-        32 => fixed::<F, 32>(dst, src),
-        16 => fixed::<F, 16>(dst, src),
-        1 => fixed::<F, 1>(dst, src),
-        2 => fixed::<F, 2>(dst, src),
-        3 => fixed::<F, 3>(dst, src),
-        4 => fixed::<F, 4>(dst, src),
-        5 => fixed::<F, 5>(dst, src),
-        6 => fixed::<F, 6>(dst, src),
-        7 => fixed::<F, 7>(dst, src),
-        8 => fixed::<F, 8>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
 }
 
 /// The gradients of one group's weight and bias, accumulated, for its channels `x` of
@@ -623,7 +577,7 @@ fn gemm_backward<F: Float>(
     let mut weight_grad =
         weight_grad.into_shape_with_order(geometry.weight_shape()).expect("weight_grad is in standard layout");
     if geometry.is_wide() && finite_x {
-        return implicit_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry);
+        return direct_weight_grad(x, grad_out, &mut weight_grad, bias_grad, geometry, WEIGHT_GRAD_BYTES);
     }
     let (taps, out_c) = (geometry.taps(), geometry.out_c);
     let lens = [taps * row_len, geometry.scratch_len(), out_c * row_len, taps * out_c];
@@ -660,16 +614,26 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
         let mut grads = geometry.grads_matrix(row_len, grads);
         let mut cols = ArrayViewMut2::from_shape((geometry.taps(), row_len), cols).expect("scratch length");
         for (first, n) in geometry.chunks::<F>(batch) {
-            geometry.gather_grads(&grad_out[geometry.outputs(first, n)], &mut grads, None);
+            let g = &grad_out[geometry.outputs(first, n)];
+            vectorised(
+                #[inline(always)]
+                || geometry.gather_grads(g, &mut grads, None),
+            );
             let grads = grads.slice(s![.., ..n * geometry.span]);
             matmul(F::one(), &weight.t(), &grads, F::zero(), &mut cols.slice_mut(s![.., ..n * geometry.span]));
             let cols = cols.as_slice_mut().expect("scratch is contiguous");
             if !finite_weight {
                 geometry.zero_gaps(cols, row_len, n);
             }
-            for (i, dx) in grad_in[geometry.images(first, n)].chunks_exact_mut(geometry.image_len()).enumerate() {
-                geometry.col2im(cols, row_len, i, image, dx);
-            }
+            let grad_in = &mut grad_in[geometry.images(first, n)];
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (i, dx) in grad_in.chunks_exact_mut(geometry.image_len()).enumerate() {
+                        geometry.col2im(cols, row_len, i, image, dx);
+                    }
+                },
+            );
         }
     });
 }
@@ -829,6 +793,7 @@ impl Geometry {
     /// For wide columns: calls `visit(tap, offset)` for every tap, `offset` being where in
     /// the padded image `[in_c, Hp, Wp]` the first pixel it reads lies; its im2col row is
     /// the `span` pixels from there.
+    #[inline(always)]
     fn for_each_wide_tap(&self, mut visit: impl FnMut(usize, usize)) {
         let (padded_h, padded_w) = self.padded_hw();
         let (kh, kw) = self.window.kernel;
@@ -845,6 +810,7 @@ impl Geometry {
 
     /// For wide columns: calls `visit(row, start)` for every row of the image
     /// `[in_c, h, w]`, `start` being where it lies in the padded image `[in_c, Hp, Wp]`.
+    #[inline(always)]
     fn for_each_padded_row(&self, mut visit: impl FnMut(usize, usize)) {
         let (padded_h, padded_w) = self.padded_hw();
         let ((h, _), (ph, pw)) = (self.window.in_hw, self.window.padding);
@@ -855,48 +821,9 @@ impl Geometry {
         }
     }
 
-    /// For wide columns: where in the padded image `[in_c, Hp, Wp]` the first pixel tap
-    /// `tap` reads lies (as [`Geometry::for_each_wide_tap`] gives it).
-    fn wide_tap_offset(&self, tap: usize) -> usize {
-        let (padded_h, padded_w) = self.padded_hw();
-        let kw = self.window.kernel.1;
-        let (c, rest) = (tap / self.kernel_len(), tap % self.kernel_len());
-        (c * padded_h + rest / kw) * padded_w + rest % kw
-    }
-
-    /// For wide columns: calls `visit(p, offset)` for the taps `p0 + p`, `p < kc`, with
-    /// [`Geometry::wide_tap_offset`]'s offsets, found by counting (no division per tap).
-    fn for_each_tap_offset(&self, p0: usize, kc: usize, mut visit: impl FnMut(usize, usize)) {
-        let ((kh, kw), (padded_h, padded_w)) = (self.window.kernel, self.padded_hw());
-        let mut offset = self.wide_tap_offset(p0);
-        let (mut ki, mut kj) = ((p0 % self.kernel_len()) / kw, p0 % kw);
-        for p in 0..kc {
-            visit(p, offset);
-            (kj, offset) = (kj + 1, offset + 1);
-            if kj == kw {
-                (kj, ki, offset) = (0, ki + 1, offset + padded_w - kw);
-                if ki == kh {
-                    (ki, offset) = (0, offset + (padded_h - kh) * padded_w);
-                }
-            }
-        }
-    }
-
-    /// For wide columns: calls `visit(j, offset, run)` for the taps `j0..j0 + cols` by
-    /// runs of one kernel row: taps `j0 + j..j0 + j + run` read `run` adjacent values from
-    /// `offset` in the padded image.
-    fn for_each_tap_run(&self, j0: usize, cols: usize, mut visit: impl FnMut(usize, usize, usize)) {
-        let kw = self.window.kernel.1;
-        let mut j = 0;
-        while j < cols {
-            let run = (kw - (j0 + j) % kw).min(cols - j);
-            visit(j, self.wide_tap_offset(j0 + j), run);
-            j += run;
-        }
-    }
-
     /// Copies the image `x` (`[in_c, h, w]`) into the interior of `padded`
     /// (`[in_c, Hp, Wp]`), whose borders are left as they are.
+    #[inline(always)]
     fn pad<F: Float>(&self, x: &[F], padded: &mut [F]) {
         let w = self.window.in_hw.1;
         self.for_each_padded_row(|row, start| padded[start..start + w].copy_from_slice(&x[row * w..][..w]));
@@ -945,6 +872,7 @@ impl Geometry {
     /// Adds image `i`'s columns of `cols` (rows of `row_len`) onto the pixels they were
     /// read from (the adjoint of [`Geometry::im2col`]) in `scratch`, and writes the
     /// resulting `[in_c, h, w]` gradient to `grad_in`.
+    #[inline(always)]
     fn col2im<F: Float>(&self, cols: &[F], row_len: usize, i: usize, scratch: &mut [F], grad_in: &mut [F]) {
         let first = i * self.span;
         scratch.fill(F::zero());
@@ -973,6 +901,7 @@ impl Geometry {
 
     /// Writes image `i`'s output `[out_c, oh, ow]` to `y`: its columns of the GEMM
     /// result `out` (rows of `row_len`) plus the bias.
+    #[inline(always)]
     fn write_output<F: Float>(&self, out: &[F], row_len: usize, i: usize, bias: Option<&ArrayView1<F>>, y: &mut [F]) {
         let (oh, ow) = self.window.out_hw;
         let planes = y.chunks_exact_mut(oh * ow);
@@ -996,6 +925,7 @@ impl Geometry {
     /// Copies the output gradients `g` of a chunk of images (`[n, out_c, oh, ow]`,
     /// row-major) into their columns of `grads` (`[out_c, chunk·span]`, gaps left zero),
     /// adding each channel's sum to `bias_grad` if given.
+    #[inline(always)]
     fn gather_grads<F: Float>(
         &self,
         g: &[F],
@@ -1163,6 +1093,26 @@ mod tests {
         }
     }
 
+    /// The direct weight gradient over chunks of three images, the last one short, with a
+    /// kernel wider than its register tile (7 taps a row: tiles of 5 and 2) and an odd
+    /// count of output channels (tiles of 2 and 1).
+    #[test]
+    fn weight_gradient_chunks_and_tile_edges_match_the_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        let spec = Conv2dSpec::new(2, 3, (3, 7)).padding((1, 3));
+        let layer = Conv2d::<f64>::init(spec, &mut rng).unwrap();
+        let x = Array4::from_shape_simple_fn((7, 2, 6, 9), || rng.random_range(-1.0..1.0));
+        let r = Array4::from_shape_simple_fn(layer.forward(x.view()).raw_dim(), || rng.random_range(-1.0..1.0));
+        let [_, want, _] = reference(&layer, &x, &r);
+        let geometry = layer.geometry(2, 6, 9);
+        let per_image = (geometry.out_c * geometry.span + geometry.scratch_len()) * size_of::<f64>();
+        let mut got = Array4::zeros(layer.weight.raw_dim());
+        let mut matrix = got.view_mut().into_shape_with_order(geometry.weight_shape()).unwrap();
+        let (x_flat, r_flat) = (x.as_slice().unwrap(), r.as_slice().unwrap());
+        direct_weight_grad(x_flat, r_flat, &mut matrix, None, &geometry, 3 * per_image);
+        assert_matches(&got, &want);
+    }
+
     /// Groups (each group its own GEMM), depthwise layers (the direct kernel) with and
     /// without a channel multiplier, and kernels, strides and paddings that differ
     /// between the axes (DS-CNN's first layer among them).
@@ -1298,11 +1248,11 @@ mod tests {
 
     /// A second backward adds to the gradients, as PyTorch's `.grad` accumulates, in the
     /// GEMM kernel and the depthwise one alike.
-    /// f32 runs the CPU's fastest GEMM kernel (wider slivers than f64's portable one):
-    /// LeNet's two convolutions, several chunks of images and slivers straddling images,
-    /// against the same layers in f64.
+    /// f32 runs the CPU's fastest kernels (the direct ones' vector tiles, f64 their plain
+    /// loops): LeNet's two convolutions, several chunks of images, against the same
+    /// layers in f64.
     #[test]
-    fn f32_implicit_products_match_f64() {
+    fn f32_direct_kernels_match_f64() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(6);
         for (in_c, out_c, padding, hw) in [(1, 6, 2, 28), (6, 16, 0, 14)] {
             let spec = Conv2dSpec::new(in_c, out_c, (5, 5)).padding((padding, padding));

@@ -24,6 +24,9 @@ pub fn flatten_cow<F: Clone>(x: CowArray<'_, F, Ix4>) -> CowArray<'_, F, Ix2> {
 /// `Flatten` (or its gradient) into a preallocated buffer.
 pub fn copy_flat<F: Copy, D: Dimension, E: Dimension>(src: ArrayView<F, D>, mut dst: ArrayViewMut<F, E>) {
     assert_eq!(src.len(), dst.len(), "copy_flat needs equal sizes");
+    if let (Some(src), Some(dst)) = (src.as_slice(), dst.as_slice_mut()) {
+        return dst.copy_from_slice(src);
+    }
     for (d, &s) in dst.iter_mut().zip(src.iter()) {
         *d = s;
     }
