@@ -153,7 +153,7 @@ impl<
         };
         let (x, y) = (x.as_flattened().as_flattened(), y.as_flattened_mut().as_flattened_mut());
         if depthwise::serves::<C, H, W, OC>(&self.geometry) {
-            let mut room = depthwise::Plane::<H, W>::new();
+            let mut room = depthwise::Plane::<W>::new();
             let plane = room.halves();
             match self.short_requantize {
                 true => depthwise::infer::<true>(&view, x, y, plane),
@@ -483,6 +483,8 @@ mod tests {
             check::<2, 4, 6, 2, 2, 4, 5, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
             check::<2, 25, 5, 2, 25, 5, 5, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
             check::<2, 6, 6, 2, 3, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            // Stride 2 over several stripes, an odd output width.
+            check::<2, 24, 6, 2, 12, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
         }
     }
 }

@@ -165,81 +165,6 @@ pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4])
     acc
 }
 
-/// One kernel row of two adjacent depthwise outputs at `{q}`, taps from `{wp}` + `$row`·8.
-macro_rules! depthwise_row {
-    (1, $row:literal) => {
-        concat!(
-            "ldrd {w01}, {w2}, [{wp}, #",
-            $row,
-            " * 8]\n",
-            "ldr {t}, [{q}]\n",
-            "smlad {a0}, {w01}, {t}, {a0}\n",
-            "ldr {t}, [{q}, #2]\n",
-            "smlad {a1}, {w01}, {t}, {a1}\n",
-            "ldr {t}, [{q}, #4]\n",
-            "smlabb {a0}, {w2}, {t}, {a0}\n",
-            "smlabt {a1}, {w2}, {t}, {a1}\n",
-        )
-    };
-    (2, $row:literal) => {
-        concat!(
-            "ldrd {w01}, {w2}, [{wp}, #",
-            $row,
-            " * 8]\n",
-            "ldr {t}, [{q}]\n",
-            "smlad {a0}, {w01}, {t}, {a0}\n",
-            "ldr {t}, [{q}, #4]\n",
-            "smlabb {a0}, {w2}, {t}, {a0}\n",
-            "smlad {a1}, {w01}, {t}, {a1}\n",
-            "ldr {t}, [{q}, #8]\n",
-            "smlabb {a1}, {w2}, {t}, {a1}\n",
-        )
-    };
-}
-
-/// The three kernel rows of two adjacent outputs of a depthwise 3×3 layer of stride
-/// `$s`: the input pairs from the 16-bit plane at `at` (rows `row_bytes` apart) times the
-/// taps `w` (per row, `(w0, w1)` and `w2`), added to `acc`.
-macro_rules! depthwise_pair {
-    ($s:tt, $at:expr, $row_bytes:expr, $w:expr, $acc:expr) => {{
-        let [mut a0, mut a1] = $acc;
-        asm!(
-            "mov {q}, {p}",
-            depthwise_row!($s, 0),
-            "add {q}, {p}, {rs}",
-            depthwise_row!($s, 1),
-            "add {q}, {q}, {rs}",
-            depthwise_row!($s, 2),
-            p = in(reg) $at, rs = in(reg) $row_bytes, wp = in(reg) $w.as_ptr(),
-            q = out(reg) _, w01 = out(reg) _, w2 = out(reg) _, t = out(reg) _,
-            a0 = inout(reg) a0, a1 = inout(reg) a1,
-            options(pure, readonly, nostack, preserves_flags),
-        );
-        [a0, a1]
-    }};
-}
-
-/// See [`three_rows`](super::depthwise::three_rows).
-///
-/// # Safety
-/// As there: the words read lie in the plane.
-#[inline(always)]
-pub(crate) unsafe fn depthwise_three_rows<const S: usize>(
-    at: *const i16,
-    row_len: usize,
-    w: &[u32; 6],
-    acc: [i32; 2],
-) -> [i32; 2] {
-    // SAFETY: the caller's contract; M4 loads words from any 16-bit boundary.
-    unsafe {
-        if S == 1 {
-            depthwise_pair!(1, at, 2 * row_len, w, acc)
-        } else {
-            depthwise_pair!(2, at, 2 * row_len, w, acc)
-        }
-    }
-}
-
 /// See [`apply_2x2`](super::requant::apply_2x2): per row, `LDRD` and `LDR` of its
 /// constants, then per accumulator `LSL`, `SMMLAR`, `ADD … ASR #31`, `ASR`, `ADD` of the
 /// zero point, `SSAT #8` and the clamp at `act_min`.
@@ -335,4 +260,225 @@ pub(crate) fn short_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min:
         );
     }
     [a0 as i8, a1 as i8]
+}
+
+/// See `widen` in [`depthwise`](super::depthwise): `x − zp` into `values`, four at a
+/// time: `LDR` of four inputs, `SXTB16` of the even and of the odd ones, `SSUB16` of the
+/// zero point from each, `PKHBT`/`PKHTB` back into order and two `STR`.
+#[inline(always)]
+pub(crate) fn widen(x: &[i8], zp: i32, values: &mut [i16]) {
+    assert!(values.len() == x.len() && x.len().is_multiple_of(4), "widening takes whole quads");
+    let quads = x.len() / 4;
+    if quads == 0 {
+        return;
+    }
+    let zp2 = (zp as u32 & 0xffff) * 0x1_0001;
+    // SAFETY: `quads` words are read from `x` and twice as many written to `values`, both
+    // `4·quads` long (asserted); M4 loads and stores words at any byte boundary.
+    unsafe {
+        asm!(
+            "2:",
+            "ldr {t}, [{xp}], #4",
+            "sxtb16 {e}, {t}",
+            "sxtb16 {o}, {t}, ror #8",
+            "ssub16 {e}, {e}, {zp}",
+            "ssub16 {o}, {o}, {zp}",
+            "pkhbt {t}, {e}, {o}, lsl #16",
+            "pkhtb {e}, {o}, {e}, asr #16",
+            "str {t}, [{vp}], #4",
+            "str {e}, [{vp}], #4",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            xp = inout(reg) x.as_ptr() => _, vp = inout(reg) values.as_mut_ptr() => _,
+            n = inout(reg) quads => _, zp = in(reg) zp2,
+            t = out(reg) _, e = out(reg) _, o = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// The multiply-accumulates of a pair of depthwise outputs of stride `$s` at `{p}`
+/// (three kernel rows `{rs}` bytes apart, the taps and bias from `{k}`), requantised
+/// in the short form with the constants at `{k}` + 28 and stored at `{y}` (advanced).
+macro_rules! depthwise_stripe_pair {
+    ($s:tt) => {
+        concat!(
+            "ldr {a0}, [{k}, #24]\n",
+            "mov {a1}, {a0}\n",
+            "ldrd {w01}, {w2}, [{k}]\n",
+            depthwise_stripe_row!($s, "{p}"),
+            "add {q}, {p}, {rs}\n",
+            "ldrd {w01}, {w2}, [{k}, #8]\n",
+            depthwise_stripe_row!($s, "{q}"),
+            "add {q}, {q}, {rs}\n",
+            "ldrd {w01}, {w2}, [{k}, #16]\n",
+            depthwise_stripe_row!($s, "{q}"),
+            "ldrd {w01}, {w2}, [{k}, #28]\n",
+            "ldr {q}, [{k}, #36]\n",
+            "lsl {t}, {a0}, #1\n",
+            "smmlar {t}, {t}, {w01}, {w2}\n",
+            "add {a0}, {t}, {a0}, asr #31\n",
+            "asr {a0}, {a0}, {q}\n",
+            "lsl {t}, {a1}, #1\n",
+            "smmlar {t}, {t}, {w01}, {w2}\n",
+            "add {a1}, {t}, {a1}, asr #31\n",
+            "asr {a1}, {a1}, {q}\n",
+            "ldrd {w01}, {w2}, [{k}, #40]\n",
+            "add {a0}, {a0}, {w01}\n",
+            "add {a1}, {a1}, {w01}\n",
+            "ssat {a0}, #8, {a0}\n",
+            "ssat {a1}, #8, {a1}\n",
+            "cmp {a0}, {w2}\n",
+            "it lt\n",
+            "movlt {a0}, {w2}\n",
+            "cmp {a1}, {w2}\n",
+            "it lt\n",
+            "movlt {a1}, {w2}\n",
+            "strb {a0}, [{y}], #1\n",
+            "strb {a1}, [{y}], #1\n",
+        )
+    };
+}
+
+/// One kernel row of a pair of depthwise outputs of stride `$s` from the row at `$at`.
+macro_rules! depthwise_stripe_row {
+    (1, $at:literal) => {
+        concat!(
+            "ldr {t}, [",
+            $at,
+            "]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [",
+            $at,
+            ", #2]\n",
+            "smlad {a1}, {w01}, {t}, {a1}\n",
+            "ldr {t}, [",
+            $at,
+            ", #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "smlabt {a1}, {w2}, {t}, {a1}\n",
+        )
+    };
+    (2, $at:literal) => {
+        concat!(
+            "ldr {t}, [",
+            $at,
+            "]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [",
+            $at,
+            ", #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "smlad {a1}, {w01}, {t}, {a1}\n",
+            "ldr {t}, [",
+            $at,
+            ", #8]\n",
+            "smlabb {a1}, {w2}, {t}, {a1}\n",
+        )
+    };
+}
+
+/// The whole loop of a stripe, `$s` being the stride: per output row its pairs, then
+/// (when `{k}` + 52 says the width is odd) the pair of its last two outputs, then the
+/// next row.
+macro_rules! depthwise_stripe_loop {
+    ($s:tt) => {
+        concat!(
+            "2:\n",
+            "ldr {n}, [{k}, #48]\n",
+            "3:\n",
+            depthwise_stripe_pair!($s),
+            "add {p}, {p}, #4 * ",
+            stringify!($s),
+            "\n",
+            "subs {n}, {n}, #1\n",
+            "bne 3b\n",
+            "ldr {t}, [{k}, #52]\n",
+            "cmp {t}, #0\n",
+            "beq 4f\n",
+            "sub {p}, {p}, #2 * ",
+            stringify!($s),
+            "\n",
+            "sub {y}, {y}, #1\n",
+            depthwise_stripe_pair!($s),
+            "add {p}, {p}, #4 * ",
+            stringify!($s),
+            "\n",
+            "4:\n",
+            "ldr {t}, [{k}, #56]\n",
+            "add {p}, {p}, {t}\n",
+            "ldr {t}, [{k}, #60]\n",
+            "subs {t}, {t}, #1\n",
+            "str {t}, [{k}, #60]\n",
+            "bne 2b\n",
+        )
+    };
+}
+
+/// The `rows` output rows (each `ow` long, `ow ≥ 2`) of one channel of a depthwise 3×3
+/// layer of stride `S` into `y`, from its widened stripe at `plane` (rows `width` apart),
+/// with the taps `taps` (per kernel row, `(w0, w1)` and `w2`), the bias `bias`, the short
+/// requantisation `short` and the output's `[zero point, act_min]`: one `asm!` loop.
+/// Per pair, 26 instructions for the 18 multiply-accumulates and 21 for the
+/// requantisation and the stores.
+///
+/// # Safety
+/// The plane holds `(rows − 1)·S + 3` rows of `width` 16-bit values and 2 more;
+/// `(ow − 1)·S + 2 < width`; `y` holds `rows · ow`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn depthwise_stripe<const S: usize>(
+    plane: *const i16,
+    width: usize,
+    rows: usize,
+    ow: usize,
+    taps: &[u32; 6],
+    bias: i32,
+    short: &Short,
+    output: [i32; 2],
+    y: *mut i8,
+) {
+    let [m, round, shift] = short.words();
+    let step = 2 * S * (width - ow);
+    let mut k: [u32; 16] = [
+        taps[0],
+        taps[1],
+        taps[2],
+        taps[3],
+        taps[4],
+        taps[5],
+        bias as u32,
+        m,
+        round,
+        shift,
+        output[0] as u32,
+        output[1] as u32,
+        (ow / 2) as u32,
+        (ow % 2) as u32,
+        step as u32,
+        rows as u32,
+    ];
+    // SAFETY: the caller's bounds; the loop reads and writes the 64 bytes of `k` and
+    // writes `rows · ow` bytes at `y`; M4 loads words from any 16-bit boundary.
+    unsafe {
+        if S == 1 {
+            asm!(
+                depthwise_stripe_loop!(1),
+                p = inout(reg) plane => _, y = inout(reg) y => _, k = in(reg) k.as_mut_ptr(),
+                rs = in(reg) 2 * width,
+                n = out(reg) _, q = out(reg) _, t = out(reg) _, w01 = out(reg) _, w2 = out(reg) _,
+                a0 = out(reg) _, a1 = out(reg) _,
+                options(nostack),
+            );
+        } else {
+            asm!(
+                depthwise_stripe_loop!(2),
+                p = inout(reg) plane => _, y = inout(reg) y => _, k = in(reg) k.as_mut_ptr(),
+                rs = in(reg) 2 * width,
+                n = out(reg) _, q = out(reg) _, t = out(reg) _, w01 = out(reg) _, w2 = out(reg) _,
+                a0 = out(reg) _, a1 = out(reg) _,
+                options(nostack),
+            );
+        }
+    }
 }
