@@ -103,9 +103,22 @@ unsafe fn three_rows<const S: usize>(
     }
 }
 
+/// One kernel row of one output.
+///
+/// # Safety
+/// `at + 3 < plane.len()`.
+#[inline(always)]
+unsafe fn row_one(plane: &[i16], at: usize, w01: u32, w2: u32, acc: i32) -> i32 {
+    // SAFETY: the caller's bound.
+    let load = |i: usize| unsafe { plane.as_ptr().add(at + i).cast::<u32>().read_unaligned() };
+    smlabb(w2, load(2), smlad(w01, load(0), acc))
+}
+
 /// Runs `layer`, which [`serves`] accepts, on `x` into `y`, its stripes widened in
 /// `plane` ([`Plane::halves`]).
 pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
+    // The padding columns are never written after this.
+    plane.fill(0);
     if layer.geometry.stride[0] == 1 {
         channels::<1, SHORT>(layer, x, y, plane);
     } else {
@@ -113,20 +126,25 @@ pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8],
     }
 }
 
-/// The row `x` minus `zp` in 16 bits into `row`, `pw` zeros either side.
-fn widen(x: &[i8], zp: i32, pw: usize, row: &mut [i16]) {
-    let (left, rest) = row.split_at_mut(pw);
-    let (values, right) = rest.split_at_mut(x.len());
-    left.fill(0);
-    right.fill(0);
+/// The rows of `w` inputs of `x` minus `zp` in 16 bits into the rows of `width` of
+/// `values`, from column `pw` on (the padding columns are left as they are).
+fn widen(x: &[i8], w: usize, zp: i32, pw: usize, width: usize, values: &mut [i16]) {
+    let rows = x.len() / w;
+    if rows == 0 {
+        return;
+    }
+    assert!(values.len() >= (rows - 1) * width + pw + w && pw + w <= width, "the rows do not fit");
     #[cfg(arm_dsp)]
-    let (x, values) = {
-        let quads = x.len() / 4;
-        super::dsp::widen(&x[..4 * quads], zp, &mut values[..4 * quads]);
-        (&x[4 * quads..], &mut values[4 * quads..])
-    };
-    for (v, &x) in values.iter_mut().zip(x) {
-        *v = (i32::from(x) - zp) as i16;
+    {
+        // SAFETY: `x` holds `rows · w` inputs and `values` from `pw` on `(rows − 1)·width + w`
+        // (asserted).
+        unsafe { super::dsp::widen(x.as_ptr(), w, rows, zp, values.as_mut_ptr().add(pw), width) };
+    }
+    #[cfg(not(arm_dsp))]
+    for (row, x) in values.chunks_mut(width).zip(x.chunks_exact(w)) {
+        for (v, &x) in row[pw..pw + w].iter_mut().zip(x) {
+            *v = (i32::from(x) - zp) as i16;
+        }
     }
 }
 
@@ -156,12 +174,14 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
             let rows = y.len() / ow;
             // Plane row 0 is input row `stripe · per_stripe · S − ph`.
             let first = (stripe * per_stripe * S) as isize - ph as isize;
-            for (r, row) in plane.chunks_exact_mut(width).take((rows - 1) * S + 3).enumerate() {
-                match usize::try_from(first + r as isize) {
-                    Ok(iy) if iy < h => widen(&x[iy * w..][..w], zp, pw, row),
-                    _ => row.fill(0),
-                }
-            }
+            // Its rows `top..bottom` lie in the image, the others are zero.
+            let count = (rows - 1) * S + 3;
+            let top = (-first).clamp(0, count as isize) as usize;
+            let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
+            plane[..top * width].fill(0);
+            plane[bottom * width..count * width].fill(0);
+            let from = (first + top as isize) as usize;
+            widen(&x[from * w..(from + bottom - top) * w], w, zp, pw, width, &mut plane[top * width..]);
             // SAFETY: the stripe's `(rows − 1)·S + 3` rows of `width` lie in the plane,
             // with `SLACK` past them (`fit` counts them), and each output's last input
             // lies in its row, `(ow − 1)·S + 2 < width`.
@@ -222,8 +242,16 @@ impl Channel<'_, '_> {
                 };
                 y[ox] = y0;
                 y[ox + 1] = y1;
-                // An odd width: the last pair overlaps the one before.
-                ox = if ox + 3 == ow { ox + 1 } else { ox + 2 };
+                ox += 2;
+            }
+            if ox < ow {
+                let at = top + ox * S;
+                let mut acc = self.bias;
+                for (ky, w) in self.taps.chunks_exact(2).enumerate() {
+                    // SAFETY: as above.
+                    acc = unsafe { row_one(plane, at + ky * width, w[0], w[1], acc) };
+                }
+                y[ox] = output(acc);
             }
         }
     }

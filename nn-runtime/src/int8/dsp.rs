@@ -262,22 +262,28 @@ pub(crate) fn short_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min:
     [a0 as i8, a1 as i8]
 }
 
-/// See `widen` in [`depthwise`](super::depthwise): `x − zp` into `values`, four at a
-/// time: `LDR` of four inputs, `SXTB16` of the even and of the odd ones, `SSUB16` of the
-/// zero point from each, `PKHBT`/`PKHTB` back into order and two `STR`.
+/// See `widen` in [`depthwise`](super::depthwise): the `rows` rows of `w` inputs at `x`
+/// minus `zp` into the rows of `width` at `values`, one `asm!` loop: per four inputs `LDR`,
+/// `SXTB16` of the even and of the odd ones, `SSUB16` of the zero point from each,
+/// `PKHBT`/`PKHTB` back into order and two `STR`; per input left over `LDRSB`, `SSUB16` and
+/// `STRH`.
+///
+/// # Safety
+/// `x` holds `rows · w` inputs and `values` `(rows − 1) · width + w` values; `0 < w ≤ width`
+/// and `rows > 0`.
 #[inline(always)]
-pub(crate) fn widen(x: &[i8], zp: i32, values: &mut [i16]) {
-    assert!(values.len() == x.len() && x.len().is_multiple_of(4), "widening takes whole quads");
-    let quads = x.len() / 4;
-    if quads == 0 {
-        return;
-    }
+pub(crate) unsafe fn widen(x: *const i8, w: usize, rows: usize, zp: i32, values: *mut i16, width: usize) {
     let zp2 = (zp as u32 & 0xffff) * 0x1_0001;
-    // SAFETY: `quads` words are read from `x` and twice as many written to `values`, both
-    // `4·quads` long (asserted); M4 loads and stores words at any byte boundary.
+    let mut k: [u32; 3] = [(w / 4) as u32, (w % 4) as u32, (2 * (width - w)) as u32];
+    // SAFETY: the caller's bounds; the loop reads the 12 bytes of `k`; M4 loads and
+    // stores words at any byte boundary.
     unsafe {
         asm!(
             "2:",
+            "ldr {n}, [{k}]",
+            "cmp {n}, #0",
+            "beq 4f",
+            "3:",
             "ldr {t}, [{xp}], #4",
             "sxtb16 {e}, {t}",
             "sxtb16 {o}, {t}, ror #8",
@@ -288,10 +294,25 @@ pub(crate) fn widen(x: &[i8], zp: i32, values: &mut [i16]) {
             "str {t}, [{vp}], #4",
             "str {e}, [{vp}], #4",
             "subs {n}, {n}, #1",
+            "bne 3b",
+            "4:",
+            "ldr {n}, [{k}, #4]",
+            "cmp {n}, #0",
+            "beq 6f",
+            "5:",
+            "ldrsb {t}, [{xp}], #1",
+            "ssub16 {t}, {t}, {zp}",
+            "strh {t}, [{vp}], #2",
+            "subs {n}, {n}, #1",
+            "bne 5b",
+            "6:",
+            "ldr {t}, [{k}, #8]",
+            "add {vp}, {vp}, {t}",
+            "subs {rows}, {rows}, #1",
             "bne 2b",
-            xp = inout(reg) x.as_ptr() => _, vp = inout(reg) values.as_mut_ptr() => _,
-            n = inout(reg) quads => _, zp = in(reg) zp2,
-            t = out(reg) _, e = out(reg) _, o = out(reg) _,
+            xp = inout(reg) x => _, vp = inout(reg) values => _, rows = inout(reg) rows => _,
+            k = in(reg) k.as_mut_ptr(), zp = in(reg) zp2,
+            n = out(reg) _, t = out(reg) _, e = out(reg) _, o = out(reg) _,
             options(nostack),
         );
     }
@@ -328,14 +349,49 @@ macro_rules! depthwise_stripe_pair {
             "add {a1}, {a1}, {w01}\n",
             "ssat {a0}, #8, {a0}\n",
             "ssat {a1}, #8, {a1}\n",
-            "cmp {a0}, {w2}\n",
-            "it lt\n",
-            "movlt {a0}, {w2}\n",
-            "cmp {a1}, {w2}\n",
-            "it lt\n",
-            "movlt {a1}, {w2}\n",
+            "bfi {a0}, {a1}, #8, #8\n",
+            "ssub8 {t}, {a0}, {w2}\n",
+            "sel {a0}, {a0}, {w2}\n",
+            "strh {a0}, [{y}], #2\n",
+        )
+    };
+}
+
+/// The one depthwise output at `{p}` (any stride), as [`depthwise_stripe_pair`] does
+/// a pair's first.
+macro_rules! depthwise_stripe_one {
+    () => {
+        concat!(
+            "ldr {a0}, [{k}, #24]\n",
+            "ldrd {w01}, {w2}, [{k}]\n",
+            "ldr {t}, [{p}]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [{p}, #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "add {q}, {p}, {rs}\n",
+            "ldrd {w01}, {w2}, [{k}, #8]\n",
+            "ldr {t}, [{q}]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [{q}, #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "add {q}, {q}, {rs}\n",
+            "ldrd {w01}, {w2}, [{k}, #16]\n",
+            "ldr {t}, [{q}]\n",
+            "smlad {a0}, {w01}, {t}, {a0}\n",
+            "ldr {t}, [{q}, #4]\n",
+            "smlabb {a0}, {w2}, {t}, {a0}\n",
+            "ldrd {w01}, {w2}, [{k}, #28]\n",
+            "ldr {q}, [{k}, #36]\n",
+            "lsl {t}, {a0}, #1\n",
+            "smmlar {t}, {t}, {w01}, {w2}\n",
+            "add {a0}, {t}, {a0}, asr #31\n",
+            "asr {a0}, {a0}, {q}\n",
+            "ldrd {w01}, {w2}, [{k}, #40]\n",
+            "add {a0}, {a0}, {w01}\n",
+            "ssat {a0}, #8, {a0}\n",
+            "ssub8 {t}, {a0}, {w2}\n",
+            "sel {a0}, {a0}, {w2}\n",
             "strb {a0}, [{y}], #1\n",
-            "strb {a1}, [{y}], #1\n",
         )
     };
 }
@@ -379,8 +435,7 @@ macro_rules! depthwise_stripe_row {
 }
 
 /// The whole loop of a stripe, `$s` being the stride: per output row its pairs, then
-/// (when `{k}` + 52 says the width is odd) the pair of its last two outputs, then the
-/// next row.
+/// (when `{k}` + 52 says the width is odd) its last output, then the next row.
 macro_rules! depthwise_stripe_loop {
     ($s:tt) => {
         concat!(
@@ -396,12 +451,8 @@ macro_rules! depthwise_stripe_loop {
             "ldr {t}, [{k}, #52]\n",
             "cmp {t}, #0\n",
             "beq 4f\n",
-            "sub {p}, {p}, #2 * ",
-            stringify!($s),
-            "\n",
-            "sub {y}, {y}, #1\n",
-            depthwise_stripe_pair!($s),
-            "add {p}, {p}, #4 * ",
+            depthwise_stripe_one!(),
+            "add {p}, {p}, #2 * ",
             stringify!($s),
             "\n",
             "4:\n",
@@ -419,8 +470,9 @@ macro_rules! depthwise_stripe_loop {
 /// layer of stride `S` into `y`, from its widened stripe at `plane` (rows `width` apart),
 /// with the taps `taps` (per kernel row, `(w0, w1)` and `w2`), the bias `bias`, the short
 /// requantisation `short` and the output's `[zero point, act_min]`: one `asm!` loop.
-/// Per pair, 26 instructions for the 18 multiply-accumulates and 21 for the
-/// requantisation and the stores.
+/// Per pair, 28 instructions for the 18 multiply-accumulates (the loads of the bias and the
+/// taps included) and 19 for the requantisation and the store, the clamp at `act_min` by
+/// one `SSUB8` and `SEL` on both outputs' bytes.
 ///
 /// # Safety
 /// The plane holds `(rows − 1)·S + 3` rows of `width` 16-bit values and 2 more;
@@ -452,7 +504,7 @@ pub(crate) unsafe fn depthwise_stripe<const S: usize>(
         round,
         shift,
         output[0] as u32,
-        output[1] as u32,
+        (output[1] as u32 & 0xff) * 0x0101_0101,
         (ow / 2) as u32,
         (ow % 2) as u32,
         step as u32,
