@@ -316,10 +316,31 @@ fn rows_2x2(
             && layer.words.len() >= (first_block + rows.div_ceil(4)) * pairs
             && layer.bias.len() >= first_row + rows
             && layer.shorts.len() >= first_row + rows
-            && rows.is_multiple_of(2),
+            && rows.is_multiple_of(2)
+            && patches.len() == pairs,
         "the rows, their weights or their outputs are out of bounds"
     );
     let (zero_point, act_min) = (layer.zero_point, layer.act_min);
+    #[cfg(arm_dsp)]
+    if rows > 0 && rows.is_multiple_of(4) {
+        // SAFETY: asserted above: the `rows / 4` blocks from `first_block`, the rows'
+        // biases, constants and outputs at `first` and `first + 1` lie in bounds, and
+        // `patches` holds `pairs` pairs.
+        unsafe {
+            super::dsp::gemm_2x2(
+                layer.words.as_ptr().add(first_block * pairs),
+                pairs,
+                rows / 4,
+                patches.as_ptr(),
+                layer.bias.as_ptr().add(first_row),
+                layer.shorts.as_ptr().add(first_row),
+                [zero_point, act_min],
+                y.as_mut_ptr().add(first_row * pixels + first),
+                pixels,
+            );
+        }
+        return;
+    }
     for r in (0..rows).step_by(2) {
         let o = first_row + r;
         let block = first_block + r / 4;
