@@ -371,6 +371,22 @@ fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usi
     let (top, left) = ((p / ow * sh).wrapping_sub(ph), (p % ow * sw).wrapping_sub(pw));
     if top < h && left < w && top + kh <= h && left + kw <= w {
         let corner = &group[top * w + left..];
+        #[cfg(arm_dsp)]
+        {
+            assert!(offsets.len() >= patches.len() && q < 2, "a patch has more pairs than offsets");
+            // SAFETY: as below, every offset indexes the group from the corner; the patch's
+            // slot `q` of each of its pairs lies in `patches`.
+            unsafe {
+                super::dsp::gather(
+                    corner.as_ptr(),
+                    offsets.as_ptr(),
+                    patches.len(),
+                    zp,
+                    patches.as_mut_ptr().cast::<u32>().add(q),
+                )
+            };
+        }
+        #[cfg(not(arm_dsp))]
         for (slot, &[o0, o1]) in patches.iter_mut().zip(offsets) {
             // SAFETY: the window lies inside the image, so every offset from its corner
             // indexes the group's channels (`offsets` holds `(c·H + ky)·W + kx`).

@@ -684,3 +684,57 @@ pub(crate) unsafe fn gemm_2x2(
         );
     }
 }
+
+/// One pair of a patch for [`gather`]: the inputs at the next two offsets from `{c}`,
+/// packed, minus the zero point, into the next slot.
+macro_rules! gather_pair {
+    () => {
+        concat!(
+            "ldrd {o0}, {o1}, [{op}], #8\n",
+            "ldrsb {o0}, [{c}, {o0}]\n",
+            "ldrsb {o1}, [{c}, {o1}]\n",
+            "pkhbt {o0}, {o0}, {o1}, lsl #16\n",
+            "ssub16 {o0}, {o0}, {zp}\n",
+            "str {o0}, [{pp}], #8\n",
+        )
+    };
+}
+
+/// See `gather` in [`conv2d`](super::conv2d), for a window inside the image: per pair of
+/// the patch, `LDRD` of its two offsets, two `LDRSB` from `corner`, `PKHBT`, `SSUB16` of
+/// the zero point and a `STR` into every other word from `patch` (the pixel's slot), four
+/// pairs per pass.
+///
+/// # Safety
+/// `offsets` holds `pairs` pairs of offsets, each indexing an input from `corner`; `patch`
+/// reaches `2 · pairs − 1` words; `offsets` is 4-byte aligned (`LDRD` needs it).
+#[inline(always)]
+pub(crate) unsafe fn gather(corner: *const i8, offsets: *const [u32; 2], pairs: usize, zp: i32, patch: *mut u32) {
+    let zp2 = (zp as u32 & 0xffff) * 0x1_0001;
+    // SAFETY: the caller's bounds; M4 loads and stores words at any 4-byte boundary.
+    unsafe {
+        asm!(
+            "cmp {n4}, #0",
+            "beq 3f",
+            "2:",
+            gather_pair!(),
+            gather_pair!(),
+            gather_pair!(),
+            gather_pair!(),
+            "subs {n4}, {n4}, #1",
+            "bne 2b",
+            "3:",
+            "cmp {n}, #0",
+            "beq 5f",
+            "4:",
+            gather_pair!(),
+            "subs {n}, {n}, #1",
+            "bne 4b",
+            "5:",
+            c = in(reg) corner, op = inout(reg) offsets => _, pp = inout(reg) patch => _,
+            n4 = inout(reg) pairs / 4 => _, n = inout(reg) pairs % 4 => _, zp = in(reg) zp2,
+            o0 = out(reg) _, o1 = out(reg) _,
+            options(nostack),
+        );
+    }
+}
