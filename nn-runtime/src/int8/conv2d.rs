@@ -153,18 +153,31 @@ impl<
         };
         let (x, y) = (x.as_flattened().as_flattened(), y.as_flattened_mut().as_flattened_mut());
         if depthwise::serves::<C, H, W, OC>(&self.geometry) {
-            let mut room = depthwise::Plane::<W>::new();
-            let plane = room.halves();
-            match self.short_requantize {
-                true => depthwise::infer::<true>(&view, x, y, plane),
-                false => depthwise::infer::<false>(&view, x, y, plane),
-            }
+            self.depthwise(&view, x, y);
         } else {
-            let (mut patches, mut offsets) = ([[0u32; 2]; PAIRS], [[0u32; 2]; PAIRS]);
-            match self.short_requantize {
-                true => im2col_gemm::<true>(&view, x, y, &mut patches, &mut offsets),
-                false => im2col_gemm::<false>(&view, x, y, &mut patches, &mut offsets),
-            }
+            self.gemm(&view, x, y);
+        }
+    }
+
+    /// The depthwise kernel with its stripe: a function of its own, so that the other
+    /// kernel's buffers are not on the stack beside the stripe.
+    #[inline(never)]
+    fn depthwise(&self, view: &View<'_>, x: &[i8], y: &mut [i8]) {
+        let mut room = depthwise::Plane::<W>::new();
+        let plane = room.halves();
+        match self.short_requantize {
+            true => depthwise::infer::<true>(view, x, y, plane),
+            false => depthwise::infer::<false>(view, x, y, plane),
+        }
+    }
+
+    /// The im2col kernel with its patches, a function of its own as [`Self::depthwise`] is.
+    #[inline(never)]
+    fn gemm(&self, view: &View<'_>, x: &[i8], y: &mut [i8]) {
+        let (mut patches, mut offsets) = ([[0u32; 2]; PAIRS], [[0u32; 2]; PAIRS]);
+        match self.short_requantize {
+            true => im2col_gemm::<true>(view, x, y, &mut patches, &mut offsets),
+            false => im2col_gemm::<false>(view, x, y, &mut patches, &mut offsets),
         }
     }
 }
