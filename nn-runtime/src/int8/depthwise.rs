@@ -1,13 +1,14 @@
 //! The direct kernel of a depthwise 3×3 [`Conv2d`] (one group per channel, as many
 //! outputs as inputs, stride 1 or 2): channel by channel, a stripe of input rows is
-//! widened to `x − zp` in 16 bits with its padding (zero columns left and right, zero
-//! rows above and below the image), so that every output takes all nine taps, and the
-//! stripe's output rows are worked out in pairs of adjacent outputs. Per kernel row a
-//! pair takes three 32-bit loads of input pairs, one `SMLAD` with the taps `(w0, w1)`
-//! each and one `SMLABB`/`SMLABT` with `w2`. An odd output width ends each row with the
-//! pair of its last two outputs (the one before the last is written twice). On
-//! Cortex-M4/M7 a whole stripe is one `asm!` loop, requantisation included, and the
-//! widening takes four inputs per `LDR`, two `SXTB16`, two `SSUB16` and two `PKH`.
+//! widened to 16 bits with its padding, so that every output takes all nine taps. The
+//! padding (columns left and right, rows above and below the image) holds the input's
+//! zero point `zp` and the bias is `bias − zp · Σ taps`, which gives `Σ w · (x − zp)` over
+//! the taps inside the image without a subtraction per input. The stripe's output rows
+//! are worked out in pairs of adjacent outputs: per kernel row three 32-bit loads of
+//! input pairs, one `SMLAD` with the taps `(w0, w1)` each and one `SMLABB`/`SMLABT` with
+//! `w2`; an odd output width ends each row with one output alone. On Cortex-M4/M7 a
+//! whole stripe is one `asm!` loop, requantisation included, and the widening takes four
+//! inputs per `LDR`, two `SXTB16` and two `PKH`.
 //!
 //! [`Conv2d`]: super::conv2d::Conv2d
 
@@ -118,7 +119,7 @@ unsafe fn row_one(plane: &[i16], at: usize, w01: u32, w2: u32, acc: i32) -> i32 
 /// `plane` ([`Plane::halves`]).
 pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
     // The padding columns are never written after this.
-    plane.fill(0);
+    plane.fill(layer.input_zero_point as i16);
     if layer.geometry.stride[0] == 1 {
         channels::<1, SHORT>(layer, x, y, plane);
     } else {
@@ -126,9 +127,9 @@ pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8],
     }
 }
 
-/// The rows of `w` inputs of `x` minus `zp` in 16 bits into the rows of `width` of
-/// `values`, from column `pw` on (the padding columns are left as they are).
-fn widen(x: &[i8], w: usize, zp: i32, pw: usize, width: usize, values: &mut [i16]) {
+/// The rows of `w` inputs of `x` in 16 bits into the rows of `width` of `values`, from
+/// column `pw` on (the padding columns are left as they are).
+fn widen(x: &[i8], w: usize, pw: usize, width: usize, values: &mut [i16]) {
     let rows = x.len() / w;
     if rows == 0 {
         return;
@@ -138,12 +139,12 @@ fn widen(x: &[i8], w: usize, zp: i32, pw: usize, width: usize, values: &mut [i16
     {
         // SAFETY: `x` holds `rows · w` inputs and `values` from `pw` on `(rows − 1)·width + w`
         // (asserted).
-        unsafe { super::dsp::widen(x.as_ptr(), w, rows, zp, values.as_mut_ptr().add(pw), width) };
+        unsafe { super::dsp::widen(x.as_ptr(), w, rows, values.as_mut_ptr().add(pw), width) };
     }
     #[cfg(not(arm_dsp))]
     for (row, x) in values.chunks_mut(width).zip(x.chunks_exact(w)) {
         for (v, &x) in row[pw..pw + w].iter_mut().zip(x) {
-            *v = (i32::from(x) - zp) as i16;
+            *v = i16::from(x);
         }
     }
 }
@@ -169,7 +170,9 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
             pair(tap(6), tap(7)),
             tap(8) as u32,
         ];
-        let channel = Channel { taps, bias: layer.bias[c], layer, c };
+        let sum: i32 = (0..9).map(tap).sum();
+        let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(sum));
+        let channel = Channel { taps, bias, layer, c };
         for (stripe, y) in y.chunks_mut(per_stripe * ow).enumerate() {
             let rows = y.len() / ow;
             // Plane row 0 is input row `stripe · per_stripe · S − ph`.
@@ -178,10 +181,10 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
             let count = (rows - 1) * S + 3;
             let top = (-first).clamp(0, count as isize) as usize;
             let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
-            plane[..top * width].fill(0);
-            plane[bottom * width..count * width].fill(0);
+            plane[..top * width].fill(zp as i16);
+            plane[bottom * width..count * width].fill(zp as i16);
             let from = (first + top as isize) as usize;
-            widen(&x[from * w..(from + bottom - top) * w], w, zp, pw, width, &mut plane[top * width..]);
+            widen(&x[from * w..(from + bottom - top) * w], w, pw, width, &mut plane[top * width..]);
             // SAFETY: the stripe's `(rows − 1)·S + 3` rows of `width` lie in the plane,
             // with `SLACK` past them (`fit` counts them), and each output's last input
             // lies in its row, `(ow − 1)·S + 2 < width`.

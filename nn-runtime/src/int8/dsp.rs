@@ -263,18 +263,16 @@ pub(crate) fn short_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min:
 }
 
 /// See `widen` in [`depthwise`](super::depthwise): the `rows` rows of `w` inputs at `x`
-/// minus `zp` into the rows of `width` at `values`, one `asm!` loop: per four inputs `LDR`,
-/// `SXTB16` of the even and of the odd ones, `SSUB16` of the zero point from each,
-/// `PKHBT`/`PKHTB` back into order and two `STR`; per input left over `LDRSB`, `SSUB16` and
-/// `STRH`.
+/// in 16 bits into the rows of `width` at `values`, one `asm!` loop: per four inputs
+/// `LDR`, `SXTB16` of the even and of the odd ones, `PKHBT`/`PKHTB` back into order and
+/// two `STR`; per input left over `LDRSB` and `STRH`.
 ///
 /// # Safety
 /// `x` holds `rows · w` inputs and `values` `(rows − 1) · width + w` values; `0 < w ≤ width`
 /// and `rows > 0`.
 #[inline(always)]
-pub(crate) unsafe fn widen(x: *const i8, w: usize, rows: usize, zp: i32, values: *mut i16, width: usize) {
-    let zp2 = (zp as u32 & 0xffff) * 0x1_0001;
-    let mut k: [u32; 3] = [(w / 4) as u32, (w % 4) as u32, (2 * (width - w)) as u32];
+pub(crate) unsafe fn widen(x: *const i8, w: usize, rows: usize, values: *mut i16, width: usize) {
+    let k: [u32; 3] = [(w / 4) as u32, (w % 4) as u32, (2 * (width - w)) as u32];
     // SAFETY: the caller's bounds; the loop reads the 12 bytes of `k`; M4 loads and
     // stores words at any byte boundary.
     unsafe {
@@ -287,8 +285,6 @@ pub(crate) unsafe fn widen(x: *const i8, w: usize, rows: usize, zp: i32, values:
             "ldr {t}, [{xp}], #4",
             "sxtb16 {e}, {t}",
             "sxtb16 {o}, {t}, ror #8",
-            "ssub16 {e}, {e}, {zp}",
-            "ssub16 {o}, {o}, {zp}",
             "pkhbt {t}, {e}, {o}, lsl #16",
             "pkhtb {e}, {o}, {e}, asr #16",
             "str {t}, [{vp}], #4",
@@ -301,7 +297,6 @@ pub(crate) unsafe fn widen(x: *const i8, w: usize, rows: usize, zp: i32, values:
             "beq 6f",
             "5:",
             "ldrsb {t}, [{xp}], #1",
-            "ssub16 {t}, {t}, {zp}",
             "strh {t}, [{vp}], #2",
             "subs {n}, {n}, #1",
             "bne 5b",
@@ -311,7 +306,7 @@ pub(crate) unsafe fn widen(x: *const i8, w: usize, rows: usize, zp: i32, values:
             "subs {rows}, {rows}, #1",
             "bne 2b",
             xp = inout(reg) x => _, vp = inout(reg) values => _, rows = inout(reg) rows => _,
-            k = in(reg) k.as_mut_ptr(), zp = in(reg) zp2,
+            k = in(reg) k.as_ptr(),
             n = out(reg) _, t = out(reg) _, e = out(reg) _, o = out(reg) _,
             options(nostack),
         );
