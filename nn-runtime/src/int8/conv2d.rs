@@ -153,18 +153,31 @@ impl<
         };
         let (x, y) = (x.as_flattened().as_flattened(), y.as_flattened_mut().as_flattened_mut());
         if depthwise::serves::<C, H, W, OC>(&self.geometry) {
-            let mut room = depthwise::Plane::<H, W>::new();
-            let plane = room.halves();
-            match self.short_requantize {
-                true => depthwise::infer::<true>(&view, x, y, plane),
-                false => depthwise::infer::<false>(&view, x, y, plane),
-            }
+            self.depthwise(&view, x, y);
         } else {
-            let (mut patches, mut offsets) = ([[0u32; 2]; PAIRS], [[0u32; 2]; PAIRS]);
-            match self.short_requantize {
-                true => im2col_gemm::<true>(&view, x, y, &mut patches, &mut offsets),
-                false => im2col_gemm::<false>(&view, x, y, &mut patches, &mut offsets),
-            }
+            self.gemm(&view, x, y);
+        }
+    }
+
+    /// The depthwise kernel with its stripe: a function of its own, so that the other
+    /// kernel's buffers are not on the stack beside the stripe.
+    #[inline(never)]
+    fn depthwise(&self, view: &View<'_>, x: &[i8], y: &mut [i8]) {
+        let mut room = depthwise::Plane::<W>::new();
+        let plane = room.halves();
+        match self.short_requantize {
+            true => depthwise::infer::<true>(view, x, y, plane),
+            false => depthwise::infer::<false>(view, x, y, plane),
+        }
+    }
+
+    /// The im2col kernel with its patches, a function of its own as [`Self::depthwise`] is.
+    #[inline(never)]
+    fn gemm(&self, view: &View<'_>, x: &[i8], y: &mut [i8]) {
+        let (mut patches, mut offsets) = ([[0u32; 2]; PAIRS], [[0u32; 2]; PAIRS]);
+        match self.short_requantize {
+            true => im2col_gemm::<true>(view, x, y, &mut patches, &mut offsets),
+            false => im2col_gemm::<false>(view, x, y, &mut patches, &mut offsets),
         }
     }
 }
@@ -316,10 +329,31 @@ fn rows_2x2(
             && layer.words.len() >= (first_block + rows.div_ceil(4)) * pairs
             && layer.bias.len() >= first_row + rows
             && layer.shorts.len() >= first_row + rows
-            && rows.is_multiple_of(2),
+            && rows.is_multiple_of(2)
+            && patches.len() == pairs,
         "the rows, their weights or their outputs are out of bounds"
     );
     let (zero_point, act_min) = (layer.zero_point, layer.act_min);
+    #[cfg(arm_dsp)]
+    if rows > 0 && rows.is_multiple_of(4) {
+        // SAFETY: asserted above: the `rows / 4` blocks from `first_block`, the rows'
+        // biases, constants and outputs at `first` and `first + 1` lie in bounds, and
+        // `patches` holds `pairs` pairs.
+        unsafe {
+            super::dsp::gemm_2x2(
+                layer.words.as_ptr().add(first_block * pairs),
+                pairs,
+                rows / 4,
+                patches.as_ptr(),
+                layer.bias.as_ptr().add(first_row),
+                layer.shorts.as_ptr().add(first_row),
+                [zero_point, act_min],
+                y.as_mut_ptr().add(first_row * pixels + first),
+                pixels,
+            );
+        }
+        return;
+    }
     for r in (0..rows).step_by(2) {
         let o = first_row + r;
         let block = first_block + r / 4;
@@ -350,6 +384,22 @@ fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usi
     let (top, left) = ((p / ow * sh).wrapping_sub(ph), (p % ow * sw).wrapping_sub(pw));
     if top < h && left < w && top + kh <= h && left + kw <= w {
         let corner = &group[top * w + left..];
+        #[cfg(arm_dsp)]
+        {
+            assert!(offsets.len() >= patches.len() && q < 2, "a patch has more pairs than offsets");
+            // SAFETY: as below, every offset indexes the group from the corner; the patch's
+            // slot `q` of each of its pairs lies in `patches`.
+            unsafe {
+                super::dsp::gather(
+                    corner.as_ptr(),
+                    offsets.as_ptr(),
+                    patches.len(),
+                    zp,
+                    patches.as_mut_ptr().cast::<u32>().add(q),
+                )
+            };
+        }
+        #[cfg(not(arm_dsp))]
         for (slot, &[o0, o1]) in patches.iter_mut().zip(offsets) {
             // SAFETY: the window lies inside the image, so every offset from its corner
             // indexes the group's channels (`offsets` holds `(c·H + ky)·W + kx`).
@@ -483,6 +533,8 @@ mod tests {
             check::<2, 4, 6, 2, 2, 4, 5, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
             check::<2, 25, 5, 2, 25, 5, 5, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
             check::<2, 6, 6, 2, 3, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            // Stride 2 over several stripes, an odd output width.
+            check::<2, 24, 6, 2, 12, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
         }
     }
 }

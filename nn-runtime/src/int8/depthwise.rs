@@ -1,55 +1,68 @@
 //! The direct kernel of a depthwise 3×3 [`Conv2d`] (one group per channel, as many
-//! outputs as inputs, stride 1 or 2): channel by channel, the plane is widened once to
-//! `x − zp` in 16 bits with its left and right padding (rows above and below the image
-//! are skipped), and each pair of adjacent outputs takes, per kernel row, three 32-bit
-//! loads of input pairs, one `SMLAD` with the taps `(w0, w1)` and one `SMLABB`/`SMLABT`
-//! with `w2` each. The channel's nine taps stay in registers.
+//! outputs as inputs, stride 1 or 2): channel by channel, a stripe of input rows is
+//! widened to 16 bits with its padding, so that every output takes all nine taps. The
+//! padding (columns left and right, rows above and below the image) holds the input's
+//! zero point `zp` and the bias is `bias − zp · Σ taps`, which gives `Σ w · (x − zp)` over
+//! the taps inside the image without a subtraction per input. The stripe's output rows
+//! are worked out in pairs of adjacent outputs: per kernel row three 32-bit loads of
+//! input pairs, one `SMLAD` with the taps `(w0, w1)` each and one `SMLABB`/`SMLABT` with
+//! `w2`; an odd output width ends each row with one output alone. On Cortex-M4/M7 a
+//! whole stripe is one `asm!` loop, requantisation included, and the widening takes four
+//! inputs per `LDR`, two `SXTB16` and two `PKH`.
+//!
+//! [`Conv2d`]: super::conv2d::Conv2d
 
 use super::conv2d::{Geometry, View};
 use super::insn::{smlabb, smlabt, smlad};
 use super::packed::pair;
 use super::requant::apply_pair;
 
-/// The 16-bit room the widened plane needs past its last row: the high half of the
-/// last pair an output reads.
+/// The 16-bit room the widened stripe needs past its last row: the high half of the
+/// last pair an output of stride 2 reads.
 const SLACK: usize = 2;
 
-/// Room for a channel plane widened to 16 bits, each row `W + 2·pw` long: `H` rows of
-/// `2·W` (plus [`SLACK`]).
+/// Rows of `2·W` 16-bit values the stripe holds (a padded row, at most `2·W` long,
+/// takes one or less).
+const STRIPE: usize = 8;
+
+/// Room for a stripe of a channel plane `W` wide, widened to 16 bits: [`STRIPE`] rows
+/// of `2·W` (plus [`SLACK`]).
 #[repr(C)]
-pub(crate) struct Plane<const H: usize, const W: usize> {
-    rows: [[u32; W]; H],
+pub(crate) struct Plane<const W: usize> {
+    rows: [[u32; W]; STRIPE],
     slack: [u32; SLACK / 2],
 }
 
-impl<const H: usize, const W: usize> Plane<H, W> {
+impl<const W: usize> Plane<W> {
     /// The room, zeroed.
     pub(crate) fn new() -> Self {
-        Self { rows: [[0; W]; H], slack: [0; SLACK / 2] }
+        Self { rows: [[0; W]; STRIPE], slack: [0; SLACK / 2] }
     }
 
-    /// The room as `2·H·W + SLACK` 16-bit values.
+    /// The room as `2·STRIPE·W + SLACK` 16-bit values.
     pub(crate) fn halves(&mut self) -> &mut [i16] {
-        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·H·W + SLACK` i16s,
-        // aligned and initialised; the borrow of `self` covers the slice's life.
-        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * H * W + SLACK) }
+        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·STRIPE·W + SLACK`
+        // i16s, aligned and initialised; the borrow of `self` covers the slice's life.
+        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * STRIPE * W + SLACK) }
     }
 }
 
 /// Whether the direct kernel runs the `Conv2d` of `geometry` from `C` to `OC` channels
-/// of `H × W`: depthwise with multiplier 1, 3×3, stride 1 or 2, and the padded rows fit
-/// a [`Plane`] (`W ≥ 2·pw`, roughly).
+/// of `H × W`: depthwise with multiplier 1, 3×3, stride 1 or 2, a padded row fits two
+/// rows of the plane (`2·pw ≤ W`) and the output is at least 2 wide.
 pub(crate) const fn serves<const C: usize, const H: usize, const W: usize, const OC: usize>(
     geometry: &Geometry,
 ) -> bool {
     let Geometry { kernel, stride, padding, groups } = *geometry;
     groups == C
         && OC == C
+        && H > 0
         && kernel[0] == 3
         && kernel[1] == 3
         && stride[0] == stride[1]
         && (stride[0] == 1 || stride[0] == 2)
-        && H * (W + 2 * padding[1]) <= 2 * H * W
+        && 2 * padding[1] <= W
+        && W + 2 * padding[1] >= 3 + stride[1]
 }
 
 /// One kernel row of two adjacent outputs: the input pairs from 16-bit index `at` of
@@ -59,7 +72,7 @@ pub(crate) const fn serves<const C: usize, const H: usize, const W: usize, const
 /// `at + S + 3 < plane.len()` (with `S = 2`; `at + 4` with `S = 1`).
 #[inline(always)]
 unsafe fn row_pair<const S: usize>(plane: &[i16], at: usize, w01: u32, w2: u32, acc: [i32; 2]) -> [i32; 2] {
-    // SAFETY: the caller's bound; M4 loads words from any 16-bit boundary.
+    // SAFETY: the caller's bound.
     let load = |i: usize| unsafe { plane.as_ptr().add(at + i).cast::<u32>().read_unaligned() };
     if S == 1 {
         let (p0, p1, p2) = (load(0), load(1), load(2));
@@ -71,32 +84,23 @@ unsafe fn row_pair<const S: usize>(plane: &[i16], at: usize, w01: u32, w2: u32, 
 }
 
 /// The three kernel rows of two adjacent outputs, from 16-bit index `at` of `plane`
-/// (rows `row_len` apart), with the taps `w` (per row, `(w0, w1)` and `w2`): on
-/// Cortex-M4/M7 one `asm!` block, the taps loaded by `LDRD` as they are needed.
+/// (rows `row_len` apart), with the taps `w` (per row, `(w0, w1)` and `w2`).
 ///
 /// # Safety
 /// `at + 2·row_len + S + 3 < plane.len()`.
 #[inline(always)]
-pub(crate) unsafe fn three_rows<const S: usize>(
+unsafe fn three_rows<const S: usize>(
     plane: &[i16],
     at: usize,
     row_len: usize,
     w: &[u32; 6],
     acc: [i32; 2],
 ) -> [i32; 2] {
-    #[cfg(arm_dsp)]
-    {
-        // SAFETY: the caller's bound.
-        unsafe { super::dsp::depthwise_three_rows::<S>(plane.as_ptr().add(at), row_len, w, acc) }
-    }
-    #[cfg(not(arm_dsp))]
-    {
-        // SAFETY: the caller's bound.
-        unsafe {
-            let acc = row_pair::<S>(plane, at, w[0], w[1], acc);
-            let acc = row_pair::<S>(plane, at + row_len, w[2], w[3], acc);
-            row_pair::<S>(plane, at + 2 * row_len, w[4], w[5], acc)
-        }
+    // SAFETY: the caller's bound.
+    unsafe {
+        let acc = row_pair::<S>(plane, at, w[0], w[1], acc);
+        let acc = row_pair::<S>(plane, at + row_len, w[2], w[3], acc);
+        row_pair::<S>(plane, at + 2 * row_len, w[4], w[5], acc)
     }
 }
 
@@ -106,18 +110,42 @@ pub(crate) unsafe fn three_rows<const S: usize>(
 /// `at + 3 < plane.len()`.
 #[inline(always)]
 unsafe fn row_one(plane: &[i16], at: usize, w01: u32, w2: u32, acc: i32) -> i32 {
-    // SAFETY: the caller's bound; M4 loads words from any 16-bit boundary.
+    // SAFETY: the caller's bound.
     let load = |i: usize| unsafe { plane.as_ptr().add(at + i).cast::<u32>().read_unaligned() };
     smlabb(w2, load(2), smlad(w01, load(0), acc))
 }
 
-/// Runs `layer`, which [`serves`] accepts, on `x` into `y`, its planes widened in
+/// Runs `layer`, which [`serves`] accepts, on `x` into `y`, its stripes widened in
 /// `plane` ([`Plane::halves`]).
 pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
+    // The padding columns are never written after this.
+    plane.fill(layer.input_zero_point as i16);
     if layer.geometry.stride[0] == 1 {
         channels::<1, SHORT>(layer, x, y, plane);
     } else {
         channels::<2, SHORT>(layer, x, y, plane);
+    }
+}
+
+/// The rows of `w` inputs of `x` in 16 bits into the rows of `width` of `values`, from
+/// column `pw` on (the padding columns are left as they are).
+fn widen(x: &[i8], w: usize, pw: usize, width: usize, values: &mut [i16]) {
+    let rows = x.len() / w;
+    if rows == 0 {
+        return;
+    }
+    assert!(values.len() >= (rows - 1) * width + pw + w && pw + w <= width, "the rows do not fit");
+    #[cfg(arm_dsp)]
+    {
+        // SAFETY: `x` holds `rows · w` inputs and `values` from `pw` on `(rows − 1)·width + w`
+        // (asserted).
+        unsafe { super::dsp::widen(x.as_ptr(), w, rows, values.as_mut_ptr().add(pw), width) };
+    }
+    #[cfg(not(arm_dsp))]
+    for (row, x) in values.chunks_mut(width).zip(x.chunks_exact(w)) {
+        for (v, &x) in row[pw..pw + w].iter_mut().zip(x) {
+            *v = i16::from(x);
+        }
     }
 }
 
@@ -126,45 +154,92 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
     let [ph, pw] = layer.geometry.padding;
     let [_, h, w, _, oh, ow] = layer.sizes;
     let width = w + 2 * pw;
-    assert!(plane.len() >= h * width + SLACK, "the plane has no room for the padded rows");
+    let fit = plane.len().saturating_sub(SLACK) / width;
+    assert!(fit >= 3, "the stripe has no room for three padded rows");
+    // Output rows per stripe: their input rows, `S` apart plus the kernel's 2, fit.
+    let per_stripe = (fit - 3) / S + 1;
     let zp = layer.input_zero_point;
     for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
-        // The padding columns are never written: they stay 0.
-        for (row, x) in plane.chunks_exact_mut(width).zip(x.chunks_exact(w)) {
-            for (v, &x) in row[pw..pw + w].iter_mut().zip(x) {
-                *v = (i32::from(x) - zp) as i16;
-            }
-        }
         let words = &layer.words[c * layer.pairs..];
         let tap = |k: usize| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8);
-        let w01 = [pair(tap(0), tap(1)), pair(tap(3), tap(4)), pair(tap(6), tap(7))];
-        let w2 = [tap(2) as u32, tap(5) as u32, tap(8) as u32];
-        let taps = [w01[0], w2[0], w01[1], w2[1], w01[2], w2[2]];
-        let bias = layer.bias[c];
-        let output = layer.channel::<SHORT>(c);
-        let plane: &[i16] = plane;
+        let taps = [
+            pair(tap(0), tap(1)),
+            tap(2) as u32,
+            pair(tap(3), tap(4)),
+            tap(5) as u32,
+            pair(tap(6), tap(7)),
+            tap(8) as u32,
+        ];
+        let sum: i32 = (0..9).map(tap).sum();
+        let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(sum));
+        let channel = Channel { taps, bias, layer, c };
+        for (stripe, y) in y.chunks_mut(per_stripe * ow).enumerate() {
+            let rows = y.len() / ow;
+            // Plane row 0 is input row `stripe · per_stripe · S − ph`.
+            let first = (stripe * per_stripe * S) as isize - ph as isize;
+            // Its rows `top..bottom` lie in the image, the others are zero.
+            let count = (rows - 1) * S + 3;
+            let top = (-first).clamp(0, count as isize) as usize;
+            let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
+            plane[..top * width].fill(zp as i16);
+            plane[bottom * width..count * width].fill(zp as i16);
+            let from = (first + top as isize) as usize;
+            widen(&x[from * w..(from + bottom - top) * w], w, pw, width, &mut plane[top * width..]);
+            // SAFETY: the stripe's `(rows − 1)·S + 3` rows of `width` lie in the plane,
+            // with `SLACK` past them (`fit` counts them), and each output's last input
+            // lies in its row, `(ow − 1)·S + 2 < width`.
+            unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) };
+        }
+    }
+}
+
+/// One channel of a depthwise layer: its taps (per kernel row, `(w0, w1)` and `w2`), its
+/// bias and its index `c` in `layer`.
+struct Channel<'a, 'b> {
+    taps: [u32; 6],
+    bias: i32,
+    layer: &'a View<'b>,
+    c: usize,
+}
+
+impl Channel<'_, '_> {
+    /// The output rows `y` (each `ow` long) of the widened stripe `plane`, rows `width`
+    /// apart.
+    ///
+    /// # Safety
+    /// The plane holds `(y.len() / ow − 1)·S + 3` rows of `width` and [`SLACK`] more,
+    /// `2 ≤ ow` and `(ow − 1)·S + 2 < width`.
+    #[inline(always)]
+    unsafe fn stripe<const S: usize, const SHORT: bool>(&self, plane: &[i16], width: usize, ow: usize, y: &mut [i8]) {
+        let layer = self.layer;
+        #[cfg(arm_dsp)]
+        if let (true, Some(short)) = (SHORT, layer.shorts.get(self.c)) {
+            let rows = y.len() / ow;
+            // SAFETY: the caller's bounds.
+            unsafe {
+                super::dsp::depthwise_stripe::<S>(
+                    plane.as_ptr(),
+                    width,
+                    rows,
+                    ow,
+                    &self.taps,
+                    self.bias,
+                    short,
+                    [layer.zero_point, layer.act_min],
+                    y.as_mut_ptr(),
+                )
+            };
+            return;
+        }
+        let output = layer.channel::<SHORT>(self.c);
         for (oy, y) in y.chunks_exact_mut(ow).enumerate() {
-            // Kernel rows `first..last` lie inside the image, from plane row `oy·S + first − ph`.
-            let first = ph.saturating_sub(oy * S);
-            let last = 3.min((h + ph).saturating_sub(oy * S));
-            let top = (oy * S + first - ph) * width;
+            let top = oy * S * width;
             let mut ox = 0;
             while ox + 1 < ow {
-                let at = top + ox * S;
-                let mut acc = [bias; 2];
-                // SAFETY: the plane holds `h · width + SLACK` (asserted above), and the
-                // last input pair an output of a row reads ends at most one element past
-                // the row.
-                unsafe {
-                    if first == 0 && last == 3 {
-                        acc = three_rows::<S>(plane, at, width, &taps, acc);
-                    } else {
-                        for (i, ky) in (first..last).enumerate() {
-                            acc = row_pair::<S>(plane, at + i * width, w01[ky], w2[ky], acc);
-                        }
-                    }
-                }
-                let [y0, y1] = match (SHORT, layer.shorts.get(c)) {
+                let acc = [self.bias; 2];
+                // SAFETY: the caller's bounds: the pair's three rows lie in the plane.
+                let acc = unsafe { three_rows::<S>(plane, top + ox * S, width, &self.taps, acc) };
+                let [y0, y1] = match (SHORT, layer.shorts.get(self.c)) {
                     (true, Some(short)) => apply_pair(acc, short, layer.zero_point, layer.act_min),
                     _ => acc.map(&output),
                 };
@@ -174,10 +249,10 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
             }
             if ox < ow {
                 let at = top + ox * S;
-                let mut acc = bias;
-                for (i, ky) in (first..last).enumerate() {
+                let mut acc = self.bias;
+                for (ky, w) in self.taps.chunks_exact(2).enumerate() {
                     // SAFETY: as above.
-                    acc = unsafe { row_one(plane, at + i * width, w01[ky], w2[ky], acc) };
+                    acc = unsafe { row_one(plane, at + ky * width, w[0], w[1], acc) };
                 }
                 y[ox] = output(acc);
             }

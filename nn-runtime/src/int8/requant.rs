@@ -172,6 +172,13 @@ impl Short {
         Self { m: multiplier.m, round: 1i32.wrapping_shl(shift.wrapping_sub(1)), shift }
     }
 
+    /// The constants as the words `[m, round, shift]`, as the `asm!` loops read them.
+    #[cfg(arm_dsp)]
+    #[inline(always)]
+    pub(crate) fn words(&self) -> [u32; 3] {
+        [self.m as u32, self.round as u32, self.shift]
+    }
+
     /// `acc` to its int8 output, for an output of `zero_point` clamped at `act_min`.
     #[inline(always)]
     pub(crate) fn apply(self, acc: i32, zero_point: i32, act_min: i32) -> i8 {
