@@ -349,6 +349,8 @@ fn int8_struct(net: &Network, plan: &Plan<'_>, program: Program, y: Value) -> To
         }
 
         #[doc = #scratch_doc]
+        // A convenience name, unused by a program that takes `Scratch` by its size.
+        #[allow(dead_code)]
         #vis type #scratch = ::nn::Scratch<{ #int8::SCRATCH_BYTES }>;
 
         impl #int8 {

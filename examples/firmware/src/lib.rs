@@ -10,6 +10,25 @@ use nn::network;
 pub mod int8_case;
 pub mod tiny_inputs;
 
+// The MLPerf Tiny models, declared once for the host and the firmware: each file's macro
+// declares its model here with the int8 weights baked (its own f32 declaration goes unused).
+#[macro_use]
+#[allow(dead_code)]
+#[path = "../../models/autoencoder.rs"]
+mod autoencoder;
+#[macro_use]
+#[allow(dead_code)]
+#[path = "../../models/ds_cnn.rs"]
+mod ds_cnn;
+#[macro_use]
+#[allow(dead_code)]
+#[path = "../../models/mobilenet_v1.rs"]
+mod mobilenet_v1;
+#[macro_use]
+#[allow(dead_code)]
+#[path = "../../models/resnet8.rs"]
+mod resnet8;
+
 network! {
     /// The seed MNIST classifier, trained by nn's `mnist` example: 203,530 weights.
     #[weights = "models/mnist.safetensors"]
@@ -47,109 +66,35 @@ network! {
     }
 }
 
-network! {
+ds_cnn! {
     /// The MLPerf Tiny DS-CNN keyword spotter in int8 (`Kws8::INT8`): the PyTorch
     /// fixture's weights, quantised by `firmware_reference --make-tiny-int8`, calibrated on
     /// a synthetic fixed-seed batch.
     #[weights = "models/ds-cnn-int8.safetensors"]
-    pub struct Kws8 {
-        input: [1, 49, 10],
-        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
-    }
+    Kws8
 }
 
-network! {
+mobilenet_v1! {
     /// The MLPerf Tiny MobileNetV1 ×0.25 wake-word detector in int8 (`Vww8::INT8`): a
     /// fixed-seed `init`, quantised by `firmware_reference --make-tiny-int8`, calibrated on
     /// a synthetic fixed-seed batch.
     #[weights = "models/vww-int8.safetensors"]
-    pub struct Vww8 {
-        input: [3, 96, 96],
-        Conv2d(3, 8, 3, stride = 2, padding = 1) -> BatchNorm2d(8) -> ReLU
-            -> Conv2d(8, 8, 3, padding = 1, groups = 8) -> BatchNorm2d(8) -> ReLU
-            -> Conv2d(8, 16, 1) -> BatchNorm2d(16) -> ReLU
-            -> Conv2d(16, 16, 3, stride = 2, padding = 1, groups = 16) -> BatchNorm2d(16) -> ReLU
-            -> Conv2d(16, 32, 1) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 32, 3, padding = 1, groups = 32) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 32, 1) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 32, 3, stride = 2, padding = 1, groups = 32) -> BatchNorm2d(32) -> ReLU
-            -> Conv2d(32, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, stride = 2, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 1) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 128, 3, stride = 2, padding = 1, groups = 128) -> BatchNorm2d(128) -> ReLU
-            -> Conv2d(128, 256, 1) -> BatchNorm2d(256) -> ReLU
-            -> Conv2d(256, 256, 3, padding = 1, groups = 256) -> BatchNorm2d(256) -> ReLU
-            -> Conv2d(256, 256, 1) -> BatchNorm2d(256) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(256, 2)
-    }
+    Vww8
 }
 
-network! {
+resnet8! {
     /// The MLPerf Tiny ResNet-8 image classifier in int8 (`Ic8::INT8`): the PyTorch
     /// fixture's weights, quantised by `firmware_reference --make-tiny-int8`, calibrated on
     /// a synthetic fixed-seed batch.
     #[weights = "models/ic-int8.safetensors"]
-    pub struct Ic8 {
-        input: [3, 32, 32],
-        Conv2d(3, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-            -> Residual(
-                Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16) -> ReLU
-                    -> Conv2d(16, 16, 3, padding = 1) -> BatchNorm2d(16)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(16, 32, 3, stride = 2, padding = 1) -> BatchNorm2d(32) -> ReLU
-                    -> Conv2d(32, 32, 3, padding = 1) -> BatchNorm2d(32),
-                shortcut = Conv2d(16, 32, 1, stride = 2)
-            )
-            -> ReLU
-            -> Residual(
-                Conv2d(32, 64, 3, stride = 2, padding = 1) -> BatchNorm2d(64) -> ReLU
-                    -> Conv2d(64, 64, 3, padding = 1) -> BatchNorm2d(64),
-                shortcut = Conv2d(32, 64, 1, stride = 2)
-            )
-            -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 10)
-    }
+    Ic8
 }
 
-network! {
+autoencoder! {
     /// The MLPerf Tiny FC autoencoder in int8 (`Ae8::INT8`): a fixed-seed `init`, quantised
     /// by `firmware_reference --make-tiny-int8`, calibrated on a synthetic fixed-seed batch.
     #[weights = "models/ae-int8.safetensors"]
-    pub struct Ae8 {
-        Linear(640, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 8) -> BatchNorm1d(8) -> ReLU
-            -> Linear(8, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 128) -> BatchNorm1d(128) -> ReLU
-            -> Linear(128, 640)
-    }
+    Ae8
 }
 
 /// Pixels in one 28×28 MNIST image.

@@ -165,6 +165,8 @@ pub fn print_values(name: &str, index: usize, values: &[i8]) {
 /// activations in a `$scratch` in `.bss` (`infer_with`), prints the stack one inference
 /// takes beside it, counts the instructions of 3 inferences, prints the int8 output of
 /// each of `$inputs` as `$label input i: [..]`, and exits.
+// Used by the MLPerf Tiny bins only, like every helper here by some of the bins.
+#[allow(unused_macros)]
 macro_rules! run_int8_model {
     ($label:literal, $net:ident, $int8:ident, $scratch:ident, $inputs:expr) => {{
         let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| panic!("peripherals taken twice"));
@@ -190,6 +192,7 @@ macro_rules! run_int8_model {
         board::exit_success()
     }};
 }
+#[allow(unused_imports)]
 pub(crate) use run_int8_model;
 
 /// Ends the QEMU run with exit code 0.
