@@ -13,7 +13,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 pub use crate::simd::{force_kernel, kernel, Kernel};
 use crate::Float;
-pub(crate) use packed::direct::{correlate, row_tiles, Correlation};
+pub(crate) use packed::direct::{correlate, correlate_on, row_tiles, Correlation};
 pub(crate) use packed::dots::{shifted_dots, Shifted, MAX_ROWS, MAX_SHIFTS};
 use packed::matmul_packed;
 use vector::vector_matrix;
