@@ -331,7 +331,9 @@ impl<F: Float> Conv2d<F> {
 
     /// d loss / d x of shape `[batch, in_c, H, W]` for an input of spatial size
     /// `input_hw = (H, W)` (which the output size alone does not fix when a stride is
-    /// above 1): per group, `Wᵀ g`, scattered back onto the image (col2im).
+    /// above 1): per group, for stride 1 and finite weights the full correlation of the
+    /// output gradient with the flipped weights, otherwise `Wᵀ g` scattered back onto the
+    /// image (col2im).
     pub fn input_grad(&self, grad_out: ArrayView4<F>, input_hw: (usize, usize)) -> Array4<F> {
         let (h, w) = input_hw;
         let mut grad_in = Array4::zeros((grad_out.dim().0, self.spec.in_channels, h, w));
