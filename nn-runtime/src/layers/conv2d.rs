@@ -28,9 +28,10 @@
 //! channels by columns); the weight gradient `conv2d/weight_grad.rs` (each tap's
 //! gradient a dot product of the output gradients with the shifted images). As implicit
 //! GEMMs, packing slivers of the matrix from the images for the micro-kernel took longer
-//! than the products. The input gradient `conv2d/input_grad.rs` is the forward's kernel
-//! again: the full correlation of the output gradient with the flipped weights (with
-//! infinite or NaN weights, and for larger strides, a stored `Wᵀ g` and col2im).
+//! than the products. The input gradient `conv2d/input_grad.rs` adds each tap's row of
+//! `Wᵀ g`, summed in registers, onto the image where the tap reads (with infinite or NaN
+//! weights, whose products with the gaps' zeros would reach pixels, a stored `Wᵀ g` and
+//! col2im).
 //!
 //! The `_into` forms write outputs and input gradients into the caller's buffers, once,
 //! in order; the other buffers are kept per thread between calls, so that a training
@@ -331,9 +332,8 @@ impl<F: Float> Conv2d<F> {
 
     /// d loss / d x of shape `[batch, in_c, H, W]` for an input of spatial size
     /// `input_hw = (H, W)` (which the output size alone does not fix when a stride is
-    /// above 1): per group, for stride 1 and finite weights the full correlation of the
-    /// output gradient with the flipped weights, otherwise `Wᵀ g` scattered back onto the
-    /// image (col2im).
+    /// above 1): per group, `Wᵀ g` scattered back onto the image (for stride 1 and finite
+    /// weights each tap's row added as it is computed, otherwise stored, then col2im).
     pub fn input_grad(&self, grad_out: ArrayView4<F>, input_hw: (usize, usize)) -> Array4<F> {
         let (h, w) = input_hw;
         let mut grad_in = Array4::zeros((grad_out.dim().0, self.spec.in_channels, h, w));

@@ -56,7 +56,7 @@ pub(crate) fn correlate<F: Float>(c: Correlation<F>, rows: usize, out: &mut [F],
 }
 
 /// [`correlate`] on `kernel`, which this CPU runs.
-pub(crate) fn correlate_on<F: Float>(kernel: Kernel, c: Correlation<F>, rows: usize, out: &mut [F], out_rs: usize) {
+fn correlate_on<F: Float>(kernel: Kernel, c: Correlation<F>, rows: usize, out: &mut [F], out_rs: usize) {
     let ((kh, kw), (padded_h, padded_w)) = (c.kernel, c.padded_hw);
     let taps = c.in_c * kh * kw;
     assert!(rows <= MAX_ROWS, "a tile of {rows} rows");

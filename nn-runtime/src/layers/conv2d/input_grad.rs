@@ -1,24 +1,19 @@
-//! The input gradient of a stride-1 `Conv2d` by a direct kernel: no `Wᵀ g` matrix, no
-//! col2im, no GEMM sliver packed. The gradient of the padded input is the full
-//! correlation of the output gradient with the flipped, transposed weights:
-//!
-//! `dx[c][y][x] = Σ_{o, ki, kj} w[o][c][kh−1−ki][kw−1−kj] · G[o][y + ki][x + kj]`
-//!
-//! `G` the output gradient `[out_c, oh, ow]` with `kh − 1` zero rows and `kw − 1` zero
-//! columns on every side, `[out_c, Hp + kh − 1, Wp + kw − 1]`. That is a stride-1
-//! forward convolution of `G` with `out_c` input channels and `in_c` outputs, so it runs
-//! on the forward's register tiles ([`crate::gemm`]'s `correlate`), in wide columns of
-//! `G`'s width, computed for the input's own pixels only (the padding's are dropped).
+//! The input gradient of a stride-1 `Conv2d` by a direct kernel: `Wᵀ g` added onto the
+//! image tap by tap where each tap reads ([`crate::gemm`]'s `scatter_add`, register tiles
+//! of taps by columns summed over the output channels), with no `Wᵀ g` matrix stored, no
+//! col2im and no GEMM sliver packed. In wide columns (output `(oy, ox)` at `oy·Wp + ox`,
+//! gaps of `g` zero) tap `(c, ki, kj)` adds its row of `Wᵀ g` to the padded image's
+//! gradient from `(c·Hp + ki)·Wp + kj` on.
 
 use super::{Geometry, SCRATCH};
-use crate::gemm::{correlate_on, row_tiles, Correlation};
+use crate::gemm::{row_tiles, scatter_add, Scatter, MAX_TAPS};
 use crate::scratch::with_scratch;
 use crate::simd::{vectorised, Kernel};
 use crate::Float;
 
 /// Writes d loss / d x of the batch into `grad_in` (`[batch, in_c, H, W]`, row-major)
 /// from `grad_out` (`[batch, out_c, oh, ow]`, row-major) and the finite `weights`
-/// (`[out_c, in_c, kh, kw]`, row-major), with `kernel`'s tiles.
+/// (`[out_c, in_c·kh·kw]`, row-major), with `kernel`'s tiles.
 pub(super) fn direct_input_grad<F: Float>(
     kernel: Kernel,
     weights: &[F],
@@ -26,64 +21,49 @@ pub(super) fn direct_input_grad<F: Float>(
     geometry: &Geometry,
     grad_in: &mut [F],
 ) {
-    let (in_c, out_c, (kh, kw)) = (geometry.in_c, geometry.out_c, geometry.window.kernel);
-    let ((h, w), (ph, pw)) = (geometry.window.in_hw, geometry.window.padding);
-    let (oh, ow) = geometry.window.out_hw;
+    let (out_c, taps, span) = (geometry.out_c, geometry.taps(), geometry.span);
+    let (kh, kw) = geometry.window.kernel;
     let (padded_h, padded_w) = geometry.padded_hw();
-    let (grad_h, grad_w) = (padded_h + kh - 1, padded_w + kw - 1);
-    // The first input pixel's output column, and the columns up to the last one's.
-    let start = ph * grad_w + pw;
-    let span = (h - 1) * grad_w + w;
-    let taps = out_c * kh * kw;
-    let plane = grad_h * grad_w;
-    // `start` zeros past the last plane, so that the shifted image holds all its planes.
-    let lens = [in_c * taps, out_c * plane + start, in_c * span];
-    with_scratch(&SCRATCH, lens, |[flipped, padded, out]| {
-        // flipped[c][o][ki][kj] = w[o][c][kh−1−ki][kw−1−kj].
-        for (c, flipped) in flipped.chunks_exact_mut(taps).enumerate() {
-            for (o, flipped) in flipped.chunks_exact_mut(kh * kw).enumerate() {
-                let kernel = &weights[(o * in_c + c) * kh * kw..][..kh * kw];
-                for (f, &v) in flipped.iter_mut().zip(kernel.iter().rev()) {
-                    *f = v;
-                }
+    let padding = geometry.window.padding != (0, 0);
+    let lens = [taps * out_c, out_c * span, if padding { geometry.scratch_len() } else { 0 }];
+    with_scratch(&SCRATCH, lens, |[transposed, grads, padded]| {
+        for (t, row) in transposed.chunks_exact_mut(out_c).enumerate() {
+            for (o, value) in row.iter_mut().enumerate() {
+                *value = weights[o * taps + t];
             }
         }
-        padded.fill(F::zero());
+        let mut grads = geometry.grads_matrix(span, grads);
         for (g, dx) in grad_out.chunks_exact(geometry.output_len()).zip(grad_in.chunks_exact_mut(geometry.image_len()))
         {
             vectorised(
                 #[inline(always)]
-                || {
-                    for (o, g) in g.chunks_exact(oh * ow).enumerate() {
-                        let first = o * plane + (kh - 1) * grad_w + kw - 1;
-                        for (oy, row) in g.chunks_exact(ow).enumerate() {
-                            padded[first + oy * grad_w..][..ow].copy_from_slice(row);
-                        }
-                    }
-                },
+                || geometry.gather_grads(g, &mut grads, None),
             );
-            for (c0, rows) in row_tiles(in_c) {
-                let correlation = Correlation {
-                    weights: &flipped[c0 * taps..],
-                    image: &padded[start..],
-                    in_c: out_c,
-                    kernel: (kh, kw),
-                    padded_hw: (grad_h, grad_w),
-                    span,
-                };
-                correlate_on(kernel, correlation, rows, &mut out[c0 * span..], span);
+            let grads = grads.as_slice().expect("scratch is contiguous");
+            // Without padding the padded image is the image: added onto in place.
+            let image = if padding { &mut *padded } else { &mut *dx };
+            image.fill(F::zero());
+            for (t0, rows) in row_tiles(taps) {
+                let mut offsets = [0; MAX_TAPS];
+                for (r, offset) in offsets.iter_mut().enumerate().take(rows) {
+                    let (t, kernel_len) = (t0 + r, kh * kw);
+                    let (c, ki, kj) = (t / kernel_len, t % kernel_len / kw, t % kw);
+                    *offset = (c * padded_h + ki) * padded_w + kj;
+                }
+                let s = Scatter { weights: &transposed[t0 * out_c..], grads, out_c, span };
+                scatter_add(kernel, s, &offsets[..rows], image);
             }
-            let out = &*out;
-            vectorised(
-                #[inline(always)]
-                || {
-                    for (dx, out) in dx.chunks_exact_mut(h * w).zip(out.chunks_exact(span)) {
-                        for (y, dx) in dx.chunks_exact_mut(w).enumerate() {
-                            dx.copy_from_slice(&out[y * grad_w..][..w]);
-                        }
-                    }
-                },
-            );
+            if padding {
+                let (padded, w) = (&*padded, geometry.window.in_hw.1);
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        geometry.for_each_padded_row(|row, start| {
+                            dx[row * w..][..w].copy_from_slice(&padded[start..start + w]);
+                        })
+                    },
+                );
+            }
         }
     });
 }
