@@ -11,7 +11,8 @@ use crate::Float;
 ///
 /// Each window starts from its first value and is read row by row; a value replaces the
 /// maximum only when it is greater, or NaN — so NaN propagates and ties keep the first
-/// maximum, as in PyTorch's kernel.
+/// maximum, as in PyTorch's kernel. A row of outputs is updated tap after tap, by a
+/// select rather than a branch on the data (which mispredicted on random values).
 #[inline]
 pub(crate) fn max_pool_plane<F: Float>(
     x: &[F],
@@ -21,25 +22,20 @@ pub(crate) fn max_pool_plane<F: Float>(
     kernel: usize,
     stride: usize,
 ) {
-    for (i, out) in y.iter_mut().enumerate() {
-        let (oy, ox) = (i / out_width, i % out_width);
-        *out = window_max(x, width, kernel, oy * stride * width + ox * stride);
-    }
-}
-
-/// The maximum of the `kernel`×`kernel` window of `x` starting at flat index `start`.
-#[inline(always)]
-fn window_max<F: Float>(x: &[F], width: usize, kernel: usize, start: usize) -> F {
-    let mut max = x[start];
-    for row in 0..kernel {
-        let first = start + row * width;
-        for &v in &x[first..first + kernel] {
-            if v > max || v.is_nan() {
-                max = v;
+    for (oy, out_row) in y.chunks_exact_mut(out_width).enumerate() {
+        let first = oy * stride * width;
+        for (max, &v) in out_row.iter_mut().zip(x[first..].iter().step_by(stride)) {
+            *max = v;
+        }
+        for ki in 0..kernel {
+            let row_start = first + ki * width;
+            for kj in usize::from(ki == 0)..kernel {
+                for (max, &v) in out_row.iter_mut().zip(x[row_start + kj..].iter().step_by(stride)) {
+                    *max = if (v > *max) | v.is_nan() { v } else { *max };
+                }
             }
         }
     }
-    max
 }
 
 /// Average pooling of one row-major plane, shaped as in [`max_pool_plane`]: each
@@ -136,6 +132,47 @@ mod tests {
         }
         for ((_, c, i, j), &w) in want_avg.indexed_iter() {
             assert_eq!(avg[c][i][j].to_bits(), w.to_bits());
+        }
+    }
+
+    /// The definition: each window from its first value, row by row, a value taking the
+    /// maximum's place only when greater or NaN.
+    fn window_max(x: &[f32], width: usize, kernel: usize, start: usize) -> f32 {
+        let mut max = x[start];
+        for row in 0..kernel {
+            for &v in &x[start + row * width..][..kernel] {
+                if v > max || v.is_nan() {
+                    max = v;
+                }
+            }
+        }
+        max
+    }
+
+    /// Bit for bit the definition, with NaNs, infinities and signed zeros among the
+    /// values (so that which of two equal maxima is kept shows), overlapping windows
+    /// and gaps between them.
+    #[test]
+    fn max_pool_plane_is_the_definition_with_nan_and_ties() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let specials = [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1.0];
+        for (h, w, kernel, stride) in [(7, 9, 3, 1), (8, 8, 2, 2), (9, 11, 3, 2), (10, 7, 2, 3), (6, 6, 1, 1)] {
+            let x: Vec<f32> = (0..h * w)
+                .map(|_| {
+                    if rng.random_bool(0.3) {
+                        specials[rng.random_range(0..specials.len())]
+                    } else {
+                        rng.random_range(-1.0..1.0)
+                    }
+                })
+                .collect();
+            let (oh, ow) = (output_len(h, kernel, stride, 0), output_len(w, kernel, stride, 0));
+            let mut y = vec![0.5; oh * ow];
+            max_pool_plane(&x, w, &mut y, ow, kernel, stride);
+            for (i, &got) in y.iter().enumerate() {
+                let want = window_max(&x, w, kernel, (i / ow) * stride * w + (i % ow) * stride);
+                assert_eq!(got.to_bits(), want.to_bits(), "{h}x{w}, kernel {kernel}, stride {stride}, output {i}");
+            }
         }
     }
 

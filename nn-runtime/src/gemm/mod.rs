@@ -16,6 +16,7 @@ use crate::Float;
 pub(crate) use packed::direct::{correlate, row_tiles, Correlation};
 pub(crate) use packed::dots::{shifted_dots, Shifted, MAX_ROWS, MAX_SHIFTS};
 use packed::matmul_packed;
+pub(crate) use packed::scatter::{scatter_add, Scatter, MAX_TAPS};
 use vector::vector_matrix;
 
 mod cache;

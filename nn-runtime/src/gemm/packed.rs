@@ -22,6 +22,7 @@ use crate::Float;
 
 pub(crate) mod direct;
 pub(crate) mod dots;
+pub(crate) mod scatter;
 
 /// The most rows of any micro-kernel's tile.
 const MAX_MR: usize = 8;

@@ -28,7 +28,10 @@
 //! channels by columns); the weight gradient `conv2d/weight_grad.rs` (each tap's
 //! gradient a dot product of the output gradients with the shifted images). As implicit
 //! GEMMs, packing slivers of the matrix from the images for the micro-kernel took longer
-//! than the products. The input gradient goes through a stored `Wᵀ g` and col2im.
+//! than the products. The input gradient `conv2d/input_grad.rs` adds each tap's row of
+//! `Wᵀ g`, summed in registers, onto the image where the tap reads (with infinite or NaN
+//! weights, whose products with the gaps' zeros would reach pixels, a stored `Wᵀ g` and
+//! col2im).
 //!
 //! The `_into` forms write outputs and input gradients into the caller's buffers, once,
 //! in order; the other buffers are kept per thread between calls, so that a training
@@ -46,13 +49,14 @@ use rand::Rng;
 
 use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::{correlate, matmul, row_tiles, Correlation};
+use crate::gemm::{correlate, kernel, matmul, row_tiles, Correlation};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
 use crate::simd::vectorised;
 use crate::{Error, Float};
 
 mod depthwise;
+mod input_grad;
 mod weight_grad;
 
 /// The most bytes an im2col matrix of one chunk of images takes (a chunk has at least
@@ -328,7 +332,8 @@ impl<F: Float> Conv2d<F> {
 
     /// d loss / d x of shape `[batch, in_c, H, W]` for an input of spatial size
     /// `input_hw = (H, W)` (which the output size alone does not fix when a stride is
-    /// above 1): per group, `Wᵀ g`, scattered back onto the image (col2im).
+    /// above 1): per group, `Wᵀ g` scattered back onto the image (for stride 1 and finite
+    /// weights each tap's row added as it is computed, otherwise stored, then col2im).
     pub fn input_grad(&self, grad_out: ArrayView4<F>, input_hw: (usize, usize)) -> Array4<F> {
         let (h, w) = input_hw;
         let mut grad_in = Array4::zeros((grad_out.dim().0, self.spec.in_channels, h, w));
@@ -608,6 +613,25 @@ fn gemm_input_grad<F: Float>(weight: ArrayView4<F>, grad_out: ArrayView4<F>, geo
     let weight = weight.as_standard_layout();
     let weight = matrix(weight.view(), geometry.out_c);
     let finite_weight = all_finite(weight.as_slice().expect("standard layout"));
+    let weights = weight.as_slice().expect("standard layout");
+    if geometry.is_wide() && finite_weight && geometry.image_len() > 0 {
+        return input_grad::direct_input_grad(kernel(), weights, grad_out, geometry, grad_in);
+    }
+    col2im_input_grad(weights, finite_weight, grad_out, batch, geometry, grad_in);
+}
+
+/// [`gemm_input_grad`] of `batch` images by a stored `Wᵀ g` (`weights`
+/// `[out_c, in_c·kh·kw]`, row-major) scattered back onto the images (col2im), its gaps
+/// zeroed unless `finite_weight`.
+fn col2im_input_grad<F: Float>(
+    weights: &[F],
+    finite_weight: bool,
+    grad_out: &[F],
+    batch: usize,
+    geometry: &Geometry,
+    grad_in: &mut [F],
+) {
+    let weight = ArrayView2::from_shape(geometry.weight_shape(), weights).expect("weight shape");
     let row_len = geometry.row_len::<F>(batch);
     let lens = [geometry.out_c * row_len, geometry.taps() * row_len, geometry.scratch_len()];
     with_scratch(&SCRATCH, lens, |[grads, cols, image]| {
