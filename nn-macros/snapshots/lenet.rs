@@ -896,6 +896,7 @@ pub struct LeNetInt8 {
     pub layer11_output: ::nn::int8::Quant,
 }
 ///The activation memory of `LeNetInt8::infer_with`: `LeNetInt8::SCRATCH_BYTES` bytes, aligned to 16. `LeNetInt8Scratch::new()` is `const`, so that it can be a `static`.
+#[allow(dead_code)]
 pub type LeNetInt8Scratch = ::nn::Scratch<{ LeNetInt8::SCRATCH_BYTES }>;
 impl LeNetInt8 {
     /// Where each activation buffer of `infer_with` lives in its arena, in bytes.

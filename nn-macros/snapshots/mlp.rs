@@ -458,6 +458,7 @@ pub struct MlpInt8 {
     pub layer2_output: ::nn::int8::Quant,
 }
 ///The activation memory of `MlpInt8::infer_with`: `MlpInt8::SCRATCH_BYTES` bytes, aligned to 16. `MlpInt8Scratch::new()` is `const`, so that it can be a `static`.
+#[allow(dead_code)]
 pub type MlpInt8Scratch = ::nn::Scratch<{ MlpInt8::SCRATCH_BYTES }>;
 impl MlpInt8 {
     /// Where each activation buffer of `infer_with` lives in its arena, in bytes.
