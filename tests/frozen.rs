@@ -37,23 +37,18 @@ network! {
     pub struct DenseBatchNorm { Linear(6, 8) -> BatchNorm1d(8) -> ReLU -> Linear(8, 3) }
 }
 
-network! {
+// Its macro declares the model here with the fixture's weights baked; its own f32
+// declaration goes unused.
+#[macro_use]
+#[allow(dead_code)]
+#[path = "../examples/models/ds_cnn.rs"]
+mod ds_cnn;
+
+ds_cnn! {
     /// The DS-CNN keyword spotter of the MLPerf Tiny fixtures: nine Conv2d + BatchNorm2d
     /// pairs, each folded when baked.
     #[weights = "tests/pytorch/mlperf_tiny/ds_cnn_weights.safetensors"]
-    pub struct DsCnn {
-        input: [1, 49, 10],
-        Conv2d(1, 64, (10, 4), stride = 2, padding = (5, 1)) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 3, padding = 1, groups = 64) -> BatchNorm2d(64) -> ReLU
-            -> Conv2d(64, 64, 1) -> BatchNorm2d(64) -> ReLU
-            -> AdaptiveAvgPool2d(1) -> Flatten -> Linear(64, 12)
-    }
+    DsCnn
 }
 
 fn path(relative: &str) -> std::path::PathBuf {

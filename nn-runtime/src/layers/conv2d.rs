@@ -467,21 +467,7 @@ fn direct_forward<F: Float>(
         padded.fill(F::zero());
         for (first, n) in geometry.chunks::<F>(batch) {
             let images = &x[geometry.images(first, n)];
-            let (images, image_len) = if padding {
-                vectorised(
-                    #[inline(always)]
-                    || {
-                        for (image, padded) in
-                            images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                        {
-                            geometry.pad(image, padded);
-                        }
-                    },
-                );
-                (&padded[..n * padded_len], padded_len)
-            } else {
-                (images, geometry.image_len())
-            };
+            let (images, image_len) = geometry.padded_chunk(images, padded, padding);
             // Each image's span of columns, tile by tile of output channels; the gaps'
             // outputs are dropped, whatever they hold.
             let (taps, out_c, span) = (geometry.taps(), geometry.out_c, geometry.span);
@@ -545,21 +531,7 @@ fn direct_weight_grad<F: Float>(
                 || geometry.gather_grads(g, &mut grads, bias_grad.as_mut()),
             );
             let images = &x[geometry.images(first, n)];
-            let (images, image_len) = if padding {
-                vectorised(
-                    #[inline(always)]
-                    || {
-                        for (image, padded) in
-                            images.chunks_exact(geometry.image_len()).zip(padded.chunks_exact_mut(padded_len))
-                        {
-                            geometry.pad(image, padded);
-                        }
-                    },
-                );
-                (&padded[..n * padded_len], padded_len)
-            } else {
-                (images, geometry.image_len())
-            };
+            let (images, image_len) = geometry.padded_chunk(images, padded, padding);
             let grads = grads.as_slice().expect("scratch is contiguous");
             weight_grad::add_weight_grad(images, image_len, n, grads, row_len, geometry, weight_grad);
         }
@@ -843,6 +815,25 @@ impl Geometry {
                 visit(c * h + y, (c * padded_h + y + ph) * padded_w + pw);
             }
         }
+    }
+
+    /// A chunk of `images` as the direct kernels read them, with one image's length: each
+    /// copied into the interior of its `padded` image when the layer pads, else as they are.
+    fn padded_chunk<'a, F: Float>(&self, images: &'a [F], padded: &'a mut [F], padding: bool) -> (&'a [F], usize) {
+        if !padding {
+            return (images, self.image_len());
+        }
+        let padded_len = self.scratch_len();
+        let n = images.len() / self.image_len();
+        vectorised(
+            #[inline(always)]
+            || {
+                for (image, padded) in images.chunks_exact(self.image_len()).zip(padded.chunks_exact_mut(padded_len)) {
+                    self.pad(image, padded);
+                }
+            },
+        );
+        (&padded[..n * padded_len], padded_len)
     }
 
     /// Copies the image `x` (`[in_c, h, w]`) into the interior of `padded`
