@@ -36,8 +36,29 @@ mod fixture {
     use std::collections::HashMap;
     use std::path::PathBuf;
 
-    use nn::ndarray::{Array1, ArrayD, ArrayView, Dimension, IxDyn};
+    use nn::ndarray::{Array1, ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
     use nn::{Entry, Params};
+
+    /// Asserts `|got − want| ≤ tolerance · max(max |want|, 1e-6)` everywhere (a NaN fails),
+    /// naming the worst element. The floor is for gradients that are zero up to rounding: a
+    /// convolution's bias before a training BatchNorm, whose normalisation cancels it
+    /// (PyTorch's are ~1e-17).
+    pub fn assert_close_relative<D: Dimension>(
+        got: ArrayView<f64, D>,
+        want: ArrayViewD<f32>,
+        tolerance: f64,
+        what: &str,
+    ) {
+        assert_eq!(got.shape(), want.shape(), "{what}: shape");
+        let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs())).max(1e-6);
+        let (index, worst) = got
+            .iter()
+            .zip(want.iter())
+            .map(|(&g, &w)| (g - f64::from(w)).abs() / scale)
+            .enumerate()
+            .fold((0, 0.0), |best, (i, d)| if d > best.1 || d.is_nan() { (i, d) } else { best });
+        assert!(worst <= tolerance, "{what}: element {index} is off by {worst:e} of the largest |value| {scale:e}");
+    }
 
     /// `tests/pytorch/<case>/<file>`.
     pub fn path(case: &str, file: &str) -> PathBuf {

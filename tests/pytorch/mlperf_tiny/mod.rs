@@ -14,11 +14,11 @@
 //!   of zero flip between two correct implementations, and a deep net's gradients then
 //!   differ by far more (PyTorch's own f32 kernels do this too).
 
-use nn::ndarray::{ArrayView, ArrayViewD, Dimension, Ix1, Ix2, Ix4};
+use nn::ndarray::{Ix1, Ix2, Ix4};
 use nn::prelude::*;
 use nn::Entry;
 
-use crate::fixture::{path, Tensors};
+use crate::fixture::{assert_close_relative, path, Tensors};
 
 #[path = "../../../examples/models/resnet8.rs"]
 mod resnet8;
@@ -35,22 +35,6 @@ const GRADIENT_TOLERANCE: f64 = 2e-4;
 
 fn fixture(model: &str, kind: &str) -> String {
     format!("{model}_{kind}.safetensors")
-}
-
-/// Asserts `|got − want| ≤ tolerance · max(max |want|, 1e-6)` everywhere (a NaN fails),
-/// naming the worst element. The floor is for gradients that are zero up to rounding: a
-/// convolution's bias before a training BatchNorm, whose normalisation cancels it
-/// (PyTorch's are ~1e-17).
-fn assert_close_relative<D: Dimension>(got: ArrayView<f64, D>, want: ArrayViewD<f32>, tolerance: f64, what: &str) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs())).max(1e-6);
-    let (index, worst) = got
-        .iter()
-        .zip(want.iter())
-        .map(|(&g, &w)| (g - f64::from(w)).abs() / scale)
-        .enumerate()
-        .fold((0, 0.0), |best, (i, d)| if d > best.1 || d.is_nan() { (i, d) } else { best });
-    assert!(worst <= tolerance, "{what}: element {index} is off by {worst:e} of the largest |value| {scale:e}");
 }
 
 /// Every float of `model` (values, or gradients if `grads`) against the tensor of the

@@ -15,11 +15,11 @@ use nn::activation::Relu;
 use nn::frozen;
 use nn::layers::adaptive_avg_pool::{adaptive_avg_pool2d, adaptive_avg_pool2d_backward};
 use nn::layers::{activation, BatchNorm, Conv2d, Conv2dSpec, Linear};
-use nn::ndarray::{Array2, Array4, ArrayView, ArrayViewD, Dimension, Ix1, Ix2, Ix4};
+use nn::ndarray::{Array2, Array4, ArrayViewD, Dimension, Ix1, Ix2, Ix4};
 use nn::prelude::*;
 use nn::Float;
 
-use crate::fixture::Tensors;
+use crate::fixture::{assert_close_relative, Tensors};
 
 const CASE: &str = "mlperf_tiny";
 /// Conv + BatchNorm + ReLU units, the first layer's key of unit `u` being `3·u`.
@@ -83,21 +83,6 @@ fn load<F: Float>(weights: &Tensors) -> DsCnn<F> {
 fn flatten(x: Array4<f64>) -> Array2<f64> {
     let (batch, channels, _, _) = x.dim();
     x.into_shape_with_order((batch, channels)).unwrap()
-}
-
-/// Asserts `|got − want| ≤ tolerance · max(max |want|, 1e-6)` everywhere, naming the worst
-/// element. The floor is for gradients that are zero up to rounding: a convolution's bias
-/// before a training BatchNorm, whose normalisation cancels it (PyTorch's are ~1e-17).
-fn assert_close_relative<D: Dimension>(got: ArrayView<f64, D>, want: ArrayViewD<f32>, tolerance: f64, what: &str) {
-    assert_eq!(got.shape(), want.shape(), "{what}: shape");
-    let scale = want.iter().fold(0.0f64, |m, &w| m.max(f64::from(w).abs())).max(1e-6);
-    let (index, worst) = got
-        .iter()
-        .zip(want.iter())
-        .map(|(&g, &w)| (g - f64::from(w)).abs() / scale)
-        .enumerate()
-        .fold((0, 0.0), |best, (i, d)| if d > best.1 || d.is_nan() { (i, d) } else { best });
-    assert!(worst <= tolerance, "{what}: element {index} is off by {worst:e} of the largest |value| {scale:e}");
 }
 
 #[test]
