@@ -121,6 +121,11 @@ fn rng() -> StdRng {
     StdRng::seed_from_u64(7)
 }
 
+/// Sample `n` of the batch `x` as the array frozen `infer` takes.
+fn sample<const C: usize, const H: usize, const W: usize>(x: &Array4<f64>, n: usize) -> [[[f64; W]; H]; C] {
+    std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[n, c, h, w]])))
+}
+
 fn random<D: Dimension>(shape: impl nn::ndarray::ShapeBuilder<Dim = D>, rng: &mut StdRng) -> Array<f64, D> {
     Array::from_shape_simple_fn(shape, || rng.random_range(-1.5..1.5))
 }
@@ -138,8 +143,7 @@ fn chain_edges_freeze_like_forward_and_backward_matches_finite_differences() {
     let x: Array4<f64> = random((3, 2, 3, 3), &mut rng);
     let model = ChainEdges::<f64>::init(&mut rng);
     let want = model.forward(x.view());
-    let sample: [[[f64; 3]; 3]; 2] =
-        std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[0, c, h, w]])));
+    let sample = sample::<2, 3, 3>(&x, 0);
     for (got, want) in model.freeze().infer(&sample).iter().zip(want.row(0)) {
         assert!((got - want).abs() < 1e-12, "frozen {got} vs forward {want}");
     }
@@ -152,8 +156,7 @@ fn projection_backward_matches_finite_differences_and_freezes_like_forward() {
     let x: Array4<f64> = random((3, 2, 5, 6), &mut rng);
     let model = Projection::<f64>::init(&mut rng);
     let want = model.forward(x.view());
-    let sample: [[[f64; 6]; 5]; 2] =
-        std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[0, c, h, w]])));
+    let sample = sample::<2, 5, 6>(&x, 0);
     for (got, want) in model.freeze().infer(&sample).iter().zip(want.row(0)) {
         assert!((got - want).abs() < 1e-12, "frozen {got} vs forward {want}");
     }
@@ -259,8 +262,7 @@ fn frozen_infer_matches_forward_for_images() {
     let x: Array4<f64> = random((2, 2, 6, 6), &mut rng);
     let batch = model.forward(x.view());
     for (n, want) in batch.rows().into_iter().enumerate() {
-        let sample: [[[f64; 6]; 6]; 2] =
-            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[n, c, h, w]])));
+        let sample = sample::<2, 6, 6>(&x, n);
         let got = frozen.infer(&sample);
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-9, "frozen {g} vs forward {w}");
@@ -292,8 +294,7 @@ fn freezing_folds_each_batch_norm_into_the_layer_before_it() {
     let x: Array4<f64> = random((2, 2, 6, 6), &mut rng);
     let batch = model.forward(x.view());
     for (n, want) in batch.rows().into_iter().enumerate() {
-        let sample: [[[f64; 6]; 6]; 2] =
-            std::array::from_fn(|c| std::array::from_fn(|h| std::array::from_fn(|w| x[[n, c, h, w]])));
+        let sample = sample::<2, 6, 6>(&x, n);
         for (g, w) in frozen.infer(&sample).iter().zip(want) {
             assert!((g - w).abs() < 1e-9 * w.abs().max(1.0), "frozen {g} vs forward {w}");
         }
