@@ -2,7 +2,7 @@
 //! by 20 bits and scaled to a common scale, summed, then requantised to the output.
 
 use super::quant::Quant;
-use super::requant::{act_min, Multiplier, Short};
+use super::requant::{act_min, short_fits, Multiplier, Short};
 
 /// TFLite's left shift of both inputs before they are rescaled.
 pub const LEFT_SHIFT: i32 = 20;
@@ -53,7 +53,7 @@ impl Add {
     /// Each input's rescaled value `a_i` depends on its int8 value alone: both are looked
     /// up in a table of 256 made once per call, and when the output multiplier shifts
     /// right (as it does but for outputs far coarser than the inputs) the sum is
-    /// requantised in the short form, which equals the general one below `2^30`.
+    /// requantised in the short form where [`short_fits`] allows it.
     pub fn add_in_place(&self, y: &mut [i8], x: &[i8]) {
         let [zp1, zp2, zp_out] = self.zero_points;
         let table = |multiplier: Multiplier, zero_point: i32| -> [i32; 256] {
@@ -62,10 +62,10 @@ impl Add {
         let (t1, t2) = (table(self.input1_multiplier, zp1), table(self.input2_multiplier, zp2));
         let largest = |t: &[i32; 256]| t.iter().map(|v| i64::from(*v).abs()).max().unwrap_or(0);
         let index = |q: i8| usize::from(q as u8 ^ 0x80);
-        if self.output_multiplier.shift <= -1 && largest(&t1) + largest(&t2) < 1 << 30 {
-            let short = Short::new(self.output_multiplier);
+        if short_fits(self.output_multiplier, zp_out, largest(&t1) + largest(&t2)) {
+            let short = Short::new(self.output_multiplier, zp_out);
             for (y, &x) in y.iter_mut().zip(x) {
-                *y = short.apply(t1[index(*y)] + t2[index(x)], zp_out, self.act_min);
+                *y = short.apply(t1[index(*y)] + t2[index(x)], self.act_min);
             }
         } else {
             for (y, &x) in y.iter_mut().zip(x) {

@@ -136,7 +136,7 @@ impl<
         let mut shorts = [Short::default(); OC];
         if self.short_requantize {
             for (short, &multiplier) in shorts.iter_mut().zip(&self.requantize.multipliers) {
-                *short = Short::new(multiplier);
+                *short = Short::new(multiplier, self.requantize.zero_point);
             }
         }
         let view = View {
@@ -217,7 +217,7 @@ impl View<'_> {
             if SHORT { (self.shorts[o], Multiplier::ZERO) } else { (Short::default(), self.multipliers[o]) };
         move |acc| {
             if SHORT {
-                short.apply(acc, zero_point, act_min)
+                short.apply(acc, act_min)
             } else {
                 requantize(acc, multiplier, zero_point, act_min)
             }
@@ -281,9 +281,7 @@ fn im2col_gemm<const SHORT: bool>(
                     let at = o * pixels + first;
                     assert!(at + usize::from(next) * pixels + usize::from(second) < y.len());
                     let outputs = match (SHORT, layer.shorts.get(o..o + 2)) {
-                        (true, Some([r0, r1])) => {
-                            apply_2x2([a0, b0, a1, b1], &[*r0, *r1], layer.zero_point, layer.act_min)
-                        }
+                        (true, Some([r0, r1])) => apply_2x2([a0, b0, a1, b1], &[*r0, *r1], layer.act_min),
                         _ => {
                             let (row0, row1) =
                                 (layer.channel::<SHORT>(o), layer.channel::<SHORT>(o + usize::from(next)));
@@ -333,7 +331,7 @@ fn rows_2x2(
             && patches.len() == pairs,
         "the rows, their weights or their outputs are out of bounds"
     );
-    let (zero_point, act_min) = (layer.zero_point, layer.act_min);
+    let act_min = layer.act_min;
     #[cfg(arm_dsp)]
     if rows > 0 && rows.is_multiple_of(4) {
         // SAFETY: asserted above: the `rows / 4` blocks from `first_block`, the rows'
@@ -347,7 +345,7 @@ fn rows_2x2(
                 patches.as_ptr(),
                 layer.bias.as_ptr().add(first_row),
                 layer.shorts.as_ptr().add(first_row),
-                [zero_point, act_min],
+                act_min,
                 y.as_mut_ptr().add(first_row * pixels + first),
                 pixels,
             );
@@ -364,7 +362,7 @@ fn rows_2x2(
             let (b0, b1) = (*layer.bias.get_unchecked(o), *layer.bias.get_unchecked(o + 1));
             let acc = dot2x2(words, (r / 2) % 2, patches, [b0, b0, b1, b1]);
             let shorts: &[Short; 2] = &*layer.shorts.as_ptr().add(o).cast();
-            let out = apply_2x2(acc, shorts, zero_point, act_min);
+            let out = apply_2x2(acc, shorts, act_min);
             let at = y.as_mut_ptr().add(o * pixels + first);
             *at = out[0];
             *at.add(1) = out[1];

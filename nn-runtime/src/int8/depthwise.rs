@@ -225,7 +225,7 @@ impl Channel<'_, '_> {
                     &self.taps,
                     self.bias,
                     short,
-                    [layer.zero_point, layer.act_min],
+                    layer.act_min,
                     y.as_mut_ptr(),
                 )
             };
@@ -240,7 +240,7 @@ impl Channel<'_, '_> {
                 // SAFETY: the caller's bounds: the pair's three rows lie in the plane.
                 let acc = unsafe { three_rows::<S>(plane, top + ox * S, width, &self.taps, acc) };
                 let [y0, y1] = match (SHORT, layer.shorts.get(self.c)) {
-                    (true, Some(short)) => apply_pair(acc, short, layer.zero_point, layer.act_min),
+                    (true, Some(short)) => apply_pair(acc, short, layer.act_min),
                     _ => acc.map(&output),
                 };
                 y[ox] = y0;

@@ -131,31 +131,41 @@ impl<const N: usize> Requantize<N> {
 }
 
 impl<const N: usize> Requantize<N> {
-    /// Whether the kernels' short requantisation (`SMMLAR` of `2·acc`, then a rounding
-    /// shift) gives [`requantize`]'s result for every channel when each `|acc|` is at
-    /// most `bound`: every multiplier shifts right and `bound < 2^30`.
+    /// Whether the kernels' short requantisation ([`Short`]) gives [`requantize`]'s
+    /// result for every channel when each `|acc|` is at most `bound` ([`short_fits`]).
     pub const fn short_form_holds(&self, bound: i64) -> bool {
         let mut c = 0;
         while c < N {
-            if self.multipliers[c].shift > -1 {
+            if !short_fits(self.multipliers[c], self.zero_point, bound) {
                 return false;
             }
             c += 1;
         }
-        bound < 1 << 30
+        true
     }
 }
 
-/// One channel's [`requantize`] in a few instructions, for `|acc| < 2^30` and
-/// `multiplier.shift ≤ −1`: its constants are worked out once, by [`Short::new`], for
-/// all the channel's outputs.
+/// Whether [`Short`] gives [`requantize`]'s result for `multiplier` and the output zero
+/// point `zero_point` whenever `|acc| ≤ bound`: the multiplier shifts right by `s` in
+/// `1..=31`, `bound < 2^30`, and the sum `SMMLAR` forms with the zero point folded into its
+/// rounding constant, `|hi| + 2^(s−1) + |zero_point| · 2^s + 1` with `|hi| ≤ bound`, stays
+/// in an `i32`.
+pub const fn short_fits(multiplier: Multiplier, zero_point: i32, bound: i64) -> bool {
+    let s = -(multiplier.shift as i64);
+    1 <= s && s <= 31 && bound < 1 << 30 && bound + (1 << (s - 1)) + (zero_point as i64).abs() * (1 << s) + 1 < 1 << 31
+}
+
+/// One channel's [`requantize`] in a few instructions, where [`short_fits`] holds: its
+/// constants are worked out once, by [`Short::new`], for all the channel's outputs.
 ///
 /// With `s = −shift` and `r = 2^(s−1)`: `SMMLAR(2·acc, m, r)` is
 /// `r + ⌊(2·acc·m + 2^31) / 2^32⌋ = r + ⌊(acc·m + 2^30) / 2^31⌋`, gemmlowp's
 /// `SaturatingRoundingDoublingHighMul(acc, m)` (which cannot saturate, `m ≥ 0`) plus the
 /// rounding half. `RoundingDivideByPOT(v, s)` is `⌊(v + r − [v < 0]) / 2^s⌋` (ties away
 /// from zero); `acc`'s sign stands in for `v`'s, as they differ only where `v = 0` and
-/// `acc < 0`, and there `⌊(r − 1) / 2^s⌋ = 0` as well.
+/// `acc < 0`, and there `⌊(r − 1) / 2^s⌋ = 0` as well. The output zero point `zp` rides
+/// in the rounding constant: `⌊v / 2^s⌋ + zp = ⌊(v + zp · 2^s) / 2^s⌋`, so `SMMLAR`
+/// accumulates onto `round = r + zp · 2^s` and no instruction adds it.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub(crate) struct Short {
@@ -165,11 +175,13 @@ pub(crate) struct Short {
 }
 
 impl Short {
-    /// The constants of `multiplier` (meaningless, but harmless, when it shifts left).
+    /// The constants of `multiplier` for an output of zero point `zero_point`
+    /// (meaningless, but harmless, where [`short_fits`] does not hold).
     #[inline(always)]
-    pub(crate) fn new(multiplier: Multiplier) -> Self {
+    pub(crate) fn new(multiplier: Multiplier, zero_point: i32) -> Self {
         let shift = multiplier.shift.wrapping_neg() as u32;
-        Self { m: multiplier.m, round: 1i32.wrapping_shl(shift.wrapping_sub(1)), shift }
+        let round = 1i32.wrapping_shl(shift.wrapping_sub(1)).wrapping_add(zero_point.wrapping_shl(shift));
+        Self { m: multiplier.m, round, shift }
     }
 
     /// The constants as the words `[m, round, shift]`, as the `asm!` loops read them.
@@ -179,25 +191,25 @@ impl Short {
         [self.m as u32, self.round as u32, self.shift]
     }
 
-    /// `acc` to its int8 output, for an output of `zero_point` clamped at `act_min`.
+    /// `acc` to its int8 output (the zero point added), clamped at `act_min`.
     #[inline(always)]
-    pub(crate) fn apply(self, acc: i32, zero_point: i32, act_min: i32) -> i8 {
+    pub(crate) fn apply(self, acc: i32, act_min: i32) -> i8 {
         let v = (smmlar(acc << 1, self.m, self.round) + (acc >> 31)) >> self.shift;
-        ssat8(v + zero_point).max(act_min) as i8
+        ssat8(v).max(act_min) as i8
     }
 }
 
 /// Two accumulators of one channel to their int8 outputs: on Cortex-M4/M7 one `asm!`
 /// block, elsewhere [`Short::apply`] each.
 #[inline(always)]
-pub(crate) fn apply_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min: i32) -> [i8; 2] {
+pub(crate) fn apply_pair(acc: [i32; 2], short: &Short, act_min: i32) -> [i8; 2] {
     #[cfg(arm_dsp)]
     {
-        super::dsp::short_pair(acc, short, zero_point, act_min)
+        super::dsp::short_pair(acc, short, act_min)
     }
     #[cfg(not(arm_dsp))]
     {
-        acc.map(|acc| short.apply(acc, zero_point, act_min))
+        acc.map(|acc| short.apply(acc, act_min))
     }
 }
 
@@ -205,15 +217,15 @@ pub(crate) fn apply_pair(acc: [i32; 2], short: &Short, zero_point: i32, act_min:
 /// row 1 · B]` as `dot2x2` leaves them, with `rows[0]` for the first two and `rows[1]`
 /// for the others: on Cortex-M4/M7 one `asm!` block, elsewhere [`Short::apply`] each.
 #[inline(always)]
-pub(crate) fn apply_2x2(acc: [i32; 4], rows: &[Short; 2], zero_point: i32, act_min: i32) -> [i8; 4] {
+pub(crate) fn apply_2x2(acc: [i32; 4], rows: &[Short; 2], act_min: i32) -> [i8; 4] {
     #[cfg(arm_dsp)]
     {
-        super::dsp::short_2x2(acc, rows, zero_point, act_min)
+        super::dsp::short_2x2(acc, rows, act_min)
     }
     #[cfg(not(arm_dsp))]
     {
         let [a0, b0, a1, b1] = acc;
-        let apply = |short: Short, acc| short.apply(acc, zero_point, act_min);
+        let apply = |short: Short, acc| short.apply(acc, act_min);
         [apply(rows[0], a0), apply(rows[0], b0), apply(rows[1], a1), apply(rows[1], b1)]
     }
 }
@@ -408,7 +420,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(4000))]
 
         /// The short form equals the general one over the accumulators it is used for
-        /// (`|acc| < 2^30`), every right-shifting multiplier, zero point and clamp.
+        /// (where [`short_fits`] holds), every right-shifting multiplier, zero point and
+        /// clamp.
         #[test]
         fn the_short_form_is_requantize(
             acc in -(1i32 << 30) + 1..1 << 30, small in -300i32..300,
@@ -418,8 +431,11 @@ mod tests {
             let amin = act_min(zero_point, relu);
             for (acc, m) in [(acc, m), (small, m), (acc, 0), (small, 1 << 30)] {
                 let multiplier = Multiplier { m, shift };
+                if !short_fits(multiplier, zero_point, i64::from(acc).abs()) {
+                    continue;
+                }
                 prop_assert_eq!(
-                    Short::new(multiplier).apply(acc, zero_point, amin),
+                    Short::new(multiplier, zero_point).apply(acc, amin),
                     requantize(acc, multiplier, zero_point, amin),
                     "acc {} m {} shift {}", acc, m, shift
                 );
@@ -428,12 +444,14 @@ mod tests {
     }
 
     fn short(acc: i32, multiplier: Multiplier, zero_point: i32, act_min: i32) -> i8 {
-        Short::new(multiplier).apply(acc, zero_point, act_min)
+        assert!(short_fits(multiplier, zero_point, i64::from(acc).abs()));
+        Short::new(multiplier, zero_point).apply(acc, act_min)
     }
 
     #[test]
     fn two_and_four_accumulators_take_their_rows_constants() {
-        let rows = [Short::new(Multiplier { m: 1 << 30, shift: -1 }), Short::new(Multiplier { m: 3 << 29, shift: -3 })];
+        let rows =
+            [Short::new(Multiplier { m: 1 << 30, shift: -1 }, 5), Short::new(Multiplier { m: 3 << 29, shift: -3 }, 5)];
         let acc = [3, -3, 1000, -1000];
         let want = [
             short(3, Multiplier { m: 1 << 30, shift: -1 }, 5, -128),
@@ -441,12 +459,12 @@ mod tests {
             short(1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128),
             short(-1000, Multiplier { m: 3 << 29, shift: -3 }, 5, -128),
         ];
-        assert_eq!(apply_2x2(acc, &rows, 5, -128), want);
+        assert_eq!(apply_2x2(acc, &rows, -128), want);
         // 3 · 0.5 / 2 = 0.75 → 1; −0.75 → −1; 1000 · 0.75 / 8 = 93.75 → 94 (+ 5 → 99); −94 + 5.
         assert_eq!(want, [6, 4, 99, -89]);
         // A fused ReLU at the zero point 5.
-        assert_eq!(apply_2x2(acc, &rows, 5, 5), [6, 5, 99, 5]);
-        assert_eq!(apply_pair([1000, -1000], &rows[1], 5, -128), [99, -89]);
+        assert_eq!(apply_2x2(acc, &rows, 5), [6, 5, 99, 5]);
+        assert_eq!(apply_pair([1000, -1000], &rows[1], -128), [99, -89]);
     }
 
     #[test]
@@ -459,6 +477,13 @@ mod tests {
             ..right
         };
         assert!(!left.short_form_holds(0));
+        // The zero point rides in SMMLAR's sum: at s = 31 the rounding half alone is 2^30,
+        // which leaves room for any bound below 2^30 − 1, and a zero point of ±1 adds 2^31.
+        let coarse = Multiplier { m: 1 << 30, shift: -31 };
+        assert!(short_fits(coarse, 0, (1 << 29) - 1));
+        assert!(short_fits(coarse, 0, (1 << 30) - 2));
+        assert!(!short_fits(coarse, 1, (1 << 30) - 2));
+        assert!(!short_fits(coarse, -1, (1 << 29)));
         // A tie of the high mul (acc·m = 2^30 · odd) and of the final division, by hand:
         // acc = 3, m = 2^30: 1.5 → 2, then 2 / 2 = 1 → 1; −3 → −1 then −1/2 → −1 (away from zero).
         let half = Multiplier { m: 1 << 30, shift: -1 };
