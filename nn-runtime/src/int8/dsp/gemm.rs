@@ -1,106 +1,181 @@
 //! The Cortex-M4/M7 loop of the im2col GEMM's rows (see [`conv2d`](crate::int8::conv2d)):
 //! four weight rows at a time by two patches, requantised and stored, with the DSP
 //! extension through `asm!`.
+//!
+//! The loop keeps its state in twelve registers (all that `asm!` may take) and a table
+//! `{kn}` points to, whose words are, by byte offset: 0 the rows' biases, 4 their short
+//! requantisations, 8 the outputs of the next row, 12 the blocks left, 16 the pixels (the
+//! distance between two rows' outputs), 20 the passes of eight column pairs, 24 where the
+//! first pass enters, 28 `act_min` in each byte, 32 the patches, 36 the distance from the
+//! end of a block's first half back to the start of its second.
 
 use core::arch::asm;
 
 use crate::int8::requant::Short;
 
-/// The multiply-accumulates and the requantisation of one pair of weight rows (half `$h`
-/// of the block at `{k}` + 0) by both patches at `{k}` + 40, for [`gemm_2x2`]: the
-/// accumulators start at the rows' biases (`{k}` + 4, advanced), `pairs / 8` passes of
-/// eight column pairs and `pairs % 8` of one, `{k}` held on the stack while `{kn}`
-/// counts them, then per row the short requantisation (`{k}` + 8, advanced), the
-/// output's zero point added, `SSAT #8`, both outputs' bytes clamped at `act_min` by one
-/// `SSUB8` and `SEL`, and a `STRH` into the row's outputs (`{k}` + 12, advanced by
-/// two rows).
-macro_rules! gemm_2x2_rows {
-    ($h:literal) => {
+/// Eight column pairs of `column_pair_2x2` (in `dsp`), the first labelled
+/// `10` and the others `11`…`17`, so that a table can enter the pass at any of them.
+macro_rules! labelled_pass {
+    () => {
         concat!(
-            "ldr {t}, [{kn}, #4]\n",
-            "ldr {a00}, [{t}], #4\n",
-            "ldr {a10}, [{t}], #4\n",
-            "str {t}, [{kn}, #4]\n",
+            "10:\n",
+            pairs_2x2!(1),
+            "11:\n",
+            pairs_2x2!(1),
+            "12:\n",
+            pairs_2x2!(1),
+            "13:\n",
+            pairs_2x2!(1),
+            "14:\n",
+            pairs_2x2!(1),
+            "15:\n",
+            pairs_2x2!(1),
+            "16:\n",
+            pairs_2x2!(1),
+            "17:\n",
+            pairs_2x2!(1),
+        )
+    };
+}
+
+/// The clamp of both rows' packed output bytes at `act_min` (`{kn}` + 28) by one `SSUB8`
+/// and `SEL` each, or nothing where `act_min` is −128 and `SSAT` has clamped already.
+macro_rules! clamp_2x2 {
+    (clamp) => {
+        concat!(
+            "ldr {xa}, [{kn}, #28]\n",
+            "ssub8 {t}, {a00}, {xa}\n",
+            "sel {a00}, {a00}, {xa}\n",
+            "ssub8 {t}, {a10}, {xa}\n",
+            "sel {a10}, {a10}, {xa}\n",
+        )
+    };
+    (no_clamp) => {
+        ""
+    };
+}
+
+/// One accumulator's short requantisation with the constants `{w}` (m), `{xa}` (the
+/// rounding constant, the zero point in it) and `{xb}` (the shift): `LSL`, `SMMLAR`,
+/// `ADD … ASR #31` and `ASR`.
+macro_rules! short_one {
+    ($a:literal) => {
+        concat!(
+            "lsl {t}, ",
+            $a,
+            ", #1\n",
+            "smmlar {t}, {t}, {w}, {xa}\n",
+            "add ",
+            $a,
+            ", {t}, ",
+            $a,
+            ", asr #31\n",
+            "asr ",
+            $a,
+            ", ",
+            $a,
+            ", {xb}\n",
+        )
+    };
+}
+
+/// One pair of weight rows (the half of the block `{wp}` points to) by both patches:
+/// the accumulators start at the rows' biases, the column pairs run from the pass's
+/// entry (a `TBB` into [`labelled_pass`]) and then in whole passes, then each row's
+/// short requantisation, `SSAT #8`, both outputs' bytes packed, the clamp `$clamp`, and a
+/// `STRH` into each row's outputs, which then advance by two rows. Besides the
+/// `8 · pairs` instructions of the products and 2 per pass, 32 instructions, 37 with
+/// the clamp.
+macro_rules! gemm_2x2_rows {
+    ($clamp:tt) => {
+        concat!(
+            "ldr {t}, [{kn}]\n",
+            "ldrd {a00}, {a10}, [{t}], #8\n",
+            "str {t}, [{kn}]\n",
             "mov {a01}, {a00}\n",
             "mov {a11}, {a10}\n",
-            "ldr {wp}, [{kn}]\n",
-            "add {wp}, {wp}, #",
-            $h,
-            " * 4\n",
-            "ldr {xp}, [{kn}, #36]\n",
-            "str {kn}, [sp]\n",
-            "ldr {kn}, [{kn}, #24]\n",
-            "cmp {kn}, #0\n",
-            "beq 3f\n",
+            "ldr {xp}, [{kn}, #32]\n",
+            "ldr {n}, [{kn}, #20]\n",
+            "ldr {t}, [{kn}, #24]\n",
+            "tbb [pc, {t}]\n",
+            "1:\n",
+            ".byte (10f - 1b) / 2\n",
+            ".byte (11f - 1b) / 2\n",
+            ".byte (12f - 1b) / 2\n",
+            ".byte (13f - 1b) / 2\n",
+            ".byte (14f - 1b) / 2\n",
+            ".byte (15f - 1b) / 2\n",
+            ".byte (16f - 1b) / 2\n",
+            ".byte (17f - 1b) / 2\n",
+            ".p2align 1\n",
             "2:\n",
-            pairs_2x2!(8),
-            "subs {kn}, {kn}, #1\n",
+            labelled_pass!(),
+            "subs {n}, {n}, #1\n",
             "bne 2b\n",
-            "3:\n",
-            "ldr {kn}, [sp]\n",
-            "ldr {kn}, [{kn}, #28]\n",
-            "cmp {kn}, #0\n",
-            "beq 5f\n",
-            "4:\n",
-            pairs_2x2!(1),
-            "subs {kn}, {kn}, #1\n",
-            "bne 4b\n",
-            "5:\n",
-            "ldr {kn}, [sp]\n",
-            "ldr {xp}, [{kn}, #8]\n",
+            "ldr {xp}, [{kn}, #4]\n",
             "ldrd {w}, {xa}, [{xp}]\n",
             "ldr {xb}, [{xp}, #8]\n",
-            "lsl {t}, {a00}, #1\n",
-            "smmlar {t}, {t}, {w}, {xa}\n",
-            "add {a00}, {t}, {a00}, asr #31\n",
-            "asr {a00}, {a00}, {xb}\n",
-            "lsl {t}, {a01}, #1\n",
-            "smmlar {t}, {t}, {w}, {xa}\n",
-            "add {a01}, {t}, {a01}, asr #31\n",
-            "asr {a01}, {a01}, {xb}\n",
+            short_one!("{a00}"),
+            short_one!("{a01}"),
             "ldrd {w}, {xa}, [{xp}, #12]\n",
             "ldr {xb}, [{xp}, #20]\n",
-            "lsl {t}, {a10}, #1\n",
-            "smmlar {t}, {t}, {w}, {xa}\n",
-            "add {a10}, {t}, {a10}, asr #31\n",
-            "asr {a10}, {a10}, {xb}\n",
-            "lsl {t}, {a11}, #1\n",
-            "smmlar {t}, {t}, {w}, {xa}\n",
-            "add {a11}, {t}, {a11}, asr #31\n",
-            "asr {a11}, {a11}, {xb}\n",
+            short_one!("{a10}"),
+            short_one!("{a11}"),
             "add {xp}, {xp}, #24\n",
-            "str {xp}, [{kn}, #8]\n",
-            "ldr {xa}, [{kn}, #32]\n",
+            "str {xp}, [{kn}, #4]\n",
             "ssat {a00}, #8, {a00}\n",
             "ssat {a01}, #8, {a01}\n",
             "ssat {a10}, #8, {a10}\n",
             "ssat {a11}, #8, {a11}\n",
             "bfi {a00}, {a01}, #8, #8\n",
             "bfi {a10}, {a11}, #8, #8\n",
-            "ssub8 {t}, {a00}, {xa}\n",
-            "sel {a00}, {a00}, {xa}\n",
-            "ssub8 {t}, {a10}, {xa}\n",
-            "sel {a10}, {a10}, {xa}\n",
-            "ldr {wp}, [{kn}, #12]\n",
-            "ldr {t}, [{kn}, #20]\n",
-            "strh {a00}, [{wp}]\n",
-            "strh {a10}, [{wp}, {t}]\n",
-            "add {wp}, {wp}, {t}, lsl #1\n",
-            "str {wp}, [{kn}, #12]\n",
+            clamp_2x2!($clamp),
+            "ldr {xp}, [{kn}, #8]\n",
+            "ldr {t}, [{kn}, #16]\n",
+            "strh {a00}, [{xp}]\n",
+            "strh {a10}, [{xp}, {t}]\n",
+            "add {xp}, {xp}, {t}, lsl #1\n",
+            "str {xp}, [{kn}, #8]\n",
+        )
+    };
+}
+
+/// The whole `asm!` loop of [`gemm_2x2`] with the clamp `$clamp`: per block both halves
+/// ([`gemm_2x2_rows`]), the weight pointer stepped back from the end of the first half
+/// to the start of the second (`{kn}` + 36) and from the end of the second to the next
+/// block, until no block is left (`{kn}` + 12).
+macro_rules! gemm_2x2_loop {
+    ($clamp:tt, $k:expr, $words:expr) => {
+        asm!(
+            "6:",
+            gemm_2x2_rows!($clamp),
+            "ldr {t}, [{kn}, #36]",
+            "sub {wp}, {wp}, {t}",
+            gemm_2x2_rows!($clamp),
+            "sub {wp}, {wp}, #4",
+            "ldr {t}, [{kn}, #12]",
+            "subs {t}, {t}, #1",
+            "str {t}, [{kn}, #12]",
+            "bne 6b",
+            kn = in(reg) $k, wp = inout(reg) $words => _,
+            xp = out(reg) _, n = out(reg) _, w = out(reg) _, t = out(reg) _, xa = out(reg) _, xb = out(reg) _,
+            a00 = out(reg) _, a01 = out(reg) _, a10 = out(reg) _, a11 = out(reg) _,
+            options(nostack),
         )
     };
 }
 
 /// The outputs at pixels `p` and `p + 1` of `blocks` blocks of four weight rows (`pairs`
 /// column pairs each, from `words`) times the two patches `patches` (interleaved pairs),
-/// with the rows' biases `bias` and short requantisations `shorts`, for an output of
-/// `[zero point, act_min]`, into `y` (at row 0's pixel `p`; rows `pixels` apart): one
-/// `asm!` loop, per pair of rows 8 instructions per column pair and about 70 for the
-/// rest.
+/// with the rows' biases `bias` and short requantisations `shorts` (the output's zero
+/// point in them), clamped at `act_min`, into `y` (at row 0's pixel `p`; rows `pixels`
+/// apart): one `asm!` loop, per pair of rows 8 instructions per column pair, 2 per pass
+/// of eight, and 33 for the rest (38 where `act_min` is above −128).
 ///
 /// # Safety
 /// `words` holds `blocks · pairs` pairs, `patches` `pairs`, 4-byte aligned; `bias` and
-/// `shorts` hold `4 · blocks`; `y` reaches `(4 · blocks − 1) · pixels + 2` bytes; `blocks > 0`.
+/// `shorts` hold `4 · blocks`; `y` reaches `(4 · blocks − 1) · pixels + 2` bytes;
+/// `blocks > 0` and `pairs > 0`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) unsafe fn gemm_2x2(
@@ -114,39 +189,28 @@ pub(crate) unsafe fn gemm_2x2(
     y: *mut i8,
     pixels: usize,
 ) {
-    let mut k: [u32; 11] = [
-        words as u32,
+    // The first pass runs the last `pairs % 8` column pairs of a pass (all eight when
+    // `pairs` is a multiple of 8), entering at the first of them.
+    let mut k: [u32; 10] = [
         bias as u32,
         shorts as u32,
         y as u32,
         blocks as u32,
         pixels as u32,
-        (pairs / 8) as u32,
-        (pairs % 8) as u32,
+        pairs.div_ceil(8) as u32,
+        ((8 - pairs % 8) % 8) as u32,
         (act_min as u32 & 0xff) * 0x0101_0101,
         patches as u32,
-        (8 * pairs) as u32,
+        (8 * pairs - 4) as u32,
     ];
-    // SAFETY: the caller's bounds; the loop reads and writes the 44 bytes of `k` and 8
-    // bytes below the stack pointer it reserves; M4 stores halfwords at any byte boundary.
+    // SAFETY: the caller's bounds; the loop reads and writes the 40 bytes of `k`; M4
+    // stores halfwords at any byte boundary; the `TBB` table's eight entries lie within
+    // its 255 halfwords (a pass is 64 instructions of 4 bytes).
     unsafe {
-        asm!(
-            "sub sp, sp, #8",
-            "6:",
-            gemm_2x2_rows!("0"),
-            gemm_2x2_rows!("1"),
-            "ldr {wp}, [{kn}]",
-            "ldr {t}, [{kn}, #40]",
-            "add {wp}, {wp}, {t}",
-            "str {wp}, [{kn}]",
-            "ldr {t}, [{kn}, #16]",
-            "subs {t}, {t}, #1",
-            "str {t}, [{kn}, #16]",
-            "bne 6b",
-            "add sp, sp, #8",
-            kn = inout(reg) k.as_mut_ptr() => _,
-            wp = out(reg) _, xp = out(reg) _, w = out(reg) _, t = out(reg) _, xa = out(reg) _, xb = out(reg) _,
-            a00 = out(reg) _, a01 = out(reg) _, a10 = out(reg) _, a11 = out(reg) _,
-        );
+        if act_min == -128 {
+            gemm_2x2_loop!(no_clamp, k.as_mut_ptr(), words);
+        } else {
+            gemm_2x2_loop!(clamp, k.as_mut_ptr(), words);
+        }
     }
 }
