@@ -865,13 +865,13 @@ pub struct LeNetInt8 {
     /// The input's scale and zero point.
     pub input: ::nn::int8::Quant,
     ///`Conv2d(1, 6, 5, stride = 1, padding = 2)`: int8 weights and int32 bias, packed for the kernel.
-    pub layer0: ::nn::int8::Conv2d<1, 28, 28, 6, 28, 28, 13, 2>,
+    pub layer0: ::nn::int8::Conv2d<1, 28, 28, 6, 28, 28, 13, 2, 4>,
     ///`Conv2d(1, 6, 5, stride = 1, padding = 2)`: the scale of each output channel's weights.
     pub layer0_weight_scale: [f32; 6],
     ///`Conv2d(1, 6, 5, stride = 1, padding = 2)`: its output's scale and zero point.
     pub layer0_output: ::nn::int8::Quant,
     ///`Conv2d(6, 16, 5, stride = 1, padding = 0)`: int8 weights and int32 bias, packed for the kernel.
-    pub layer3: ::nn::int8::Conv2d<6, 14, 14, 16, 10, 10, 75, 4>,
+    pub layer3: ::nn::int8::Conv2d<6, 14, 14, 16, 10, 10, 75, 4, 4>,
     ///`Conv2d(6, 16, 5, stride = 1, padding = 0)`: the scale of each output channel's weights.
     pub layer3_weight_scale: [f32; 16],
     ///`Conv2d(6, 16, 5, stride = 1, padding = 0)`: its output's scale and zero point.
@@ -1487,6 +1487,7 @@ impl LeNetInt8 {
                     28,
                     13,
                     2,
+                    4,
                 >(
                     "0",
                     input,
@@ -1513,6 +1514,7 @@ impl LeNetInt8 {
                     10,
                     10,
                     75,
+                    4,
                     4,
                 >(
                     "3",

@@ -4,6 +4,8 @@
 //! them: which quantisation each layer reads and writes, where a ReLU fuses into the
 //! clamp of the layer before it and where a BatchNorm folds into it.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -59,6 +61,47 @@ pub struct Int8Site<'c> {
     pub layer: &'c CheckedLayer,
     /// The quantisation (`nn::int8::Quant`) of the input, an expression on `self`.
     pub quant: TokenStream,
+    /// The keys of the layers whose weights are widened to 16 bits ([`widened`]).
+    pub widened: &'c BTreeSet<String>,
+}
+
+/// The bytes widening may add to a network's int8 weights.
+const WIDEN_BUDGET: usize = 64 * 1024;
+
+/// The fewest output pixels (multiply-accumulates per weight) a widened layer has.
+const WIDEN_PIXELS: usize = 32;
+
+/// The keys of the ungrouped convolutions whose int8 weights are stored widened to 16
+/// bits (`nn::int8::Conv2d`'s `WORDS = 4`: twice the bytes, and on a Cortex-M4 6
+/// instructions per 8 multiply-accumulates instead of 8). In order of their output
+/// pixels, most first, each layer of at least [`WIDEN_PIXELS`] whose widened copy still
+/// fits the [`WIDEN_BUDGET`] of added bytes: the bytes go where they save the most.
+fn widened(layers: &[CheckedLayer]) -> BTreeSet<String> {
+    fn candidates<'a>(layers: &'a [CheckedLayer], found: &mut Vec<(usize, usize, &'a str)>) {
+        let none = BTreeSet::new();
+        for layer in layers {
+            let form = layer.kind.int8(&Int8Site { layer, quant: quote!(), widened: &none });
+            if let (Int8::Weighted(Weighted { matrix: (1, rows, cols), .. }), Shape::Image { height, width, .. }) =
+                (form, layer.output)
+            {
+                // The words added: per block of four rows and column pair, 8 bytes.
+                found.push((height * width, rows.div_ceil(4) * cols.div_ceil(2) * 8, &layer.key));
+            }
+            candidates(layer.kind.inner(), found);
+        }
+    }
+    let mut found = Vec::new();
+    candidates(layers, &mut found);
+    found.sort_by_key(|&(pixels, ..)| std::cmp::Reverse(pixels));
+    let mut spent = 0;
+    let mut keys = BTreeSet::new();
+    for (pixels, bytes, key) in found {
+        if pixels >= WIDEN_PIXELS && spent + bytes <= WIDEN_BUDGET {
+            spent += bytes;
+            keys.insert(key.to_owned());
+        }
+    }
+    keys
 }
 
 /// A value of `shape` named `x` as a flat slice (`mutable` or not).
@@ -102,7 +145,7 @@ struct Plan<'a> {
 /// A whole network in int8: its plan, the program of `infer_with` and its output value.
 fn plan_network(net: &Network) -> Result<(Plan<'_>, Program, Value), String> {
     let (mut program, x) = Program::new(quote!(i8), net.input);
-    let (plan, y) = plan(&net.layers, &mut program, x, quote!(self.input))?;
+    let (plan, y) = plan(&net.layers, &mut program, x, quote!(self.input), &widened(&net.layers))?;
     Ok((plan, program, y))
 }
 
@@ -113,15 +156,16 @@ fn plan<'a>(
     program: &mut Program,
     x: Value,
     input: TokenStream,
+    widened: &BTreeSet<String>,
 ) -> Result<(Plan<'a>, Value), String> {
     let mut units = Vec::new();
     let (mut x, mut quant) = (x, input);
     let forms: Vec<Int8> =
-        layers.iter().map(|layer| layer.kind.int8(&Int8Site { layer, quant: quant.clone() })).collect();
+        layers.iter().map(|layer| layer.kind.int8(&Int8Site { layer, quant: quant.clone(), widened })).collect();
     let mut i = 0;
     while i < layers.len() {
         let layer = &layers[i];
-        let at = Int8Site { layer, quant: quant.clone() };
+        let at = Int8Site { layer, quant: quant.clone(), widened };
         let describe = || format!("`{}` (layer `{}`)", layer.kind.describe(), layer.key);
         match &forms[i] {
             Int8::Weighted(_) => {
@@ -154,9 +198,9 @@ fn plan<'a>(
                 let (chain, rest) = layer.kind.inner().split_at(split);
                 // The block input lives on until the add: nothing may change it in place.
                 program.pin(x);
-                let (inner, chain_out) = plan(chain, program, x, quant.clone())?;
+                let (inner, chain_out) = plan(chain, program, x, quant.clone(), widened)?;
                 let (shortcut, other) = if projection {
-                    let (short, short_out) = plan(rest, program, x, quant.clone())?;
+                    let (short, short_out) = plan(rest, program, x, quant.clone(), widened)?;
                     (Some(short.units), short_out)
                 } else {
                     (None, x)
@@ -317,7 +361,7 @@ fn int8_struct(net: &Network, plan: &Plan<'_>, program: Program, y: Value) -> To
     let (x_in, q_out) = (flat(net.input, quote!(x), false), flat(net.input, quote!(q), true));
     let (y_in, y_out) = (flat(net.output(), quote!(y), false), flat(net.output(), quote!(out), true));
     let softmax = matches!(
-        net.layers.last().map(|layer| layer.kind.int8(&Int8Site { layer, quant: quote!() })),
+        net.layers.last().map(|layer| layer.kind.int8(&Int8Site { layer, quant: quote!(), widened: &BTreeSet::new() })),
         Some(Int8::Softmax)
     );
     let finish = if softmax { quote!(let mut y = y; ::nn::frozen::softmax_in_place(&mut y[..]);) } else { quote!() };
@@ -850,6 +894,20 @@ mod tests {
 
     fn network(source: &str) -> Network {
         crate::check::check(syn::parse_str(source).expect("parses")).expect("checks")
+    }
+
+    #[test]
+    fn the_widened_layers_are_ungrouped_convolutions_of_many_pixels_within_the_budget() {
+        let net = network(
+            "struct W { input: [8, 16, 16], \
+             Conv2d(8, 8, 3, padding = 1) -> Conv2d(8, 8, 3, padding = 1, groups = 8) -> Conv2d(8, 128, 1) \
+             -> Conv2d(128, 128, 3, stride = 2, padding = 1) -> Conv2d(128, 8, 1) \
+             -> Conv2d(8, 8, 3, stride = 2, padding = 1) -> Flatten -> Linear(128, 2) }",
+        );
+        // Layer 1 is grouped, layer 3's 147 KiB overflow the budget, layer 5 has 16
+        // pixels and layer 7 is a Linear; layer 4 (64 pixels) still fits after 0 and 2.
+        let keys: Vec<String> = widened(&net.layers).into_iter().collect();
+        assert_eq!(keys, ["0", "2", "4"]);
     }
 
     /// `(key, fused ReLU, folded BatchNorm's key, observed key)` of each weighted unit.

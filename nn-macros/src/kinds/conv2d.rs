@@ -190,8 +190,10 @@ impl LayerKind for Conv2d {
         let Conv2d { out_channels, kernel: (kh, kw), stride: (sh, sw), padding: (ph, pw), groups, .. } = *self;
         let cols = channels / groups * kh * kw;
         let blocks = groups * (out_channels / groups).div_ceil(4);
-        let [c, h, w, oc, oh, ow, pairs, blocks] =
-            [channels, height, width, out_channels, oh, ow, cols.div_ceil(2), blocks].map(usize_lit);
+        // The macro widens some ungrouped layers' weights to 16 bits (`int8::widened`).
+        let words = if groups == 1 && site.widened.contains(&site.layer.key) { 4 } else { 2 };
+        let [c, h, w, oc, oh, ow, pairs, blocks, words] =
+            [channels, height, width, out_channels, oh, ow, cols.div_ceil(2), blocks, words].map(usize_lit);
         let [kh_, kw_, sh_, sw_, ph_, pw_, g] = [kh, kw, sh, sw, ph, pw, groups].map(usize_lit);
         let geometry = quote! {
             ::nn::int8::Geometry { kernel: [#kh_, #kw_], stride: [#sh_, #sw_], padding: [#ph_, #pw_], groups: #g }
@@ -199,11 +201,11 @@ impl LayerKind for Conv2d {
         let (field, key) = (&site.layer.field, &site.layer.key);
         let weight_len = usize_lit(out_channels * cols);
         Int8::Weighted(Weighted {
-            ty: quote!(::nn::int8::Conv2d<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks>),
+            ty: quote!(::nn::int8::Conv2d<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks, #words>),
             shape: vec![out_channels, channels / groups, kh, kw],
             matrix: (groups, out_channels / groups, cols),
             infer: quote!(self.#field.infer_into(x, y);),
-            load: quote!(file.conv2d::<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks>(#key, input, #geometry, relu)),
+            load: quote!(file.conv2d::<#c, #h, #w, #oc, #oh, #ow, #pairs, #blocks, #words>(#key, input, #geometry, relu)),
             weight_ty: quote!([i8; #weight_len]),
             extra: quote!(, #geometry),
         })

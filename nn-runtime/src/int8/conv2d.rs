@@ -46,9 +46,11 @@ pub struct Conv2d<
     const OW: usize,
     const PAIRS: usize,
     const BLOCKS: usize,
+    const WORDS: usize = 2,
 > {
-    /// The weights, symmetric per output channel.
-    pub weights: Packed<PAIRS, BLOCKS>,
+    /// The weights, symmetric per output channel: int8 (`WORDS = 2`) or widened to 16
+    /// bits (`WORDS = 4`, ungrouped layers only).
+    pub weights: Packed<PAIRS, BLOCKS, WORDS>,
     /// The int32 bias of each output channel, in units of `s_in · s_w[o]`.
     pub bias: [i32; OC],
     /// Multipliers, output zero point and fused-ReLU clamp.
@@ -71,7 +73,8 @@ impl<
         const OW: usize,
         const PAIRS: usize,
         const BLOCKS: usize,
-    > Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS>
+        const WORDS: usize,
+    > Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS, WORDS>
 {
     /// The layer with PyTorch's `[OC, C/groups, kh, kw]` int8 weight flattened row-major
     /// into `weight`, packed (in a `const`, at compile time).
@@ -87,6 +90,7 @@ impl<
     ) -> Self {
         let g = geometry.groups;
         assert!(g > 0 && C.is_multiple_of(g) && OC.is_multiple_of(g), "groups must divide both channel counts");
+        assert!(WORDS == 2 || g == 1, "only ungrouped convolutions take widened weights");
         let cols = C / g * geometry.kernel[0] * geometry.kernel[1];
         assert!(PAIRS == pairs(cols) && BLOCKS == blocks(g, OC / g), "PAIRS or BLOCKS do not fit the kernel");
         assert!(
@@ -140,7 +144,8 @@ impl<
             }
         }
         let view = View {
-            words: self.weights.words.as_flattened(),
+            words: self.weights.words.as_flattened().as_flattened(),
+            wide: WORDS == 4,
             shorts: &shorts,
             pairs: PAIRS,
             bias: &self.bias,
@@ -185,8 +190,11 @@ impl<
 /// A [`Conv2d`]'s parameters as slices and its sizes as numbers: what the kernels take,
 /// so that one copy of their code serves every layer.
 pub(crate) struct View<'a> {
-    /// The packed weights, block after block (`pairs` column pairs each).
-    pub(crate) words: &'a [[u32; 2]],
+    /// The packed weights, block after block (`pairs` column pairs each, of 2 words or,
+    /// widened, 4).
+    pub(crate) words: &'a [u32],
+    /// Whether the weights are widened to 16 bits (4 words per column pair).
+    pub(crate) wide: bool,
     /// Column pairs per block.
     pub(crate) pairs: usize,
     /// Per output channel.
@@ -208,6 +216,26 @@ pub(crate) struct View<'a> {
 }
 
 impl View<'_> {
+    /// The words of one column pair of a block: 2, or 4 widened.
+    #[inline(always)]
+    pub(crate) fn words_per_pair(&self) -> usize {
+        if self.wide {
+            4
+        } else {
+            2
+        }
+    }
+
+    /// [`dot2x2`] of the block `words` in this layer's layout.
+    #[inline(always)]
+    fn dot2x2(&self, words: &[u32], half: usize, patches: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
+        if self.wide {
+            dot2x2::<4>(words, half, patches, acc)
+        } else {
+            dot2x2::<2>(words, half, patches, acc)
+        }
+    }
+
     /// Channel `o`'s requantisation: [`Short`] when `SHORT` (which
     /// [`Conv2d::short_requantize`] allows), else the general one.
     #[inline(always)]
@@ -268,7 +296,8 @@ fn im2col_gemm<const SHORT: bool>(
             }
             for b in 0..blocks_per_group {
                 let block = g * blocks_per_group + b;
-                let words = &layer.words[block * layer.pairs..(block + 1) * layer.pairs];
+                let per_block = layer.words_per_pair() * layer.pairs;
+                let words = &layer.words[block * per_block..(block + 1) * per_block];
                 for half in 0..2 {
                     let r = 4 * b + 2 * half;
                     if r >= out_per_group {
@@ -277,7 +306,7 @@ fn im2col_gemm<const SHORT: bool>(
                     let o = g * out_per_group + r;
                     let next = r + 1 < out_per_group;
                     let (b0, b1) = (layer.bias[o], if next { layer.bias[o + 1] } else { 0 });
-                    let [a0, b0, a1, b1] = dot2x2(words, half, patches, [b0, b0, b1, b1]);
+                    let [a0, b0, a1, b1] = layer.dot2x2(words, half, patches, [b0, b0, b1, b1]);
                     let at = o * pixels + first;
                     assert!(at + usize::from(next) * pixels + usize::from(second) < y.len());
                     let outputs = match (SHORT, layer.shorts.get(o..o + 2)) {
@@ -321,10 +350,11 @@ fn rows_2x2(
 ) {
     let pixels = layer.sizes[4] * layer.sizes[5];
     let pairs = layer.pairs;
+    let per_block = layer.words_per_pair() * pairs;
     assert!(
         (first_row + rows) * pixels <= y.len()
             && first + 1 < pixels
-            && layer.words.len() >= (first_block + rows.div_ceil(4)) * pairs
+            && layer.words.len() >= (first_block + rows.div_ceil(4)) * per_block
             && layer.bias.len() >= first_row + rows
             && layer.shorts.len() >= first_row + rows
             && rows.is_multiple_of(2)
@@ -339,7 +369,8 @@ fn rows_2x2(
         // `patches` holds `pairs` pairs.
         unsafe {
             super::dsp::gemm_2x2(
-                layer.words.as_ptr().add(first_block * pairs),
+                layer.words.as_ptr().add(first_block * per_block),
+                layer.wide,
                 pairs,
                 rows / 4,
                 patches.as_ptr(),
@@ -358,9 +389,9 @@ fn rows_2x2(
         // SAFETY: asserted above: rows `o` and `o + 1` have their weights (in block
         // `block`), biases, constants and outputs at `first` and `first + 1` in bounds.
         unsafe {
-            let words = layer.words.get_unchecked(block * pairs..(block + 1) * pairs);
+            let words = layer.words.get_unchecked(block * per_block..(block + 1) * per_block);
             let (b0, b1) = (*layer.bias.get_unchecked(o), *layer.bias.get_unchecked(o + 1));
-            let acc = dot2x2(words, (r / 2) % 2, patches, [b0, b0, b1, b1]);
+            let acc = layer.dot2x2(words, (r / 2) % 2, patches, [b0, b0, b1, b1]);
             let shorts: &[Short; 2] = &*layer.shorts.as_ptr().add(o).cast();
             let out = apply_2x2(acc, shorts, act_min);
             let at = y.as_mut_ptr().add(o * pixels + first);
@@ -445,6 +476,7 @@ mod tests {
         const OW: usize,
         const PAIRS: usize,
         const BLOCKS: usize,
+        const WORDS: usize,
     >(
         seed: u64,
         geometry: Geometry,
@@ -466,8 +498,13 @@ mod tests {
         let zero_point = next() % 256 - 128;
         let input_zero_point = next() % 256 - 128;
         let requant = Requantize { multipliers, zero_point, act_min: act_min(zero_point, next() % 2 == 0) };
-        let layer =
-            Conv2d::<C, H, W, OC, OH, OW, PAIRS, BLOCKS>::new(&weight, bias, requant, input_zero_point, geometry);
+        let layer = Conv2d::<C, H, W, OC, OH, OW, PAIRS, BLOCKS, WORDS>::new(
+            &weight,
+            bias,
+            requant,
+            input_zero_point,
+            geometry,
+        );
         let y = layer.infer(&x);
         let og = OC / geometry.groups;
         for o in 0..OC {
@@ -513,26 +550,33 @@ mod tests {
         #[test]
         fn conv2d_matches_the_integer_formula(seed in any::<u64>()) {
             // 3×3, stride 1, padding 1: the output keeps the 5×6 size.
-            check::<2, 5, 6, 5, 5, 6, 9, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 1));
+            check::<2, 5, 6, 5, 5, 6, 9, 2, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 1));
             // Non-square kernel, stride and padding: (6 + 2 − 3) / 2 + 1 = 3, (7 + 0 − 2) / 3 + 1 = 2.
-            check::<3, 6, 7, 4, 3, 2, 9, 1>(seed, geometry([3, 2], [2, 3], [1, 0], 1));
+            check::<3, 6, 7, 4, 3, 2, 9, 1, 2>(seed, geometry([3, 2], [2, 3], [1, 0], 1));
             // Two groups of 2 → 3 channels.
-            check::<4, 4, 4, 6, 4, 4, 9, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
+            check::<4, 4, 4, 6, 4, 4, 9, 2, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
             // Depthwise: a group per channel, multiplier 2.
-            check::<3, 5, 5, 6, 3, 3, 5, 3>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
+            check::<3, 5, 5, 6, 3, 3, 5, 3, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
             // 1×1 pointwise.
-            check::<8, 3, 3, 5, 3, 3, 4, 2>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            check::<8, 3, 3, 5, 3, 3, 4, 2, 2>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
             // 1×1 with an odd channel count and an even pixel count.
-            check::<3, 2, 4, 4, 2, 4, 2, 1>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            check::<3, 2, 4, 4, 2, 4, 2, 1, 2>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
             // Depthwise 3×3 (the direct kernel): an odd output width, stride 2, no
             // padding, and a tall narrow plane like the keyword spotter's.
-            check::<4, 5, 5, 4, 5, 5, 5, 4>(seed, geometry([3, 3], [1, 1], [1, 1], 4));
-            check::<3, 7, 6, 3, 4, 3, 5, 3>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
-            check::<2, 4, 6, 2, 2, 4, 5, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
-            check::<2, 25, 5, 2, 25, 5, 5, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
-            check::<2, 6, 6, 2, 3, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            check::<4, 5, 5, 4, 5, 5, 5, 4, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 4));
+            check::<3, 7, 6, 3, 4, 3, 5, 3, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
+            check::<2, 4, 6, 2, 2, 4, 5, 2, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
+            check::<2, 25, 5, 2, 25, 5, 5, 2, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
+            check::<2, 6, 6, 2, 3, 3, 5, 2, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
             // Stride 2 over several stripes, an odd output width.
-            check::<2, 24, 6, 2, 12, 3, 5, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            check::<2, 24, 6, 2, 12, 3, 5, 2, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            // Widened weights: the ungrouped cases above again, and 16 rows by an odd
+            // pixel count.
+            check::<2, 5, 6, 5, 5, 6, 9, 2, 4>(seed, geometry([3, 3], [1, 1], [1, 1], 1));
+            check::<3, 6, 7, 4, 3, 2, 9, 1, 4>(seed, geometry([3, 2], [2, 3], [1, 0], 1));
+            check::<8, 3, 3, 5, 3, 3, 4, 2, 4>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            check::<3, 2, 4, 4, 2, 4, 2, 1, 4>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
+            check::<20, 3, 3, 16, 3, 3, 10, 4, 4>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
         }
     }
 }

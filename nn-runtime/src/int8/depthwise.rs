@@ -160,8 +160,8 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
     let per_stripe = (fit - 3) / S + 1;
     let zp = layer.input_zero_point;
     for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
-        let words = &layer.words[c * layer.pairs..];
-        let tap = |k: usize| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8);
+        let words = &layer.words[c * 2 * layer.pairs..];
+        let tap = |k: usize| i32::from((words[2 * (k / 2)] >> (16 * (k % 2))) as i8);
         let taps = [
             pair(tap(0), tap(1)),
             tap(2) as u32,

@@ -229,13 +229,14 @@ impl Int8File {
         const OW: usize,
         const PAIRS: usize,
         const BLOCKS: usize,
+        const WORDS: usize,
     >(
         &self,
         key: &str,
         input: Quant,
         geometry: Geometry,
         relu: bool,
-    ) -> Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS> {
+    ) -> Conv2d<C, H, W, OC, OH, OW, PAIRS, BLOCKS, WORDS> {
         let bias = channels(&self.bias(key), key);
         Conv2d::new(&self.weight(key), bias, self.requantize(key, input, relu), input.zero_point, geometry)
     }

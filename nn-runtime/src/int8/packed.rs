@@ -7,13 +7,19 @@
 //! of such a word widens row 0's pair to two 16-bit halves, and `SXTB16 …, ROR #8` row
 //! 1's, ready for `SMLAD` against the input pair. The input is widened once per layer
 //! to 16-bit pairs with its zero point subtracted. Padded rows and columns are zero.
+//!
+//! The widened layout (`WORDS = 4`) spends twice the bytes to spare the `SXTB16`s: per
+//! column pair four words, row `r`'s pair as two 16-bit halves in word `r`, ready for
+//! `SMLAD` as loaded. Layers whose weights meet many pixels take it (the macro decides).
 
-/// `4·BLOCKS` rows × `2·PAIRS` columns of int8 weights in the kernels' layout.
+/// `4·BLOCKS` rows × `2·PAIRS` columns of int8 weights in the kernels' layout: `WORDS`
+/// words per column pair of a block, 2 (int8 bytes) or 4 (widened to 16 bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
-pub struct Packed<const PAIRS: usize, const BLOCKS: usize> {
-    /// Per block of four rows, per column pair: the words of rows 0–1 and rows 2–3.
-    pub words: [[[u32; 2]; PAIRS]; BLOCKS],
+pub struct Packed<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize = 2> {
+    /// Per block of four rows, per column pair: the words of rows 0–1 and rows 2–3, or
+    /// (widened) of rows 0, 1, 2 and 3.
+    pub words: [[[u32; WORDS]; PAIRS]; BLOCKS],
 }
 
 /// The column pairs that hold `cols` columns.
@@ -27,41 +33,47 @@ pub const fn blocks(groups: usize, rows_per_group: usize) -> usize {
     groups * rows_per_group.div_ceil(4)
 }
 
-impl<const PAIRS: usize, const BLOCKS: usize> Packed<PAIRS, BLOCKS> {
+impl<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize> Packed<PAIRS, BLOCKS, WORDS> {
     /// Packs the row-major `[groups · rows_per_group, cols]` matrix `w`, each group's
     /// rows in blocks of their own: what a baked layer stores in flash.
     ///
     /// # Panics
-    /// If `w` is not `groups · rows_per_group · cols` long, or `PAIRS` and `BLOCKS`
-    /// are not [`pairs`]`(cols)` and [`blocks`]`(groups, rows_per_group)` (in a `const`,
-    /// a compile error).
+    /// If `w` is not `groups · rows_per_group · cols` long, `PAIRS` and `BLOCKS` are not
+    /// [`pairs`]`(cols)` and [`blocks`]`(groups, rows_per_group)`, or `WORDS` is neither 2
+    /// nor 4 (in a `const`, a compile error).
     pub const fn pack(w: &[i8], groups: usize, rows_per_group: usize, cols: usize) -> Self {
+        assert!(WORDS == 2 || WORDS == 4, "WORDS must be 2 (int8) or 4 (widened)");
         assert!(w.len() == groups * rows_per_group * cols, "the weights are not groups × rows × cols long");
         assert!(PAIRS == pairs(cols), "PAIRS must be cols.div_ceil(2)");
         assert!(BLOCKS == blocks(groups, rows_per_group), "BLOCKS must be groups · rows_per_group.div_ceil(4)");
         let blocks_per_group = rows_per_group.div_ceil(4);
-        let mut words = [[[0u32; 2]; PAIRS]; BLOCKS];
+        let mut words = [[[0u32; WORDS]; PAIRS]; BLOCKS];
         let mut block = 0;
         while block < BLOCKS {
             let group = block / blocks_per_group;
             let first = (block % blocks_per_group) * 4;
             let mut pair = 0;
             while pair < PAIRS {
-                let mut half = 0;
-                while half < 2 {
-                    let mut word = 0u32;
-                    let mut byte = 0;
-                    while byte < 4 {
-                        let row = first + 2 * half + byte % 2;
-                        let col = 2 * pair + byte / 2;
+                let mut word = 0;
+                while word < WORDS {
+                    let mut bits = 0u32;
+                    let mut value = 0;
+                    while value < if WORDS == 2 { 4 } else { 2 } {
+                        // Byte `value` of rows 0–1 (or 2–3), or a 16-bit half of row `word`.
+                        let (row, col, shift) = if WORDS == 2 {
+                            (first + 2 * word + value % 2, 2 * pair + value / 2, 8 * value)
+                        } else {
+                            (first + word, 2 * pair + value, 16 * value)
+                        };
                         if row < rows_per_group && col < cols {
-                            let value = w[(group * rows_per_group + row) * cols + col];
-                            word |= (value as u8 as u32) << (8 * byte);
+                            let weight = w[(group * rows_per_group + row) * cols + col];
+                            let field = if WORDS == 2 { weight as u8 as u32 } else { weight as i16 as u16 as u32 };
+                            bits |= field << shift;
                         }
-                        byte += 1;
+                        value += 1;
                     }
-                    words[block][pair][half] = word;
-                    half += 1;
+                    words[block][pair][word] = bits;
+                    word += 1;
                 }
                 pair += 1;
             }
@@ -80,17 +92,30 @@ impl<const PAIRS: usize, const BLOCKS: usize> Packed<PAIRS, BLOCKS> {
         let blocks_per_group = rows_per_group.div_ceil(4);
         for (block, pairs) in self.words.iter().enumerate() {
             let (group, first) = (block / blocks_per_group, (block % blocks_per_group) * 4);
-            for (pair, halves) in pairs.iter().enumerate() {
-                for (half, &word) in halves.iter().enumerate() {
-                    for byte in 0..4 {
-                        let (row, col) = (first + 2 * half + byte % 2, 2 * pair + byte / 2);
+            for p in 0..PAIRS {
+                for r in 0..4 {
+                    let both = row_pair::<WORDS>(pairs.as_flattened(), p, r);
+                    for (c, value) in [both as i16, (both >> 16) as i16].into_iter().enumerate() {
+                        let (row, col) = (first + r, 2 * p + c);
                         if row < rows_per_group && col < cols {
-                            w[(group * rows_per_group + row) * cols + col] = (word >> (8 * byte)) as u8 as i8;
+                            w[(group * rows_per_group + row) * cols + col] = value as i8;
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Row `r`'s (of four) column pair `p` as two 16-bit values, from a block's `WORDS`
+/// words per pair `w`: what `SXTB16` makes of an int8 word, or the widened word itself.
+#[inline(always)]
+pub(crate) fn row_pair<const WORDS: usize>(w: &[u32], p: usize, r: usize) -> u32 {
+    if WORDS == 4 {
+        w[4 * p + r]
+    } else {
+        let word = w[2 * p + r / 2] >> (8 * (r % 2));
+        pair(i32::from(word as i8), i32::from((word >> 16) as i8))
     }
 }
 
@@ -138,29 +163,25 @@ pub(crate) fn dot4<const PAIRS: usize>(w: &[[u32; 2]; PAIRS], x: &[u32; PAIRS]) 
     acc
 }
 
-/// Rows `2·half` and `2·half + 1` of one block (`w`, as many pairs as `x`) times two
-/// inputs `A` and `B` whose pairs are interleaved (`x[p] = [A[p], B[p]]`), added to
-/// `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic.
-/// On Cortex-M4/M7 the DSP extension's loop.
-#[cfg(arm_dsp)]
+/// Rows `2·half` and `2·half + 1` of one block (`w`: `WORDS` words per pair, as many
+/// pairs as `x`) times two inputs `A` and `B` whose pairs are interleaved
+/// (`x[p] = [A[p], B[p]]`), added to `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`,
+/// in wrapping `i32` arithmetic. On Cortex-M4/M7 the int8 layout takes the DSP
+/// extension's loop; elsewhere, and widened, plain Rust.
 #[inline]
-pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
-    super::dsp::dot2x2(w, half, x, acc)
-}
-
-/// Rows `2·half` and `2·half + 1` of one block (`w`, as many pairs as `x`) times two
-/// inputs `A` and `B` whose pairs are interleaved (`x[p] = [A[p], B[p]]`), added to
-/// `acc`: `[row 0 · A, row 0 · B, row 1 · A, row 1 · B]`, in wrapping `i32` arithmetic.
-/// On Cortex-M4/M7 the DSP extension's loop; elsewhere plain Rust.
-#[cfg(not(arm_dsp))]
-#[inline]
-pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
-    assert_eq!(w.len(), x.len(), "the weights and the inputs hold different numbers of pairs");
+pub(crate) fn dot2x2<const WORDS: usize>(w: &[u32], half: usize, x: &[[u32; 2]], acc: [i32; 4]) -> [i32; 4] {
+    assert_eq!(w.len(), WORDS * x.len(), "the weights and the inputs hold different numbers of pairs");
+    #[cfg(arm_dsp)]
+    if WORDS == 2 {
+        // SAFETY: reinterprets the words as the pairs they are (`[u32; 2]` has `u32`'s
+        // alignment), `x.len()` of them.
+        let w = unsafe { core::slice::from_raw_parts(w.as_ptr().cast::<[u32; 2]>(), x.len()) };
+        return super::dsp::dot2x2(w, half, x, acc);
+    }
     let mut acc = acc;
-    for (words, &[a, b]) in w.iter().zip(x) {
-        let word = words[half];
-        for (r, row) in [word, word >> 8].into_iter().enumerate() {
-            let row = pair(i32::from(row as i8), i32::from((row >> 16) as i8));
+    for (p, &[a, b]) in x.iter().enumerate() {
+        for r in 0..2 {
+            let row = row_pair::<WORDS>(w, p, 2 * half + r);
             acc[2 * r] = super::insn::smlad(row, a, acc[2 * r]);
             acc[2 * r + 1] = super::insn::smlad(row, b, acc[2 * r + 1]);
         }
@@ -197,6 +218,21 @@ mod tests {
         let mut back = [0i8; 30];
         Packed::<8, 1>::pack(&w, 1, 2, 15).unpack(1, 2, 15, &mut back);
         assert_eq!(back, w);
+        let mut back = [0i8; 30];
+        Packed::<3, 2, 4>::pack(&w, 2, 3, 5).unpack(2, 3, 5, &mut back);
+        assert_eq!(back, w);
+    }
+
+    #[test]
+    fn the_widened_layout_holds_each_rows_pair_in_a_word() {
+        let w: [i8; 18] = core::array::from_fn(|i| i as i8 - 9);
+        let packed = Packed::<2, 2, 4>::pack(&w, 2, 3, 3);
+        let at = |row: usize, col: usize| w[row * 3 + col] as i16 as u16 as u32;
+        assert_eq!(packed.words[0][0][1], at(1, 0) | at(1, 1) << 16);
+        // Column 2 beside the padding's zero, and row 3 of each block all zero.
+        assert_eq!(packed.words[0][1][2], at(2, 2));
+        assert_eq!(packed.words[1][0][3], 0);
+        assert_eq!(packed.words[1][1][0], at(3, 2));
     }
 
     #[test]
@@ -215,7 +251,9 @@ mod tests {
             (0..26).map(|c| i32::from(w[r * 26 + c]) * (i32::from(x[c]) - zero_point)).sum()
         };
         for half in 0..2 {
-            let got = dot2x2(&packed.words[0], half, &x, [1, 2, 3, 4]);
+            let got = dot2x2::<2>(packed.words[0].as_flattened(), half, &x, [1, 2, 3, 4]);
+            let widened = Packed::<13, 1, 4>::pack(&w, 1, 4, 26);
+            assert_eq!(dot2x2::<4>(widened.words[0].as_flattened(), half, &x, [1, 2, 3, 4]), got, "half {half}");
             let (r0, r1) = (2 * half, 2 * half + 1);
             assert_eq!(got, [1 + dot(r0, &xa), 2 + dot(r0, &xb), 3 + dot(r1, &xa), 4 + dot(r1, &xb)], "half {half}");
         }

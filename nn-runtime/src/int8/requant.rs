@@ -483,7 +483,7 @@ mod tests {
         assert!(short_fits(coarse, 0, (1 << 29) - 1));
         assert!(short_fits(coarse, 0, (1 << 30) - 2));
         assert!(!short_fits(coarse, 1, (1 << 30) - 2));
-        assert!(!short_fits(coarse, -1, (1 << 29)));
+        assert!(!short_fits(coarse, -1, 1 << 29));
         // A tie of the high mul (acc·m = 2^30 · odd) and of the final division, by hand:
         // acc = 3, m = 2^30: 1.5 → 2, then 2 / 2 = 1 → 1; −3 → −1 then −1/2 → −1 (away from zero).
         let half = Multiplier { m: 1 << 30, shift: -1 };

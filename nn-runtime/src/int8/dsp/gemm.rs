@@ -8,32 +8,62 @@
 //! distance between two rows' outputs), 20 the passes of eight column pairs, 24 where the
 //! first pass enters, 28 `act_min` in each byte, 32 the patches, 36 the distance from the
 //! end of a block's first half back to the start of its second.
+//!
+//! Widened weights (16 bits, four words per column pair) spare the `SXTB16`s: one `LDRD`
+//! of both rows' pairs, one of both patches' and four `SMLAD`, 6 instructions for 8
+//! multiply-accumulates instead of 8.
 
 use core::arch::asm;
 
 use crate::int8::requant::Short;
 
-/// Eight column pairs of `column_pair_2x2` (in `dsp`), the first labelled
-/// `10` and the others `11`…`17`, so that a table can enter the pass at any of them.
-macro_rules! labelled_pass {
+/// One column pair of widened weights: both rows' pairs at `{wp}` (advanced past the
+/// block's four words) and both patches' at `{xp}` into the four accumulators.
+macro_rules! column_pair_wide {
     () => {
         concat!(
+            "ldrd {w}, {t}, [{wp}], #16\n",
+            "ldrd {xa}, {xb}, [{xp}], #8\n",
+            "smlad {a00}, {w}, {xa}, {a00}\n",
+            "smlad {a01}, {w}, {xb}, {a01}\n",
+            "smlad {a10}, {t}, {xa}, {a10}\n",
+            "smlad {a11}, {t}, {xb}, {a11}\n",
+        )
+    };
+}
+
+/// One column pair in the layout `$layout`: `narrow` (`column_pair_2x2` in `dsp`) or
+/// `wide` ([`column_pair_wide`]).
+macro_rules! column_pair_of {
+    (narrow) => {
+        pairs_2x2!(1)
+    };
+    (wide) => {
+        column_pair_wide!()
+    };
+}
+
+/// Eight column pairs in the layout `$layout`, the first labelled `10` and the others
+/// `11`…`17`, so that a table can enter the pass at any of them.
+macro_rules! labelled_pass {
+    ($layout:tt) => {
+        concat!(
             "10:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "11:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "12:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "13:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "14:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "15:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "16:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
             "17:\n",
-            pairs_2x2!(1),
+            column_pair_of!($layout),
         )
     };
 }
@@ -84,10 +114,10 @@ macro_rules! short_one {
 /// entry (a `TBB` into [`labelled_pass`]) and then in whole passes, then each row's
 /// short requantisation, `SSAT #8`, both outputs' bytes packed, the clamp `$clamp`, and a
 /// `STRH` into each row's outputs, which then advance by two rows. Besides the
-/// `8 · pairs` instructions of the products and 2 per pass, 32 instructions, 37 with
-/// the clamp.
+/// `8 · pairs` instructions of the products (`6 · pairs` widened) and 2 per pass, 44
+/// instructions, 49 with the clamp.
 macro_rules! gemm_2x2_rows {
-    ($clamp:tt) => {
+    ($layout:tt, $clamp:tt) => {
         concat!(
             "ldr {t}, [{kn}]\n",
             "ldrd {a00}, {a10}, [{t}], #8\n",
@@ -109,7 +139,7 @@ macro_rules! gemm_2x2_rows {
             ".byte (17f - 1b) / 2\n",
             ".p2align 1\n",
             "2:\n",
-            labelled_pass!(),
+            labelled_pass!($layout),
             "subs {n}, {n}, #1\n",
             "bne 2b\n",
             "ldr {xp}, [{kn}, #4]\n",
@@ -140,19 +170,20 @@ macro_rules! gemm_2x2_rows {
     };
 }
 
-/// The whole `asm!` loop of [`gemm_2x2`] with the clamp `$clamp`: per block both halves
-/// ([`gemm_2x2_rows`]), the weight pointer stepped back from the end of the first half
-/// to the start of the second (`{kn}` + 36) and from the end of the second to the next
-/// block, until no block is left (`{kn}` + 12).
+/// The whole `asm!` loop of [`gemm_2x2`] in the layout `$layout` with the clamp
+/// `$clamp`: per block both halves ([`gemm_2x2_rows`]), the weight pointer stepped back
+/// from the end of the first half to the start of the second (`{kn}` + 36) and from the
+/// end of the second to the next block (`$half`: the bytes of a half's words of a
+/// pair), until no block is left (`{kn}` + 12).
 macro_rules! gemm_2x2_loop {
-    ($clamp:tt, $k:expr, $words:expr) => {
+    ($layout:tt, $half:literal, $clamp:tt, $k:expr, $words:expr) => {
         asm!(
             "6:",
-            gemm_2x2_rows!($clamp),
+            gemm_2x2_rows!($layout, $clamp),
             "ldr {t}, [{kn}, #36]",
             "sub {wp}, {wp}, {t}",
-            gemm_2x2_rows!($clamp),
-            "sub {wp}, {wp}, #4",
+            gemm_2x2_rows!($layout, $clamp),
+            concat!("sub {wp}, {wp}, #", $half),
             "ldr {t}, [{kn}, #12]",
             "subs {t}, {t}, #1",
             "str {t}, [{kn}, #12]",
@@ -166,20 +197,24 @@ macro_rules! gemm_2x2_loop {
 }
 
 /// The outputs at pixels `p` and `p + 1` of `blocks` blocks of four weight rows (`pairs`
-/// column pairs each, from `words`) times the two patches `patches` (interleaved pairs),
+/// column pairs each, from `words`; widened when `wide`) times the two patches `patches`
+/// (interleaved pairs),
 /// with the rows' biases `bias` and short requantisations `shorts` (the output's zero
 /// point in them), clamped at `act_min`, into `y` (at row 0's pixel `p`; rows `pixels`
-/// apart): one `asm!` loop, per pair of rows 8 instructions per column pair, 2 per pass
-/// of eight, and 33 for the rest (38 where `act_min` is above −128).
+/// apart): one `asm!` loop, per pair of rows 8 instructions per column pair (6
+/// widened), 2 per pass of eight and 44 for the rest (49 where `act_min` is above
+/// −128), and 7 per block.
 ///
 /// # Safety
-/// `words` holds `blocks · pairs` pairs, `patches` `pairs`, 4-byte aligned; `bias` and
+/// `words` holds `blocks · pairs` pairs (of 2 words, or of 4 when `wide`), `patches`
+/// `pairs`, 4-byte aligned; `bias` and
 /// `shorts` hold `4 · blocks`; `y` reaches `(4 · blocks − 1) · pixels + 2` bytes;
 /// `blocks > 0` and `pairs > 0`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) unsafe fn gemm_2x2(
-    words: *const [u32; 2],
+    words: *const u32,
+    wide: bool,
     pairs: usize,
     blocks: usize,
     patches: *const [u32; 2],
@@ -201,16 +236,17 @@ pub(crate) unsafe fn gemm_2x2(
         ((8 - pairs % 8) % 8) as u32,
         (act_min as u32 & 0xff) * 0x0101_0101,
         patches as u32,
-        (8 * pairs - 4) as u32,
+        if wide { 16 * pairs - 8 } else { 8 * pairs - 4 } as u32,
     ];
     // SAFETY: the caller's bounds; the loop reads and writes the 40 bytes of `k`; M4
     // stores halfwords at any byte boundary; the `TBB` table's eight entries lie within
-    // its 255 halfwords (a pass is 64 instructions of 4 bytes).
+    // its 255 halfwords (a pass is at most 64 instructions of 4 bytes).
     unsafe {
-        if act_min == -128 {
-            gemm_2x2_loop!(no_clamp, k.as_mut_ptr(), words);
-        } else {
-            gemm_2x2_loop!(clamp, k.as_mut_ptr(), words);
+        match (wide, act_min == -128) {
+            (false, true) => gemm_2x2_loop!(narrow, "4", no_clamp, k.as_mut_ptr(), words),
+            (false, false) => gemm_2x2_loop!(narrow, "4", clamp, k.as_mut_ptr(), words),
+            (true, true) => gemm_2x2_loop!(wide, "8", no_clamp, k.as_mut_ptr(), words),
+            (true, false) => gemm_2x2_loop!(wide, "8", clamp, k.as_mut_ptr(), words),
         }
     }
 }
