@@ -44,7 +44,7 @@ fn int8_kernels_reproduce_tflm_bit_for_bit() {
     let file = Int8File::load(fixture("tflite-int8.safetensors"), &LAYERS).unwrap();
     let same = |groups| Geometry { kernel: [3, 3], stride: [1, 1], padding: [1, 1], groups };
     let conv: Conv2d<2, 8, 8, 4, 8, 8, 9, 1> = file.conv2d("0", file.input(), same(1), true);
-    let depthwise: Conv2d<4, 8, 8, 4, 8, 8, 5, 4> = file.conv2d("2.0", file.output("0"), same(4), false);
+    let depthwise: Conv2d<4, 8, 8, 4, 8, 8, 5, 1> = file.conv2d("2.0", file.output("0"), same(4), false);
     let add = file.add("2", file.output("2.0"), file.output("0"), false);
     let dense: Dense<16, 5, 8, 2> = file.dense("6", file.output("2"), false);
 

@@ -91,7 +91,7 @@ pub static CONV: Conv2d<2, 6, 6, 4, 6, 6, 9, 1> = Conv2d::new(
 );
 
 /// Depthwise 3×2 kernel, stride [1, 2], padding [1, 0]: 4 → 4 channels, 6×6 → 6×3.
-pub static DEPTHWISE: Conv2d<4, 6, 6, 4, 6, 3, 3, 4> = Conv2d::new(
+pub static DEPTHWISE: Conv2d<4, 6, 6, 4, 6, 3, 3, 1> = Conv2d::new(
     matrix::<6, 4>(22).as_flattened(),
     biases::<4>(23, 500),
     requantize::<4>(-6, 3, false),

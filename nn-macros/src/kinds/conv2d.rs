@@ -189,7 +189,9 @@ impl LayerKind for Conv2d {
         };
         let Conv2d { out_channels, kernel: (kh, kw), stride: (sh, sw), padding: (ph, pw), groups, .. } = *self;
         let cols = channels / groups * kh * kw;
-        let blocks = groups * (out_channels / groups).div_ceil(4);
+        // As `nn::int8::blocks`: groups of one row go four to a block.
+        let per_group = out_channels / groups;
+        let blocks = if per_group == 1 { groups.div_ceil(4) } else { groups * per_group.div_ceil(4) };
         // The macro widens some ungrouped layers' weights to 16 bits (`int8::widened`).
         let words = if groups == 1 && site.widened.contains(&site.layer.key) { 4 } else { 2 };
         let [c, h, w, oc, oh, ow, pairs, blocks, words] =

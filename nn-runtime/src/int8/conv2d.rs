@@ -294,6 +294,20 @@ fn im2col_gemm<const SHORT: bool>(
                 rows_2x2(layer, [g * out_per_group, g * blocks_per_group], out_per_group, first, patches, y);
                 continue;
             }
+            if out_per_group == 1 {
+                // Groups of one row go four to a block: group `g` is row `g % 4` of block `g / 4`.
+                let per_block = layer.words_per_pair() * layer.pairs;
+                let (block, row) = (g / 4, g % 4);
+                let words = &layer.words[block * per_block..(block + 1) * per_block];
+                let acc = layer.dot2x2(words, row / 2, patches, [layer.bias[g]; 4]);
+                let output = layer.channel::<SHORT>(g);
+                let at = g * pixels + first;
+                y[at] = output(acc[2 * (row % 2)]);
+                if second {
+                    y[at + 1] = output(acc[2 * (row % 2) + 1]);
+                }
+                continue;
+            }
             for b in 0..blocks_per_group {
                 let block = g * blocks_per_group + b;
                 let per_block = layer.words_per_pair() * layer.pairs;
@@ -563,13 +577,17 @@ mod tests {
             check::<3, 2, 4, 4, 2, 4, 2, 1, 2>(seed, geometry([1, 1], [1, 1], [0, 0], 1));
             // Depthwise 3×3 (the direct kernel): an odd output width, stride 2, no
             // padding, and a tall narrow plane like the keyword spotter's.
-            check::<4, 5, 5, 4, 5, 5, 5, 4, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 4));
-            check::<3, 7, 6, 3, 4, 3, 5, 3, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
-            check::<2, 4, 6, 2, 2, 4, 5, 2, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
-            check::<2, 25, 5, 2, 25, 5, 5, 2, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
-            check::<2, 6, 6, 2, 3, 3, 5, 2, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            check::<4, 5, 5, 4, 5, 5, 5, 1, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 4));
+            check::<3, 7, 6, 3, 4, 3, 5, 1, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 3));
+            check::<2, 4, 6, 2, 2, 4, 5, 1, 2>(seed, geometry([3, 3], [1, 1], [0, 0], 2));
+            check::<2, 25, 5, 2, 25, 5, 5, 1, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 2));
+            check::<2, 6, 6, 2, 3, 3, 5, 1, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
             // Stride 2 over several stripes, an odd output width.
-            check::<2, 24, 6, 2, 12, 3, 5, 2, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            check::<2, 24, 6, 2, 12, 3, 5, 1, 2>(seed, geometry([3, 3], [2, 2], [1, 1], 2));
+            // Six depthwise channels, four to a block: through the direct kernel (3×3) and
+            // through im2col (5×5).
+            check::<6, 5, 5, 6, 5, 5, 5, 2, 2>(seed, geometry([3, 3], [1, 1], [1, 1], 6));
+            check::<6, 8, 8, 6, 8, 8, 13, 2, 2>(seed, geometry([5, 5], [1, 1], [2, 2], 6));
             // Widened weights: the ungrouped cases above again, and 16 rows by an odd
             // pixel count.
             check::<2, 5, 6, 5, 5, 6, 9, 2, 4>(seed, geometry([3, 3], [1, 1], [1, 1], 1));

@@ -160,8 +160,10 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
     let per_stripe = (fit - 3) / S + 1;
     let zp = layer.input_zero_point;
     for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
-        let words = &layer.words[c * 2 * layer.pairs..];
-        let tap = |k: usize| i32::from((words[2 * (k / 2)] >> (16 * (k % 2))) as i8);
+        // Channel `c` is row `c % 4` of block `c / 4` (`packed::blocks`): its taps are the
+        // bytes `c % 2` and `c % 2 + 2` of the word of rows `c % 4 / 2` of each pair.
+        let words = &layer.words[c / 4 * 2 * layer.pairs + c % 4 / 2..];
+        let tap = |k: usize| i32::from((words[2 * (k / 2)] >> (8 * (c % 2) + 16 * (k % 2))) as i8);
         let taps = [
             pair(tap(0), tap(1)),
             tap(2) as u32,

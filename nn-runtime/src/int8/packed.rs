@@ -27,10 +27,30 @@ pub const fn pairs(cols: usize) -> usize {
     cols.div_ceil(2)
 }
 
-/// The blocks of four rows that hold `groups` groups of `rows_per_group` rows, each
-/// group starting a new block.
+/// The blocks of four rows that hold `groups` groups of `rows_per_group` rows: each
+/// group starts a block of its own, but groups of one row (depthwise) go four to a block.
 pub const fn blocks(groups: usize, rows_per_group: usize) -> usize {
-    groups * rows_per_group.div_ceil(4)
+    if rows_per_group == 1 {
+        groups.div_ceil(4)
+    } else {
+        groups * rows_per_group.div_ceil(4)
+    }
+}
+
+/// The row of the `[groups · rows_per_group, cols]` matrix at row `row` (of four) of
+/// block `block`, or `None` where the block is padding: see [`blocks`].
+pub const fn matrix_row(block: usize, row: usize, groups: usize, rows_per_group: usize) -> Option<usize> {
+    let (group, within) = if rows_per_group == 1 {
+        (4 * block + row, 0)
+    } else {
+        let blocks_per_group = rows_per_group.div_ceil(4);
+        (block / blocks_per_group, (block % blocks_per_group) * 4 + row)
+    };
+    if group < groups && within < rows_per_group {
+        Some(group * rows_per_group + within)
+    } else {
+        None
+    }
 }
 
 impl<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize> Packed<PAIRS, BLOCKS, WORDS> {
@@ -45,13 +65,10 @@ impl<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize> Packed<PAIRS, 
         assert!(WORDS == 2 || WORDS == 4, "WORDS must be 2 (int8) or 4 (widened)");
         assert!(w.len() == groups * rows_per_group * cols, "the weights are not groups × rows × cols long");
         assert!(PAIRS == pairs(cols), "PAIRS must be cols.div_ceil(2)");
-        assert!(BLOCKS == blocks(groups, rows_per_group), "BLOCKS must be groups · rows_per_group.div_ceil(4)");
-        let blocks_per_group = rows_per_group.div_ceil(4);
+        assert!(BLOCKS == blocks(groups, rows_per_group), "BLOCKS must be blocks(groups, rows_per_group)");
         let mut words = [[[0u32; WORDS]; PAIRS]; BLOCKS];
         let mut block = 0;
         while block < BLOCKS {
-            let group = block / blocks_per_group;
-            let first = (block % blocks_per_group) * 4;
             let mut pair = 0;
             while pair < PAIRS {
                 let mut word = 0;
@@ -61,12 +78,12 @@ impl<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize> Packed<PAIRS, 
                     while value < if WORDS == 2 { 4 } else { 2 } {
                         // Byte `value` of rows 0–1 (or 2–3), or a 16-bit half of row `word`.
                         let (row, col, shift) = if WORDS == 2 {
-                            (first + 2 * word + value % 2, 2 * pair + value / 2, 8 * value)
+                            (2 * word + value % 2, 2 * pair + value / 2, 8 * value)
                         } else {
-                            (first + word, 2 * pair + value, 16 * value)
+                            (word, 2 * pair + value, 16 * value)
                         };
-                        if row < rows_per_group && col < cols {
-                            let weight = w[(group * rows_per_group + row) * cols + col];
+                        if let (Some(row), true) = (matrix_row(block, row, groups, rows_per_group), col < cols) {
+                            let weight = w[row * cols + col];
                             let field = if WORDS == 2 { weight as u8 as u32 } else { weight as i16 as u16 as u32 };
                             bits |= field << shift;
                         }
@@ -89,16 +106,14 @@ impl<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize> Packed<PAIRS, 
     /// If `w` is not `groups · rows_per_group · cols` long.
     pub fn unpack(&self, groups: usize, rows_per_group: usize, cols: usize, w: &mut [i8]) {
         assert_eq!(w.len(), groups * rows_per_group * cols, "the weights are not groups × rows × cols long");
-        let blocks_per_group = rows_per_group.div_ceil(4);
         for (block, pairs) in self.words.iter().enumerate() {
-            let (group, first) = (block / blocks_per_group, (block % blocks_per_group) * 4);
             for p in 0..PAIRS {
                 for r in 0..4 {
                     let both = row_pair::<WORDS>(pairs.as_flattened(), p, r);
                     for (c, value) in [both as i16, (both >> 16) as i16].into_iter().enumerate() {
-                        let (row, col) = (first + r, 2 * p + c);
-                        if row < rows_per_group && col < cols {
-                            w[(group * rows_per_group + row) * cols + col] = value as i8;
+                        let col = 2 * p + c;
+                        if let (Some(row), true) = (matrix_row(block, r, groups, rows_per_group), col < cols) {
+                            w[row * cols + col] = value as i8;
                         }
                     }
                 }
@@ -207,6 +222,12 @@ mod tests {
         assert_eq!(packed.words[0][1][0], at(0, 2) | at(1, 2) << 8);
         // Group 1 starts its own block at row 3.
         assert_eq!(packed.words[1][1][1], at(5, 2));
+        // Six groups of one row (depthwise) go four to a block: groups 4 and 5 are rows 0
+        // and 1 of block 1, whose rows 2 and 3 are padding.
+        let packed = Packed::<2, 2>::pack(&w, 6, 1, 3);
+        assert_eq!(packed.words[1][0][0], at(4, 0) | at(5, 0) << 8 | at(4, 1) << 16 | at(5, 1) << 24);
+        assert_eq!(packed.words[1][1][1], 0);
+        assert_eq!(packed.words[0][1][1], at(2, 2) | at(3, 2) << 8);
     }
 
     #[test]
@@ -220,6 +241,9 @@ mod tests {
         assert_eq!(back, w);
         let mut back = [0i8; 30];
         Packed::<3, 2, 4>::pack(&w, 2, 3, 5).unpack(2, 3, 5, &mut back);
+        assert_eq!(back, w);
+        let mut back = [0i8; 30];
+        Packed::<3, 2>::pack(&w, 6, 1, 5).unpack(6, 1, 5, &mut back);
         assert_eq!(back, w);
     }
 
