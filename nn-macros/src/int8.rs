@@ -66,7 +66,7 @@ pub struct Int8Site<'c> {
 }
 
 /// The bytes widening may add to a network's int8 weights.
-const WIDEN_BUDGET: usize = 64 * 1024;
+const WIDEN_BUDGET: usize = 96 * 1024;
 
 /// The fewest output pixels (multiply-accumulates per weight) a widened layer has.
 const WIDEN_PIXELS: usize = 32;
