@@ -53,6 +53,9 @@ pub struct Conv2d<
     pub weights: Packed<PAIRS, BLOCKS, WORDS>,
     /// The int32 bias of each output channel, in units of `s_in · s_w[o]`.
     pub bias: [i32; OC],
+    /// `bias − zp_in · Σ w` per output channel: where the kernels' sums start, as they
+    /// read the input without its zero point (the padding reads as `zp_in`).
+    pub kernel_bias: [i32; OC],
     /// Multipliers, output zero point and fused-ReLU clamp.
     pub requantize: Requantize<OC>,
     /// The input's zero point (what padding stands for: it adds nothing to a sum).
@@ -99,25 +102,32 @@ impl<
             "OH × OW is not the output size of the geometry"
         );
         assert!(weight.len() == OC * cols, "the weights are not OC × C/groups × kh × kw long");
-        // The largest |acc| of any channel: |bias| + Σ |w| · max |x − zp|.
+        // The largest |acc| of any channel, |bias| + Σ |w| · max |x − zp|, and each
+        // channel's kernel bias, in one pass (a baked model evaluates this at compile time).
         let deviation = if input_zero_point > -1 { input_zero_point + 128 } else { 127 - input_zero_point };
         let mut bound = 0i64;
+        let mut kernel_bias = bias;
         let mut o = 0;
         while o < OC {
-            let mut sum = (bias[o] as i64).abs();
+            let (mut magnitude, mut sum) = (0i64, 0i32);
             let mut k = 0;
             while k < cols {
-                sum += (weight[o * cols + k] as i64).abs() * deviation as i64;
+                let w = weight[o * cols + k];
+                magnitude += (w as i64).abs();
+                sum = sum.wrapping_add(w as i32);
                 k += 1;
             }
-            if sum > bound {
-                bound = sum;
+            let reach = (bias[o] as i64).abs() + magnitude * deviation as i64;
+            if reach > bound {
+                bound = reach;
             }
+            kernel_bias[o] = bias[o].wrapping_sub(input_zero_point.wrapping_mul(sum));
             o += 1;
         }
         Self {
             weights: Packed::pack(weight, g, OC / g, cols),
             bias,
+            kernel_bias,
             requantize,
             input_zero_point,
             geometry,
@@ -148,7 +158,7 @@ impl<
             wide: WORDS == 4,
             shorts: &shorts,
             pairs: PAIRS,
-            bias: &self.bias,
+            bias: &self.kernel_bias,
             multipliers: &self.requantize.multipliers,
             zero_point: self.requantize.zero_point,
             act_min: self.requantize.act_min,
@@ -197,7 +207,7 @@ pub(crate) struct View<'a> {
     pub(crate) wide: bool,
     /// Column pairs per block.
     pub(crate) pairs: usize,
-    /// Per output channel.
+    /// Per output channel, where its sum starts: [`Conv2d::kernel_bias`].
     pub(crate) bias: &'a [i32],
     /// Per output channel.
     pub(crate) multipliers: &'a [Multiplier],
@@ -286,9 +296,10 @@ fn im2col_gemm<const SHORT: bool>(
         let group = &x[g * in_per_group * h * w..(g + 1) * in_per_group * h * w];
         for first in (0..pixels).step_by(2) {
             let second = first + 1 < pixels;
-            gather(layer, group, offsets, first, 0, patches);
             if second {
-                gather(layer, group, offsets, first + 1, 1, patches);
+                gather_both(layer, group, offsets, first, patches);
+            } else {
+                gather(layer, group, offsets, first, 0, patches);
             }
             if SHORT && second && out_per_group % 2 == 0 {
                 rows_2x2(layer, [g * out_per_group, g * blocks_per_group], out_per_group, first, patches, y);
@@ -417,14 +428,15 @@ fn rows_2x2(
     }
 }
 
-/// Writes output pixel `p`'s patch, `x − zp` as 16-bit pairs in the weights'
-/// `[c][ky][kx]` order (positions in the padding 0), into slot `q` of `patches`.
+/// Writes output pixel `p`'s patch, the inputs as 16-bit pairs in the weights'
+/// `[c][ky][kx]` order (positions in the padding the input zero point), into slot `q` of
+/// `patches`.
 #[inline(always)]
 fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usize, patches: &mut [[u32; 2]]) {
-    let Geometry { kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], .. } = layer.geometry;
-    let [_, h, w, _, _, ow] = layer.sizes;
+    let Geometry { kernel: [kh, kw], .. } = layer.geometry;
+    let [_, h, w, ..] = layer.sizes;
     let zp = layer.input_zero_point;
-    let (top, left) = ((p / ow * sh).wrapping_sub(ph), (p % ow * sw).wrapping_sub(pw));
+    let (top, left) = corner(layer, p);
     if top < h && left < w && top + kh <= h && left + kw <= w {
         let corner = &group[top * w + left..];
         #[cfg(arm_dsp)]
@@ -437,7 +449,6 @@ fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usi
                     corner.as_ptr(),
                     offsets.as_ptr(),
                     patches.len(),
-                    zp,
                     patches.as_mut_ptr().cast::<u32>().add(q),
                 )
             };
@@ -447,7 +458,7 @@ fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usi
             // SAFETY: the window lies inside the image, so every offset from its corner
             // indexes the group's channels (`offsets` holds `(c·H + ky)·W + kx`).
             let (v0, v1) = unsafe { (*corner.get_unchecked(o0 as usize), *corner.get_unchecked(o1 as usize)) };
-            slot[q] = pair(i32::from(v0) - zp, i32::from(v1) - zp);
+            slot[q] = pair(i32::from(v0), i32::from(v1));
         }
     } else {
         let mut k = 0;
@@ -457,7 +468,7 @@ fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usi
                 let iy = top.wrapping_add(ky);
                 for kx in 0..kw {
                     let ix = left.wrapping_add(kx);
-                    let v = if iy < h && ix < w { i32::from(plane[iy * w + ix]) - zp } else { 0 };
+                    let v = if iy < h && ix < w { i32::from(plane[iy * w + ix]) } else { zp };
                     if k % 2 == 0 {
                         low = v;
                     } else {
@@ -471,6 +482,44 @@ fn gather(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, q: usi
             patches[k / 2][q] = pair(low, 0);
         }
     }
+}
+
+/// The input row and column of output pixel `p`'s window's top-left tap (wrapped below
+/// zero, where the window starts in the padding).
+#[inline(always)]
+fn corner(layer: &View<'_>, p: usize) -> (usize, usize) {
+    let Geometry { stride: [sh, sw], padding: [ph, pw], .. } = layer.geometry;
+    let ow = layer.sizes[5];
+    ((p / ow * sh).wrapping_sub(ph), (p % ow * sw).wrapping_sub(pw))
+}
+
+/// Both patches, of output pixels `p` and `p + 1`; on Cortex-M4/M7, where their windows
+/// lie inside the image one input apart (stride 1, one output row), by one loop that
+/// loads both pixels' inputs together.
+#[inline(always)]
+fn gather_both(layer: &View<'_>, group: &[i8], offsets: &[[u32; 2]], p: usize, patches: &mut [[u32; 2]]) {
+    #[cfg(arm_dsp)]
+    {
+        let Geometry { kernel: [kh, kw], stride: [_, sw], .. } = layer.geometry;
+        let [_, h, w, _, _, ow] = layer.sizes;
+        let (top, left) = corner(layer, p);
+        if sw == 1 && p % ow + 1 < ow && top < h && left < w && top + kh <= h && left + kw < w {
+            assert!(offsets.len() >= patches.len(), "a patch has more pairs than offsets");
+            // SAFETY: both windows lie inside the image, so every offset from the first's
+            // corner indexes the group with the input after it; `patches` holds its pairs.
+            unsafe {
+                super::dsp::gather_two(
+                    group[top * w + left..].as_ptr(),
+                    offsets.as_ptr(),
+                    patches.len(),
+                    patches.as_mut_ptr(),
+                )
+            };
+            return;
+        }
+    }
+    gather(layer, group, offsets, p, 0, patches);
+    gather(layer, group, offsets, p + 1, 1, patches);
 }
 
 #[cfg(test)]

@@ -172,9 +172,7 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
             pair(tap(6), tap(7)),
             tap(8) as u32,
         ];
-        let sum: i32 = (0..9).map(tap).sum();
-        let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(sum));
-        let channel = Channel { taps, bias, layer, c };
+        let channel = Channel { taps, bias: layer.bias[c], layer, c };
         for (stripe, y) in y.chunks_mut(per_stripe * ow).enumerate() {
             let rows = y.len() / ow;
             // Plane row 0 is input row `stripe · per_stripe · S − ph`.
