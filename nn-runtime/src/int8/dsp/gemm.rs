@@ -85,30 +85,6 @@ macro_rules! clamp_2x2 {
     };
 }
 
-/// One accumulator's short requantisation with the constants `{w}` (m), `{xa}` (the
-/// rounding constant, the zero point in it) and `{xb}` (the shift): `LSL`, `SMMLAR`,
-/// `ADD … ASR #31` and `ASR`.
-macro_rules! short_one {
-    ($a:literal) => {
-        concat!(
-            "lsl {t}, ",
-            $a,
-            ", #1\n",
-            "smmlar {t}, {t}, {w}, {xa}\n",
-            "add ",
-            $a,
-            ", {t}, ",
-            $a,
-            ", asr #31\n",
-            "asr ",
-            $a,
-            ", ",
-            $a,
-            ", {xb}\n",
-        )
-    };
-}
-
 /// One pair of weight rows (the half of the block `{wp}` points to) by both patches:
 /// the accumulators start at the rows' biases, the column pairs run from the pass's
 /// entry (a `TBB` into [`labelled_pass`]) and then in whole passes, then each row's
@@ -145,12 +121,12 @@ macro_rules! gemm_2x2_rows {
             "ldr {xp}, [{kn}, #4]\n",
             "ldrd {w}, {xa}, [{xp}]\n",
             "ldr {xb}, [{xp}, #8]\n",
-            short_one!("{a00}"),
-            short_one!("{a01}"),
+            short_one!("{a00}", "{w}", "{xa}", "{xb}"),
+            short_one!("{a01}", "{w}", "{xa}", "{xb}"),
             "ldrd {w}, {xa}, [{xp}, #12]\n",
             "ldr {xb}, [{xp}, #20]\n",
-            short_one!("{a10}"),
-            short_one!("{a11}"),
+            short_one!("{a10}", "{w}", "{xa}", "{xb}"),
+            short_one!("{a11}", "{w}", "{xa}", "{xb}"),
             "add {xp}, {xp}, #24\n",
             "str {xp}, [{kn}, #4]\n",
             "ssat {a00}, #8, {a00}\n",

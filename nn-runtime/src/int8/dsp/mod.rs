@@ -165,6 +165,36 @@ pub(crate) fn dot2x2(w: &[[u32; 2]], half: usize, x: &[[u32; 2]], acc: [i32; 4])
     acc
 }
 
+/// One accumulator `$a`'s short requantisation (see [`Short`]) with the constants `$m`
+/// (m), `$r` (the rounding constant, the zero point in it) and `$s` (the shift), `{t}` a
+/// temporary: `LSL`, `SMMLAR`, `ADD … ASR #31` and `ASR`.
+macro_rules! short_one {
+    ($a:literal, $m:literal, $r:literal, $s:literal) => {
+        concat!(
+            "lsl {t}, ",
+            $a,
+            ", #1\n",
+            "smmlar {t}, {t}, ",
+            $m,
+            ", ",
+            $r,
+            "\n",
+            "add ",
+            $a,
+            ", {t}, ",
+            $a,
+            ", asr #31\n",
+            "asr ",
+            $a,
+            ", ",
+            $a,
+            ", ",
+            $s,
+            "\n",
+        )
+    };
+}
+
 /// See [`apply_2x2`](super::requant::apply_2x2): per row, `LDRD` and `LDR` of its
 /// constants, then per accumulator `LSL`, `SMMLAR`, `ADD … ASR #31`, `ASR`, `SSAT #8`
 /// and the clamp at `act_min`.
@@ -177,24 +207,12 @@ pub(crate) fn short_2x2(acc: [i32; 4], rows: &[Short; 2], act_min: i32) -> [i8; 
         asm!(
             "ldrd {m}, {r}, [{p}]",
             "ldr {s}, [{p}, #8]",
-            "lsl {t}, {a0}, #1",
-            "smmlar {t}, {t}, {m}, {r}",
-            "add {a0}, {t}, {a0}, asr #31",
-            "asr {a0}, {a0}, {s}",
-            "lsl {t}, {b0}, #1",
-            "smmlar {t}, {t}, {m}, {r}",
-            "add {b0}, {t}, {b0}, asr #31",
-            "asr {b0}, {b0}, {s}",
+            short_one!("{a0}", "{m}", "{r}", "{s}"),
+            short_one!("{b0}", "{m}", "{r}", "{s}"),
             "ldrd {m}, {r}, [{p}, #12]",
             "ldr {s}, [{p}, #20]",
-            "lsl {t}, {a1}, #1",
-            "smmlar {t}, {t}, {m}, {r}",
-            "add {a1}, {t}, {a1}, asr #31",
-            "asr {a1}, {a1}, {s}",
-            "lsl {t}, {b1}, #1",
-            "smmlar {t}, {t}, {m}, {r}",
-            "add {b1}, {t}, {b1}, asr #31",
-            "asr {b1}, {b1}, {s}",
+            short_one!("{a1}", "{m}", "{r}", "{s}"),
+            short_one!("{b1}", "{m}", "{r}", "{s}"),
             "ssat {a0}, #8, {a0}",
             "ssat {b0}, #8, {b0}",
             "ssat {a1}, #8, {a1}",
@@ -231,14 +249,8 @@ pub(crate) fn short_pair(acc: [i32; 2], short: &Short, act_min: i32) -> [i8; 2] 
         asm!(
             "ldrd {m}, {r}, [{p}]",
             "ldr {s}, [{p}, #8]",
-            "lsl {t}, {a0}, #1",
-            "smmlar {t}, {t}, {m}, {r}",
-            "add {a0}, {t}, {a0}, asr #31",
-            "asr {a0}, {a0}, {s}",
-            "lsl {t}, {a1}, #1",
-            "smmlar {t}, {t}, {m}, {r}",
-            "add {a1}, {t}, {a1}, asr #31",
-            "asr {a1}, {a1}, {s}",
+            short_one!("{a0}", "{m}", "{r}", "{s}"),
+            short_one!("{a1}", "{m}", "{r}", "{s}"),
             "ssat {a0}, #8, {a0}",
             "ssat {a1}, #8, {a1}",
             "cmp {a0}, {amin}",
