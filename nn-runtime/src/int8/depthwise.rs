@@ -7,8 +7,9 @@
 //! are worked out in pairs of adjacent outputs: per kernel row three 32-bit loads of
 //! input pairs, one `SMLAD` with the taps `(w0, w1)` each and one `SMLABB`/`SMLABT` with
 //! `w2`; an odd output width ends each row with one output alone. On Cortex-M4/M7 a
-//! whole stripe is one `asm!` loop, requantisation included, and the widening takes four
-//! inputs per `LDR`, two `SXTB16` and two `PKH`.
+//! whole stripe is one `asm!` loop, requantisation included, four adjacent outputs per
+//! pass (`dsp::Stripe`), and the widening takes four inputs per `LDR`, two `SXTB16` and
+//! two `PKH`.
 //!
 //! [`Conv2d`]: super::conv2d::Conv2d
 
@@ -172,7 +173,21 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
         ];
         let sum: i32 = (0..9).map(tap).sum();
         let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(sum));
-        let channel = Channel { taps, bias, layer, c };
+        #[cfg(arm_dsp)]
+        let dsp = match (SHORT, layer.shorts.get(c)) {
+            (true, Some(short)) => {
+                Some(super::dsp::Stripe::new::<S>(&core::array::from_fn(tap), bias, short, layer.act_min, width, ow))
+            }
+            _ => None,
+        };
+        let channel = Channel {
+            taps,
+            bias,
+            layer,
+            c,
+            #[cfg(arm_dsp)]
+            dsp,
+        };
         for (stripe, y) in y.chunks_mut(per_stripe * ow).enumerate() {
             let rows = y.len() / ow;
             // Plane row 0 is input row `stripe · per_stripe · S − ph`.
@@ -194,12 +209,15 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
 }
 
 /// One channel of a depthwise layer: its taps (per kernel row, `(w0, w1)` and `w2`), its
-/// bias and its index `c` in `layer`.
+/// bias, its index `c` in `layer` and, on Cortex-M4/M7 with the short requantisation,
+/// the constants of the `asm!` loop.
 struct Channel<'a, 'b> {
     taps: [u32; 6],
     bias: i32,
     layer: &'a View<'b>,
     c: usize,
+    #[cfg(arm_dsp)]
+    dsp: Option<super::dsp::Stripe>,
 }
 
 impl Channel<'_, '_> {
@@ -213,22 +231,9 @@ impl Channel<'_, '_> {
     unsafe fn stripe<const S: usize, const SHORT: bool>(&self, plane: &[i16], width: usize, ow: usize, y: &mut [i8]) {
         let layer = self.layer;
         #[cfg(arm_dsp)]
-        if let (true, Some(short)) = (SHORT, layer.shorts.get(self.c)) {
-            let rows = y.len() / ow;
-            // SAFETY: the caller's bounds.
-            unsafe {
-                super::dsp::depthwise_stripe::<S>(
-                    plane.as_ptr(),
-                    width,
-                    rows,
-                    ow,
-                    &self.taps,
-                    self.bias,
-                    short,
-                    layer.act_min,
-                    y.as_mut_ptr(),
-                )
-            };
+        if let Some(dsp) = &self.dsp {
+            // SAFETY: the caller's bounds (the constants are those of `width` and `ow`).
+            unsafe { dsp.run::<S>(plane.as_ptr(), y.len() / ow, y.as_mut_ptr()) };
             return;
         }
         let output = layer.channel::<SHORT>(self.c);

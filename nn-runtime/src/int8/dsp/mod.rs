@@ -365,5 +365,5 @@ pub(crate) unsafe fn gather(corner: *const i8, offsets: *const [u32; 2], pairs: 
 mod depthwise;
 mod gemm;
 
-pub(crate) use depthwise::depthwise_stripe;
+pub(crate) use depthwise::Stripe;
 pub(crate) use gemm::gemm_2x2;
