@@ -158,41 +158,65 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
     let fit = plane.len().saturating_sub(SLACK) / width;
     assert!(fit >= 3, "the stripe has no room for three padded rows");
     // Output rows per stripe: their input rows, `S` apart plus the kernel's 2, fit.
-    let per_stripe = (fit - 3) / S + 1;
+    let stripes = Stripes { h, w, ph, pw, width, oh, ow, per_stripe: (fit - 3) / S + 1 };
     let zp = layer.input_zero_point;
+    #[cfg(arm_dsp)]
+    let mut dsp = super::dsp::Stripe::new::<S>(layer.act_min, width, ow);
     for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
-        let words = &layer.words[c * layer.pairs..];
-        let tap = |k: usize| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8);
-        let taps = [
-            pair(tap(0), tap(1)),
-            tap(2) as u32,
-            pair(tap(3), tap(4)),
-            tap(5) as u32,
-            pair(tap(6), tap(7)),
-            tap(8) as u32,
-        ];
-        let sum: i32 = (0..9).map(tap).sum();
-        let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(sum));
+        let words: &[[u32; 2]; 5] = layer.words[c * layer.pairs..][..5].try_into().expect("a 3×3 kernel is 5 pairs");
+        let taps: [i32; 9] = core::array::from_fn(|k| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8));
+        let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(taps.iter().sum()));
         #[cfg(arm_dsp)]
-        let dsp = match (SHORT, layer.shorts.get(c)) {
-            (true, Some(short)) => {
-                Some(super::dsp::Stripe::new::<S>(&core::array::from_fn(tap), bias, short, layer.act_min, width, ow))
-            }
-            _ => None,
-        };
-        let channel = Channel {
-            taps,
-            bias,
-            layer,
-            c,
-            #[cfg(arm_dsp)]
-            dsp,
-        };
-        for (stripe, y) in y.chunks_mut(per_stripe * ow).enumerate() {
-            let rows = y.len() / ow;
-            // Plane row 0 is input row `stripe · per_stripe · S − ph`.
-            let first = (stripe * per_stripe * S) as isize - ph as isize;
-            // Its rows `top..bottom` lie in the image, the others are zero.
+        if let (true, Some(short)) = (SHORT, layer.shorts.get(c)) {
+            dsp.set_channel(&taps, bias, short);
+            // SAFETY: `Stripes::each`'s plane holds the stripe's rows with `SLACK` past them
+            // and `(ow − 1)·S + 2 < width`, which `dsp.run` needs; `y` holds `rows · ow`.
+            stripes.each::<S>(x, y, zp, plane, |plane, rows, y| unsafe {
+                dsp.run::<S>(plane.as_ptr(), rows, y.as_mut_ptr())
+            });
+            continue;
+        }
+        let channel = Channel { taps: Channel::pairs(&taps), bias, layer, c };
+        // SAFETY: as above, what `channel.stripe` needs.
+        stripes.each::<S>(x, y, zp, plane, |plane, _, y| unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) });
+    }
+}
+
+/// The stripes of a channel plane `h × w` (padded by `ph` rows and `pw` columns, `width`
+/// wide) that give its `oh` output rows of `ow`, `per_stripe` at most per stripe.
+struct Stripes {
+    h: usize,
+    w: usize,
+    ph: usize,
+    pw: usize,
+    width: usize,
+    oh: usize,
+    ow: usize,
+    per_stripe: usize,
+}
+
+impl Stripes {
+    /// Widens the channel plane `x` stripe by stripe into `plane` (the rows outside the
+    /// image set to `zp`, the padding columns left as they are) and hands each stripe,
+    /// its number of output rows and those rows of `y` to `kernel`: the plane holds the
+    /// stripe's `(rows − 1)·S + 3` rows and [`SLACK`] more.
+    #[inline(always)]
+    fn each<const S: usize>(
+        &self,
+        x: &[i8],
+        y: &mut [i8],
+        zp: i32,
+        plane: &mut [i16],
+        mut kernel: impl FnMut(&[i16], usize, &mut [i8]),
+    ) {
+        let Self { h, w, ph, pw, width, oh, ow, per_stripe } = *self;
+        let (mut y, mut left) = (y, oh);
+        // Plane row 0's input row.
+        let mut first = -(ph as isize);
+        while left > 0 {
+            let rows = left.min(per_stripe);
+            let (out, rest) = y.split_at_mut(rows * ow);
+            // The plane's rows `top..bottom` lie in the image, the others are zero.
             let count = (rows - 1) * S + 3;
             let top = (-first).clamp(0, count as isize) as usize;
             let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
@@ -200,27 +224,29 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
             plane[bottom * width..count * width].fill(zp as i16);
             let from = (first + top as isize) as usize;
             widen(&x[from * w..(from + bottom - top) * w], w, pw, width, &mut plane[top * width..]);
-            // SAFETY: the stripe's `(rows − 1)·S + 3` rows of `width` lie in the plane,
-            // with `SLACK` past them (`fit` counts them), and each output's last input
-            // lies in its row, `(ow − 1)·S + 2 < width`.
-            unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) };
+            kernel(plane, rows, out);
+            (y, left, first) = (rest, left - rows, first + (rows * S) as isize);
         }
     }
 }
 
 /// One channel of a depthwise layer: its taps (per kernel row, `(w0, w1)` and `w2`), its
-/// bias, its index `c` in `layer` and, on Cortex-M4/M7 with the short requantisation,
-/// the constants of the `asm!` loop.
+/// bias and its index `c` in `layer`.
 struct Channel<'a, 'b> {
     taps: [u32; 6],
     bias: i32,
     layer: &'a View<'b>,
     c: usize,
-    #[cfg(arm_dsp)]
-    dsp: Option<super::dsp::Stripe>,
 }
 
 impl Channel<'_, '_> {
+    /// The nine taps `taps` (row by row) as per kernel row `(w0, w1)` and `w2`.
+    fn pairs(taps: &[i32; 9]) -> [u32; 6] {
+        let row = |r: usize| [pair(taps[3 * r], taps[3 * r + 1]), taps[3 * r + 2] as u32];
+        let ([a, b], [c, d], [e, f]) = (row(0), row(1), row(2));
+        [a, b, c, d, e, f]
+    }
+
     /// The output rows `y` (each `ow` long) of the widened stripe `plane`, rows `width`
     /// apart.
     ///
@@ -230,12 +256,6 @@ impl Channel<'_, '_> {
     #[inline(always)]
     unsafe fn stripe<const S: usize, const SHORT: bool>(&self, plane: &[i16], width: usize, ow: usize, y: &mut [i8]) {
         let layer = self.layer;
-        #[cfg(arm_dsp)]
-        if let Some(dsp) = &self.dsp {
-            // SAFETY: the caller's bounds (the constants are those of `width` and `ow`).
-            unsafe { dsp.run::<S>(plane.as_ptr(), y.len() / ow, y.as_mut_ptr()) };
-            return;
-        }
         let output = layer.channel::<SHORT>(self.c);
         for (oy, y) in y.chunks_exact_mut(ow).enumerate() {
             let top = oy * S * width;

@@ -255,9 +255,9 @@ macro_rules! stripe_asm {
     };
 }
 
-/// One channel's constants of the stripe loop of a depthwise 3×3 layer: its doubled
-/// bias and taps, its short requantisation and clamp, and the plan of an output row
-/// `ow` wide in a plane `width` wide (the words at offsets 0–60 of the loop's copy).
+/// The constants of the stripe loop of a depthwise 3×3 layer: one channel's doubled bias
+/// and taps and its short requantisation, and the layer's clamp and plan of an output
+/// row `ow` wide in a plane `width` wide (the words at offsets 0–60 of the loop's copy).
 pub(crate) struct Stripe {
     k: [u32; 16],
     width: usize,
@@ -266,42 +266,26 @@ pub(crate) struct Stripe {
 }
 
 impl Stripe {
-    /// The constants of the channel with the taps `taps` (row by row), the bias `bias`,
-    /// the short requantisation `short` (the zero point in it) and the output's
-    /// `act_min`, for output rows `ow` wide (`ow ≥ 1`) of stride `S` in a plane `width`
-    /// wide.
-    pub(crate) fn new<const S: usize>(
-        taps: &[i32; 9],
-        bias: i32,
-        short: &Short,
-        act_min: i32,
-        width: usize,
-        ow: usize,
-    ) -> Self {
-        let [m, round, shift] = short.words();
+    /// The constants of a layer of stride `S` with output rows `ow` wide (`ow ≥ 2`) in a
+    /// plane `width` wide and the output's `act_min`, before [`set_channel`](Self::set_channel).
+    pub(crate) fn new<const S: usize>(act_min: i32, width: usize, ow: usize) -> Self {
+        let mut k = [0; 16];
+        k[13] = (act_min as u32 & 0xff) * 0x0101_0101;
+        k[14] = ow as u32;
+        k[15] = (2 * S * (width - ow)) as u32;
+        Self { k, width, ow, clamp: act_min > -128 }
+    }
+
+    /// Sets the channel's taps `taps` (row by row), its bias `bias` and its short
+    /// requantisation `short` (the zero point in it).
+    #[inline(always)]
+    pub(crate) fn set_channel(&mut self, taps: &[i32; 9], bias: i32, short: &Short) {
         let pair = |a: i32, b: i32| (2 * a) as u16 as u32 | ((2 * b) as u16 as u32) << 16;
         let bias = bias.wrapping_mul(2) as u32;
         let row = |r: usize| [pair(taps[3 * r], taps[3 * r + 1]), pair(taps[3 * r + 1], taps[3 * r + 2])];
         let ([a, b], [c, d], [e, f]) = (row(0), row(1), row(2));
-        let k = [
-            bias,
-            bias,
-            bias,
-            bias,
-            a,
-            b,
-            c,
-            d,
-            e,
-            f,
-            m,
-            round,
-            shift,
-            (act_min as u32 & 0xff) * 0x0101_0101,
-            ow as u32,
-            (2 * S * (width - ow)) as u32,
-        ];
-        Self { k, width, ow, clamp: act_min > -128 }
+        let [m, round, shift] = short.words();
+        self.k[..13].copy_from_slice(&[bias, bias, bias, bias, a, b, c, d, e, f, m, round, shift]);
     }
 
     /// The `rows` output rows of stride `S` into `y` from the widened stripe at `plane`:
