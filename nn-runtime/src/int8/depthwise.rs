@@ -185,13 +185,21 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
 /// The stripes of a channel plane `h × w` (padded by `ph` rows and `pw` columns, `width`
 /// wide) that give its `oh` output rows of `ow`, `per_stripe` at most per stripe.
 struct Stripes {
+    /// The channel plane's height.
     h: usize,
+    /// Its width.
     w: usize,
+    /// The padding rows above and below it.
     ph: usize,
+    /// The padding columns left and right of it.
     pw: usize,
+    /// The padded row's length, `w + 2·pw`.
     width: usize,
+    /// The output rows.
     oh: usize,
+    /// The output row's length.
     ow: usize,
+    /// The most output rows a stripe gives.
     per_stripe: usize,
 }
 

@@ -11,7 +11,7 @@
 //! | r8 | the input pair just loaded, a temporary |
 //! | r9–r11 | the three kernel rows' inputs, advanced output by output |
 //! | r12 | the output |
-//! | lr | the passes left in the row |
+//! | lr | the row's plan, then the passes of four left in it; in a pass of five, the fifth output's accumulator |
 //!
 //! and reads its constants ([`Stripe`]) from a copy on the stack, at `sp`:
 //!
@@ -22,7 +22,7 @@
 //! | 32 | row 2's taps |
 //! | 40 | `m`, `round` |
 //! | 48 | `shift`, `act_min` in every byte |
-//! | 56 | the output row's width: its passes of four above its low two bits, the outputs left over |
+//! | 56 | the row's plan: `ow % 4` (the first pass: none, of five, two or three outputs), then four times the passes of four after it |
 //! | 60 | the step from a row's end to the next row's start, in bytes |
 //! | 64 | the end of the stripe's outputs |
 //!
@@ -101,34 +101,92 @@ macro_rules! row_pair {
     };
 }
 
-/// One kernel row of one output of stride `$s` in r0, as [`row_quad`] does four: two
-/// `LDR` and two multiplies.
+/// One kernel row of three adjacent outputs of stride `$s` in r0–r2, as [`row_quad`]
+/// does four: three `LDR` (four with stride 2) and six multiplies.
 #[rustfmt::skip]
-macro_rules! row_one {
+macro_rules! row_triple {
     (1, $p:literal, $w01:literal, $w12:literal) => {
         concat!(
-            "ldr r8, [", $p, "], #2\n",
+            "ldr r8, [", $p, "]\n",
             "smlad r0, ", $w01, ", r8, r0\n",
-            "ldr r8, [", $p, ", #2]\n",
+            "smlabt r1, ", $w01, ", r8, r1\n",
+            "ldr r8, [", $p, ", #4]\n",
             "smlatb r0, ", $w12, ", r8, r0\n",
+            "smlad r1, ", $w12, ", r8, r1\n",
+            "smlad r2, ", $w01, ", r8, r2\n",
+            "ldr r8, [", $p, ", #6]!\n",
+            "smlatt r2, ", $w12, ", r8, r2\n",
         )
     };
     (2, $p:literal, $w01:literal, $w12:literal) => {
         concat!(
-            "ldr r8, [", $p, "], #4\n",
-            "smlad r0, ", $w01, ", r8, r0\n",
             "ldr r8, [", $p, "]\n",
+            "smlad r0, ", $w01, ", r8, r0\n",
+            "ldr r8, [", $p, ", #4]\n",
             "smlatb r0, ", $w12, ", r8, r0\n",
+            "smlad r1, ", $w01, ", r8, r1\n",
+            "ldr r8, [", $p, ", #8]\n",
+            "smlatb r1, ", $w12, ", r8, r1\n",
+            "smlad r2, ", $w01, ", r8, r2\n",
+            "ldr r8, [", $p, ", #12]!\n",
+            "smlatb r2, ", $w12, ", r8, r2\n",
         )
     };
 }
 
-/// The three kernel rows of `$n` (`row_quad`, `row_pair` or `row_one`) outputs of stride
-/// `$s`: one `LDM` of the biases and the first two rows' taps, one `LDRD` of the third's.
+/// One kernel row of five adjacent outputs of stride `$s` in r0–r3 and lr, as
+/// [`row_quad`] does four: four `LDR` (six with stride 2) and ten multiplies.
+#[rustfmt::skip]
+macro_rules! row_quint {
+    (1, $p:literal, $w01:literal, $w12:literal) => {
+        concat!(
+            "ldr r8, [", $p, "]\n",
+            "smlad r0, ", $w01, ", r8, r0\n",
+            "smlabt r1, ", $w01, ", r8, r1\n",
+            "ldr r8, [", $p, ", #4]\n",
+            "smlatb r0, ", $w12, ", r8, r0\n",
+            "smlad r1, ", $w12, ", r8, r1\n",
+            "smlad r2, ", $w01, ", r8, r2\n",
+            "smlabt r3, ", $w01, ", r8, r3\n",
+            "ldr r8, [", $p, ", #8]\n",
+            "smlatb r2, ", $w12, ", r8, r2\n",
+            "smlad r3, ", $w12, ", r8, r3\n",
+            "smlad lr, ", $w01, ", r8, lr\n",
+            "ldr r8, [", $p, ", #10]!\n",
+            "smlatt lr, ", $w12, ", r8, lr\n",
+        )
+    };
+    (2, $p:literal, $w01:literal, $w12:literal) => {
+        concat!(
+            "ldr r8, [", $p, "]\n",
+            "smlad r0, ", $w01, ", r8, r0\n",
+            "ldr r8, [", $p, ", #4]\n",
+            "smlatb r0, ", $w12, ", r8, r0\n",
+            "smlad r1, ", $w01, ", r8, r1\n",
+            "ldr r8, [", $p, ", #8]\n",
+            "smlatb r1, ", $w12, ", r8, r1\n",
+            "smlad r2, ", $w01, ", r8, r2\n",
+            "ldr r8, [", $p, ", #12]\n",
+            "smlatb r2, ", $w12, ", r8, r2\n",
+            "smlad r3, ", $w01, ", r8, r3\n",
+            "ldr r8, [", $p, ", #16]\n",
+            "smlatb r3, ", $w12, ", r8, r3\n",
+            "smlad lr, ", $w01, ", r8, lr\n",
+            "ldr r8, [", $p, ", #20]!\n",
+            "smlatb lr, ", $w12, ", r8, lr\n",
+        )
+    };
+}
+
+/// The three kernel rows of `$n` (`row_pair`, `row_triple`, `row_quad` or `row_quint`)
+/// outputs of stride `$s`: one `LDM` of the biases and the first two rows' taps (and for
+/// five outputs one `LDR` of lr's bias), one `LDRD` of the third row's taps, two of the
+/// requantisation's constants.
 macro_rules! three_rows {
     ($n:ident, $s:tt) => {
         concat!(
             "ldm sp, {{r0-r7}}\n",
+            three_rows!(@lr $n),
             $n!($s, "r9", "r4", "r5"),
             $n!($s, "r10", "r6", "r7"),
             "ldrd r4, r5, [sp, #32]\n",
@@ -136,6 +194,12 @@ macro_rules! three_rows {
             "ldrd r4, r5, [sp, #40]\n",
             "ldrd r6, r7, [sp, #48]\n",
         )
+    };
+    (@lr row_quint) => {
+        "ldr lr, [sp]\n"
+    };
+    (@lr $n:ident) => {
+        ""
     };
 }
 
@@ -167,24 +231,26 @@ macro_rules! requantise {
     };
 }
 
-/// The clamp of r0's bytes at the `act_min` bytes in r7 (`SSUB8` and `SEL`), or nothing.
+/// The clamp of `$a`'s bytes at the `act_min` bytes in r7 (`SSUB8` and `SEL`), or
+/// nothing.
 macro_rules! clamp {
-    (true) => {
-        "ssub8 r8, r0, r7\nsel r0, r0, r7\n"
+    (true, $a:literal) => {
+        concat!("ssub8 r8, ", $a, ", r7\n", "sel ", $a, ", ", $a, ", r7\n")
     };
-    (false) => {
+    (false, $a:literal) => {
         ""
     };
 }
 
 /// The whole loop of a stripe of stride `$s`, with the clamp at `act_min` when `$clamp`:
-/// per output row the pair and the one output its plan leaves over, then its passes of
-/// four, then the step to the next row.
+/// per output row first the pass its plan (`ow % 4`) asks for, of two, three or five
+/// outputs (or none), then its passes of four, then the step to the next row.
 ///
 /// A pass of four takes 59 instructions with stride 1 (one `LDM`, three `LDRD`, nine
 /// `LDR` of input pairs and 24 multiplies for the 36 multiply-accumulates, 16 for the
 /// requantisation, three `BFI` and one `STR`, two for the loop), 65 with stride 2 (15
-/// `LDR`), and two more with the clamp.
+/// `LDR`), and two more with the clamp; a pass of five 72 with stride 1 (78 with stride
+/// 2, four more with the clamp), where a lone output and a pass of four would take 80.
 macro_rules! stripe_loop {
     ($s:tt, $clamp:tt) => {
         concat!(
@@ -197,26 +263,50 @@ macro_rules! stripe_loop {
             "ldmdb lr, {{r0-r7}}\n",
             "push {{r0-r7}}\n",
             "2:\n",
-            // C: a pair left over; Z: no single one.
+            // C: a first pass of two or three; Z: of two or none.
             "ldr lr, [sp, #56]\n",
             "lsls r8, lr, #31\n",
-            "bcc 3f\n",
+            "bcc 4f\n",
+            "bne 3f\n",
             three_rows!(row_pair, $s),
             requantise!("r0"),
             requantise!("r1"),
             "bfi r0, r1, #8, #8\n",
-            clamp!($clamp),
+            clamp!($clamp, "r0"),
             "strh r0, [r12], #2\n",
+            "b 5f\n",
             "3:\n",
-            "beq 4f\n",
-            three_rows!(row_one, $s),
+            three_rows!(row_triple, $s),
             requantise!("r0"),
-            clamp!($clamp),
+            requantise!("r1"),
+            requantise!("r2"),
+            "bfi r0, r1, #8, #8\n",
+            "bfi r0, r2, #16, #8\n",
+            clamp!($clamp, "r0"),
+            "strh r0, [r12], #2\n",
+            "lsr r0, r0, #16\n",
             "strb r0, [r12], #1\n",
+            "b 5f\n",
             "4:\n",
-            "lsrs lr, lr, #2\n",
-            "beq 6f\n",
+            "beq 5f\n",
+            three_rows!(row_quint, $s),
+            requantise!("r0"),
+            requantise!("r1"),
+            requantise!("r2"),
+            requantise!("r3"),
+            requantise!("lr"),
+            "bfi r0, r1, #8, #8\n",
+            "bfi r0, r2, #16, #8\n",
+            "bfi r0, r3, #24, #8\n",
+            clamp!($clamp, "r0"),
+            clamp!($clamp, "lr"),
+            "str r0, [r12], #4\n",
+            "strb lr, [r12], #1\n",
+            "ldr lr, [sp, #56]\n",
             "5:\n",
+            "lsrs lr, lr, #2\n",
+            "beq 7f\n",
+            "6:\n",
             three_rows!(row_quad, $s),
             requantise!("r0"),
             requantise!("r1"),
@@ -225,11 +315,11 @@ macro_rules! stripe_loop {
             "bfi r0, r1, #8, #8\n",
             "bfi r0, r2, #16, #8\n",
             "bfi r0, r3, #24, #8\n",
-            clamp!($clamp),
+            clamp!($clamp, "r0"),
             "str r0, [r12], #4\n",
             "subs lr, lr, #1\n",
-            "bne 5b\n",
-            "6:\n",
+            "bne 6b\n",
+            "7:\n",
             "ldrd r4, r5, [sp, #60]\n",
             "add r9, r9, r4\n",
             "add r10, r10, r4\n",
@@ -259,9 +349,13 @@ macro_rules! stripe_asm {
 /// and taps and its short requantisation, and the layer's clamp and plan of an output
 /// row `ow` wide in a plane `width` wide (the words at offsets 0–60 of the loop's copy).
 pub(crate) struct Stripe {
+    /// The words the loop copies to the stack (all but the end of the outputs).
     k: [u32; 16],
+    /// The plane's row length, in 16-bit values.
     width: usize,
+    /// The output rows' length.
     ow: usize,
+    /// Whether `act_min` clamps anything `SSAT` lets through.
     clamp: bool,
 }
 
@@ -271,7 +365,9 @@ impl Stripe {
     pub(crate) fn new<const S: usize>(act_min: i32, width: usize, ow: usize) -> Self {
         let mut k = [0; 16];
         k[13] = (act_min as u32 & 0xff) * 0x0101_0101;
-        k[14] = ow as u32;
+        // The first pass of a row, after the plan's low two bits: none, five, two or three.
+        let first = [0, 5, 2, 3][ow % 4];
+        k[14] = ((ow - first) / 4 * 4 + ow % 4) as u32;
         k[15] = (2 * S * (width - ow)) as u32;
         Self { k, width, ow, clamp: act_min > -128 }
     }
