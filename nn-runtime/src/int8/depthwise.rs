@@ -128,14 +128,16 @@ pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8],
     }
 }
 
-/// The rows of `w` inputs of `x` in 16 bits into the rows of `width` of `values`, from
-/// column `pw` on (the padding columns are left as they are).
-fn widen(x: &[i8], w: usize, pw: usize, width: usize, values: &mut [i16]) {
-    let rows = x.len() / w;
+/// The `rows` rows of `w` inputs of `x` in 16 bits into the rows of `width` of `values`,
+/// from column `pw` on (the padding columns are left as they are).
+fn widen(x: &[i8], rows: usize, w: usize, pw: usize, width: usize, values: &mut [i16]) {
     if rows == 0 {
         return;
     }
-    assert!(values.len() >= (rows - 1) * width + pw + w && pw + w <= width, "the rows do not fit");
+    assert!(
+        x.len() == rows * w && values.len() >= (rows - 1) * width + pw + w && pw + w <= width,
+        "the rows do not fit"
+    );
     #[cfg(arm_dsp)]
     {
         // SAFETY: `x` holds `rows · w` inputs and `values` from `pw` on `(rows − 1)·width + w`
@@ -150,91 +152,54 @@ fn widen(x: &[i8], w: usize, pw: usize, width: usize, values: &mut [i16]) {
     }
 }
 
-/// [`infer`] with stride `S`.
+/// [`infer`] with stride `S`: stripe by stripe, the stripe's rows outside the image set
+/// to the zero point once, then channel by channel its rows in the image widened and its
+/// output rows worked out.
 fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
     let [ph, pw] = layer.geometry.padding;
-    let [_, h, w, _, oh, ow] = layer.sizes;
+    let [c_in, h, w, _, oh, ow] = layer.sizes;
     let width = w + 2 * pw;
     let fit = plane.len().saturating_sub(SLACK) / width;
     assert!(fit >= 3, "the stripe has no room for three padded rows");
+    assert!(x.len() == c_in * h * w && y.len() == c_in * oh * ow, "the input or the output does not fit the layer");
     // Output rows per stripe: their input rows, `S` apart plus the kernel's 2, fit.
-    let stripes = Stripes { h, w, ph, pw, width, oh, ow, per_stripe: (fit - 3) / S + 1 };
+    let per_stripe = (fit - 3) / S + 1;
     let zp = layer.input_zero_point;
     #[cfg(arm_dsp)]
     let mut dsp = super::dsp::Stripe::new::<S>(layer.act_min, width, ow);
-    for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
-        let words: &[[u32; 2]; 5] = layer.words[c * layer.pairs..][..5].try_into().expect("a 3×3 kernel is 5 pairs");
-        let taps: [i32; 9] = core::array::from_fn(|k| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8));
-        let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(taps.iter().sum()));
-        #[cfg(arm_dsp)]
-        if let (true, Some(short)) = (SHORT, layer.shorts.get(c)) {
-            dsp.set_channel(&taps, bias, short);
-            // SAFETY: `Stripes::each`'s plane holds the stripe's rows with `SLACK` past them
-            // and `(ow − 1)·S + 2 < width`, which `dsp.run` needs; `y` holds `rows · ow`.
-            stripes.each::<S>(x, y, zp, plane, |plane, rows, y| unsafe {
-                dsp.run::<S>(plane.as_ptr(), rows, y.as_mut_ptr())
-            });
-            continue;
+    // The stripe's first output row, and the input row of the plane's row 0.
+    let (mut oy, mut first) = (0, -(ph as isize));
+    while oy < oh {
+        let rows = (oh - oy).min(per_stripe);
+        // The plane's rows `top..bottom` lie in the image, the others hold `zp`.
+        let count = (rows - 1) * S + 3;
+        let top = (-first).clamp(0, count as isize) as usize;
+        let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
+        plane[..top * width].fill(zp as i16);
+        plane[bottom * width..count * width].fill(zp as i16);
+        let from = (first + top as isize) as usize;
+        for c in 0..c_in {
+            let x = &x[(c * h + from) * w..][..(bottom - top) * w];
+            widen(x, bottom - top, w, pw, width, &mut plane[top * width..]);
+            let y = &mut y[(c * oh + oy) * ow..][..rows * ow];
+            let words: &[[u32; 2]; 5] =
+                layer.words[c * layer.pairs..][..5].try_into().expect("a 3×3 kernel is 5 pairs");
+            #[cfg(arm_dsp)]
+            if let (true, Some(short)) = (SHORT, layer.shorts.get(c)) {
+                dsp.set_channel(words, layer.bias[c], zp, short);
+                // SAFETY: the plane holds the stripe's `(rows − 1)·S + 3` rows of `width`,
+                // with `SLACK` past them (`fit` counts them), each output's last input lies
+                // in its row, `(ow − 1)·S + 2 < width`, and `y` holds `rows · ow`.
+                unsafe { dsp.run::<S>(plane.as_ptr(), rows, y.as_mut_ptr()) };
+                continue;
+            }
+            let taps: [i32; 9] = core::array::from_fn(|k| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8));
+            let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(taps.iter().sum()));
+            let channel = Channel { taps: Channel::pairs(&taps), bias, layer, c };
+            // SAFETY: as above.
+            unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) };
         }
-        let channel = Channel { taps: Channel::pairs(&taps), bias, layer, c };
-        // SAFETY: as above, what `channel.stripe` needs.
-        stripes.each::<S>(x, y, zp, plane, |plane, _, y| unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) });
-    }
-}
-
-/// The stripes of a channel plane `h × w` (padded by `ph` rows and `pw` columns, `width`
-/// wide) that give its `oh` output rows of `ow`, `per_stripe` at most per stripe.
-struct Stripes {
-    /// The channel plane's height.
-    h: usize,
-    /// Its width.
-    w: usize,
-    /// The padding rows above and below it.
-    ph: usize,
-    /// The padding columns left and right of it.
-    pw: usize,
-    /// The padded row's length, `w + 2·pw`.
-    width: usize,
-    /// The output rows.
-    oh: usize,
-    /// The output row's length.
-    ow: usize,
-    /// The most output rows a stripe gives.
-    per_stripe: usize,
-}
-
-impl Stripes {
-    /// Widens the channel plane `x` stripe by stripe into `plane` (the rows outside the
-    /// image set to `zp`, the padding columns left as they are) and hands each stripe,
-    /// its number of output rows and those rows of `y` to `kernel`: the plane holds the
-    /// stripe's `(rows − 1)·S + 3` rows and [`SLACK`] more.
-    #[inline(always)]
-    fn each<const S: usize>(
-        &self,
-        x: &[i8],
-        y: &mut [i8],
-        zp: i32,
-        plane: &mut [i16],
-        mut kernel: impl FnMut(&[i16], usize, &mut [i8]),
-    ) {
-        let Self { h, w, ph, pw, width, oh, ow, per_stripe } = *self;
-        let (mut y, mut left) = (y, oh);
-        // Plane row 0's input row.
-        let mut first = -(ph as isize);
-        while left > 0 {
-            let rows = left.min(per_stripe);
-            let (out, rest) = y.split_at_mut(rows * ow);
-            // The plane's rows `top..bottom` lie in the image, the others are zero.
-            let count = (rows - 1) * S + 3;
-            let top = (-first).clamp(0, count as isize) as usize;
-            let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
-            plane[..top * width].fill(zp as i16);
-            plane[bottom * width..count * width].fill(zp as i16);
-            let from = (first + top as isize) as usize;
-            widen(&x[from * w..(from + bottom - top) * w], w, pw, width, &mut plane[top * width..]);
-            kernel(plane, rows, out);
-            (y, left, first) = (rest, left - rows, first + (rows * S) as isize);
-        }
+        (oy, first) = (oy + rows, first + (rows * S) as isize);
     }
 }
 

@@ -372,16 +372,60 @@ impl Stripe {
         Self { k, width, ow, clamp: act_min > -128 }
     }
 
-    /// Sets the channel's taps `taps` (row by row), its bias `bias` and its short
-    /// requantisation `short` (the zero point in it).
+    /// Sets the channel whose packed taps are `words` (a depthwise layer's: the bytes 0 and
+    /// 2 of each pair's first word), its bias `bias` for inputs of zero point `zp` and its
+    /// short requantisation `short` (the output's zero point in it): one `asm!` block, per
+    /// pair of taps `LDR`, `SXTB16`, an `SMLAD` of their sum and `SADD16` doubling them,
+    /// `MLS` and `LSL` for the bias `2·(bias − zp · Σ taps)`, then per kernel row the taps
+    /// `(w0, w1)` and `(w1, w2)` (three by `LSR` and `PKHBT`) stored with the bias.
     #[inline(always)]
-    pub(crate) fn set_channel(&mut self, taps: &[i32; 9], bias: i32, short: &Short) {
-        let pair = |a: i32, b: i32| (2 * a) as u16 as u32 | ((2 * b) as u16 as u32) << 16;
-        let bias = bias.wrapping_mul(2) as u32;
-        let row = |r: usize| [pair(taps[3 * r], taps[3 * r + 1]), pair(taps[3 * r + 1], taps[3 * r + 2])];
-        let ([a, b], [c, d], [e, f]) = (row(0), row(1), row(2));
-        let [m, round, shift] = short.words();
-        self.k[..13].copy_from_slice(&[bias, bias, bias, bias, a, b, c, d, e, f, m, round, shift]);
+    pub(crate) fn set_channel(&mut self, words: &[[u32; 2]; 5], bias: i32, zp: i32, short: &Short) {
+        // SAFETY: reads the first words of the five pairs `words` points to, writes words
+        // 0–9 of `k` (4-byte aligned, as `STRD` needs).
+        unsafe {
+            asm!(
+                "ldr {d0}, [{wp}]",
+                "ldr {d1}, [{wp}, #8]",
+                "ldr {d2}, [{wp}, #16]",
+                "ldr {d3}, [{wp}, #24]",
+                "ldr {d4}, [{wp}, #32]",
+                "sxtb16 {d0}, {d0}",
+                "sxtb16 {d1}, {d1}",
+                "sxtb16 {d2}, {d2}",
+                "sxtb16 {d3}, {d3}",
+                "sxtb16 {d4}, {d4}",
+                "mov {wp}, #0x00010001",
+                "smuad {sum}, {d0}, {wp}",
+                "smlad {sum}, {d1}, {wp}, {sum}",
+                "smlad {sum}, {d2}, {wp}, {sum}",
+                "smlad {sum}, {d3}, {wp}, {sum}",
+                "smlad {sum}, {d4}, {wp}, {sum}",
+                "mls {bias}, {zp}, {sum}, {bias}",
+                "lsl {bias}, {bias}, #1",
+                "strd {bias}, {bias}, [{kp}]",
+                "strd {bias}, {bias}, [{kp}, #8]",
+                "sadd16 {d0}, {d0}, {d0}",
+                "sadd16 {d1}, {d1}, {d1}",
+                "sadd16 {d2}, {d2}, {d2}",
+                "sadd16 {d3}, {d3}, {d3}",
+                "sadd16 {d4}, {d4}, {d4}",
+                "lsr {wp}, {d0}, #16",
+                "pkhbt {wp}, {wp}, {d1}, lsl #16",
+                "strd {d0}, {wp}, [{kp}, #16]",
+                "lsr {wp}, {d1}, #16",
+                "pkhbt {wp}, {wp}, {d2}, lsl #16",
+                "strd {wp}, {d2}, [{kp}, #24]",
+                "lsr {wp}, {d3}, #16",
+                "pkhbt {wp}, {wp}, {d4}, lsl #16",
+                "strd {d3}, {wp}, [{kp}, #32]",
+                wp = inout(reg) words.as_ptr() => _, bias = inout(reg) bias => _, zp = in(reg) zp,
+                kp = in(reg) self.k.as_mut_ptr(),
+                d0 = out(reg) _, d1 = out(reg) _, d2 = out(reg) _, d3 = out(reg) _, d4 = out(reg) _,
+                sum = out(reg) _,
+                options(nostack),
+            );
+        }
+        self.k[10..13].copy_from_slice(&short.words());
     }
 
     /// The `rows` output rows of stride `S` into `y` from the widened stripe at `plane`:
