@@ -177,16 +177,16 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
         let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
         plane[..top * width].fill(zp as i16);
         plane[bottom * width..count * width].fill(zp as i16);
-        let from = (first + top as isize) as usize;
-        for c in 0..c_in {
-            let x = &x[(c * h + from) * w..][..(bottom - top) * w];
-            widen(x, bottom - top, w, pw, width, &mut plane[top * width..]);
-            let y = &mut y[(c * oh + oy) * ow..][..rows * ow];
-            let words: &[[u32; 2]; 5] =
-                layer.words[c * layer.pairs..][..5].try_into().expect("a 3×3 kernel is 5 pairs");
+        let (from, n) = ((first + top as isize) as usize, bottom - top);
+        let (xs, ys) = (x.chunks_exact(h * w), y.chunks_exact_mut(oh * ow));
+        let kernels = layer.words.chunks_exact(layer.pairs).zip(layer.bias);
+        for (c, ((x, y), (words, &bias))) in xs.zip(ys).zip(kernels).enumerate() {
+            widen(&x[from * w..(from + n) * w], n, w, pw, width, &mut plane[top * width..]);
+            let y = &mut y[oy * ow..(oy + rows) * ow];
+            let words: &[[u32; 2]; 5] = words[..5].try_into().expect("a 3×3 kernel is 5 pairs");
             #[cfg(arm_dsp)]
             if let (true, Some(short)) = (SHORT, layer.shorts.get(c)) {
-                dsp.set_channel(words, layer.bias[c], zp, short);
+                dsp.set_channel(words, bias, zp, short);
                 // SAFETY: the plane holds the stripe's `(rows − 1)·S + 3` rows of `width`,
                 // with `SLACK` past them (`fit` counts them), each output's last input lies
                 // in its row, `(ow − 1)·S + 2 < width`, and `y` holds `rows · ow`.
@@ -194,7 +194,7 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
                 continue;
             }
             let taps: [i32; 9] = core::array::from_fn(|k| i32::from((words[k / 2][0] >> (16 * (k % 2))) as i8));
-            let bias = layer.bias[c].wrapping_sub(zp.wrapping_mul(taps.iter().sum()));
+            let bias = bias.wrapping_sub(zp.wrapping_mul(taps.iter().sum()));
             let channel = Channel { taps: Channel::pairs(&taps), bias, layer, c };
             // SAFETY: as above.
             unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) };
