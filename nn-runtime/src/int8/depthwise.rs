@@ -26,25 +26,33 @@ const SLACK: usize = 2;
 /// takes one or less).
 const STRIPE: usize = 8;
 
+/// 16-bit values the stripe holds besides its [`STRIPE`] rows: little beside a wide
+/// plane's rows, but enough that a narrow plane (25 × 5, padded 27 × 7) fits whole, in
+/// one stripe, rather than in three whose every channel pays the stripe's set-up and
+/// widens the rows they share twice.
+const EXTRA: usize = 112;
+
 /// Room for a stripe of a channel plane `W` wide, widened to 16 bits: [`STRIPE`] rows
-/// of `2·W` (plus [`SLACK`]).
+/// of `2·W` and [`EXTRA`] (plus [`SLACK`]).
 #[repr(C)]
 pub(crate) struct Plane<const W: usize> {
     rows: [[u32; W]; STRIPE],
+    extra: [u32; EXTRA / 2],
     slack: [u32; SLACK / 2],
 }
 
 impl<const W: usize> Plane<W> {
     /// The room, zeroed.
     pub(crate) fn new() -> Self {
-        Self { rows: [[0; W]; STRIPE], slack: [0; SLACK / 2] }
+        Self { rows: [[0; W]; STRIPE], extra: [0; EXTRA / 2], slack: [0; SLACK / 2] }
     }
 
-    /// The room as `2·STRIPE·W + SLACK` 16-bit values.
+    /// The room as `2·STRIPE·W + EXTRA + SLACK` 16-bit values.
     pub(crate) fn halves(&mut self) -> &mut [i16] {
-        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·STRIPE·W + SLACK`
-        // i16s, aligned and initialised; the borrow of `self` covers the slice's life.
-        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * STRIPE * W + SLACK) }
+        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are
+        // `2·STRIPE·W + EXTRA + SLACK` i16s, aligned and initialised; the borrow of `self`
+        // covers the slice's life.
+        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * STRIPE * W + EXTRA + SLACK) }
     }
 }
 
