@@ -27,9 +27,9 @@ const SLACK: usize = 2;
 const STRIPE: usize = 8;
 
 /// 16-bit values the stripe holds besides its [`STRIPE`] rows: little beside a wide
-/// plane's rows, but enough that a narrow plane (25 × 5, padded 27 × 7) fits whole, in
-/// one stripe, rather than in three whose every channel pays the stripe's set-up and
-/// widens the rows they share twice.
+/// plane's rows, but enough that a narrow plane such as DS-CNN's 25 × 5 (27 × 7 padded)
+/// fits whole, in one stripe rather than three, each of which costs every channel the
+/// stripe's set-up and the rows it shares with the next widened again.
 const EXTRA: usize = 112;
 
 /// Room for a stripe of a channel plane `W` wide, widened to 16 bits: [`STRIPE`] rows

@@ -181,7 +181,7 @@ macro_rules! row_quint {
 /// The three kernel rows of `$n` (`row_pair`, `row_triple`, `row_quad` or `row_quint`)
 /// outputs of stride `$s`: one `LDM` of the biases and the first two rows' taps (and for
 /// five outputs one `LDR` of lr's bias), one `LDRD` of the third row's taps, two of the
-/// requantisation's constants.
+/// requantisation's constants and the clamp's.
 macro_rules! three_rows {
     ($n:ident, $s:tt) => {
         concat!(
@@ -206,27 +206,14 @@ macro_rules! three_rows {
 /// The short requantisation of the doubled accumulator `$a` (r4–r6 holding `m`, `round`
 /// and `shift`) to a saturated int8 value in its low byte: `SMMLAR`, `ADD … ASR #31`,
 /// `ASR` and `SSAT`.
+#[rustfmt::skip]
 macro_rules! requantise {
     ($a:literal) => {
         concat!(
-            "smmlar r8, ",
-            $a,
-            ", r4, r5\n",
-            "add ",
-            $a,
-            ", r8, ",
-            $a,
-            ", asr #31\n",
-            "asr ",
-            $a,
-            ", ",
-            $a,
-            ", r6\n",
-            "ssat ",
-            $a,
-            ", #8, ",
-            $a,
-            "\n",
+            "smmlar r8, ", $a, ", r4, r5\n",
+            "add ", $a, ", r8, ", $a, ", asr #31\n",
+            "asr ", $a, ", ", $a, ", r6\n",
+            "ssat ", $a, ", #8, ", $a, "\n",
         )
     };
 }
