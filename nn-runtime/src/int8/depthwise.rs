@@ -2,15 +2,18 @@
 //! outputs as inputs, stride 1 or 2): channel by channel, a stripe of input rows is
 //! widened to 16 bits with its padding, so that every output takes all nine taps. The
 //! padding (columns left and right, rows above and below the image) holds the input's
-//! zero point `zp` and the bias is `bias − zp · Σ taps`, which gives `Σ w · (x − zp)` over
-//! the taps inside the image without a subtraction per input. The stripe's output rows
+//! zero point `zp` and the sums start at the kernel bias `bias − zp · Σ taps`
+//! ([`Conv2d::kernel_bias`]), which gives `Σ w · (x − zp)` over the taps inside the image
+//! without a subtraction per input. The stripe's output rows
 //! are worked out in pairs of adjacent outputs: per kernel row three 32-bit loads of
 //! input pairs, one `SMLAD` with the taps `(w0, w1)` each and one `SMLABB`/`SMLABT` with
 //! `w2`; an odd output width ends each row with one output alone. On Cortex-M4/M7 a
-//! whole stripe is one `asm!` loop, requantisation included, and the widening takes four
-//! inputs per `LDR`, two `SXTB16` and two `PKH`.
+//! whole stripe is one `asm!` loop, requantisation included, four adjacent outputs per
+//! pass (`dsp::Stripe`), and the widening takes four inputs per `LDR`, two `SXTB16` and
+//! two `PKH`.
 //!
 //! [`Conv2d`]: super::conv2d::Conv2d
+//! [`Conv2d::kernel_bias`]: super::conv2d::Conv2d::kernel_bias
 
 use super::conv2d::{Geometry, View};
 use super::insn::{smlabb, smlabt, smlad};
@@ -25,25 +28,33 @@ const SLACK: usize = 2;
 /// takes one or less).
 const STRIPE: usize = 8;
 
+/// 16-bit values the stripe holds besides its [`STRIPE`] rows: little beside a wide
+/// plane's rows, but enough that a narrow plane such as DS-CNN's 25 × 5 (27 × 7 padded)
+/// fits whole, in one stripe rather than three, each of which costs every channel the
+/// stripe's set-up and the rows it shares with the next widened again.
+const EXTRA: usize = 112;
+
 /// Room for a stripe of a channel plane `W` wide, widened to 16 bits: [`STRIPE`] rows
-/// of `2·W` (plus [`SLACK`]).
+/// of `2·W` and [`EXTRA`] (plus [`SLACK`]).
 #[repr(C)]
 pub(crate) struct Plane<const W: usize> {
     rows: [[u32; W]; STRIPE],
+    extra: [u32; EXTRA / 2],
     slack: [u32; SLACK / 2],
 }
 
 impl<const W: usize> Plane<W> {
     /// The room, zeroed.
     pub(crate) fn new() -> Self {
-        Self { rows: [[0; W]; STRIPE], slack: [0; SLACK / 2] }
+        Self { rows: [[0; W]; STRIPE], extra: [0; EXTRA / 2], slack: [0; SLACK / 2] }
     }
 
-    /// The room as `2·STRIPE·W + SLACK` 16-bit values.
+    /// The room as `2·STRIPE·W + EXTRA + SLACK` 16-bit values.
     pub(crate) fn halves(&mut self) -> &mut [i16] {
-        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are `2·STRIPE·W + SLACK`
-        // i16s, aligned and initialised; the borrow of `self` covers the slice's life.
-        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * STRIPE * W + SLACK) }
+        // SAFETY: `Plane` is `repr(C)` words only, so its bytes are
+        // `2·STRIPE·W + EXTRA + SLACK` i16s, aligned and initialised; the borrow of `self`
+        // covers the slice's life.
+        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<i16>(), 2 * STRIPE * W + EXTRA + SLACK) }
     }
 }
 
@@ -127,14 +138,16 @@ pub(crate) fn infer<const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8],
     }
 }
 
-/// The rows of `w` inputs of `x` in 16 bits into the rows of `width` of `values`, from
-/// column `pw` on (the padding columns are left as they are).
-fn widen(x: &[i8], w: usize, pw: usize, width: usize, values: &mut [i16]) {
-    let rows = x.len() / w;
+/// The `rows` rows of `w` inputs of `x` in 16 bits into the rows of `width` of `values`,
+/// from column `pw` on (the padding columns are left as they are).
+fn widen(x: &[i8], rows: usize, w: usize, pw: usize, width: usize, values: &mut [i16]) {
     if rows == 0 {
         return;
     }
-    assert!(values.len() >= (rows - 1) * width + pw + w && pw + w <= width, "the rows do not fit");
+    assert!(
+        x.len() == rows * w && values.len() >= (rows - 1) * width + pw + w && pw + w <= width,
+        "the rows do not fit"
+    );
     #[cfg(arm_dsp)]
     {
         // SAFETY: `x` holds `rows · w` inputs and `values` from `pw` on `(rows − 1)·width + w`
@@ -149,47 +162,77 @@ fn widen(x: &[i8], w: usize, pw: usize, width: usize, values: &mut [i16]) {
     }
 }
 
-/// [`infer`] with stride `S`.
+/// [`infer`] with stride `S`: stripe by stripe, the stripe's rows outside the image set
+/// to the zero point once, then channel by channel its rows in the image widened and its
+/// output rows worked out.
 fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &mut [i8], plane: &mut [i16]) {
     let [ph, pw] = layer.geometry.padding;
-    let [_, h, w, _, oh, ow] = layer.sizes;
+    let [c_in, h, w, _, oh, ow] = layer.sizes;
     let width = w + 2 * pw;
     let fit = plane.len().saturating_sub(SLACK) / width;
     assert!(fit >= 3, "the stripe has no room for three padded rows");
+    assert!(x.len() == c_in * h * w && y.len() == c_in * oh * ow, "the input or the output does not fit the layer");
     // Output rows per stripe: their input rows, `S` apart plus the kernel's 2, fit.
     let per_stripe = (fit - 3) / S + 1;
     let zp = layer.input_zero_point;
-    for (c, (x, y)) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)).enumerate() {
-        // Channel `c` is row `c % 4` of block `c / 4` (`packed::blocks`): its taps are the
-        // bytes `c % 2` and `c % 2 + 2` of the word of rows `c % 4 / 2` of each pair.
-        let words = &layer.words[c / 4 * 2 * layer.pairs + c % 4 / 2..];
-        let tap = |k: usize| i32::from((words[2 * (k / 2)] >> (8 * (c % 2) + 16 * (k % 2))) as i8);
-        let taps = [
-            pair(tap(0), tap(1)),
-            tap(2) as u32,
-            pair(tap(3), tap(4)),
-            tap(5) as u32,
-            pair(tap(6), tap(7)),
-            tap(8) as u32,
-        ];
-        let channel = Channel { taps, bias: layer.bias[c], layer, c };
-        for (stripe, y) in y.chunks_mut(per_stripe * ow).enumerate() {
-            let rows = y.len() / ow;
-            // Plane row 0 is input row `stripe · per_stripe · S − ph`.
-            let first = (stripe * per_stripe * S) as isize - ph as isize;
-            // Its rows `top..bottom` lie in the image, the others are zero.
-            let count = (rows - 1) * S + 3;
-            let top = (-first).clamp(0, count as isize) as usize;
-            let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
-            plane[..top * width].fill(zp as i16);
-            plane[bottom * width..count * width].fill(zp as i16);
-            let from = (first + top as isize) as usize;
-            widen(&x[from * w..(from + bottom - top) * w], w, pw, width, &mut plane[top * width..]);
-            // SAFETY: the stripe's `(rows − 1)·S + 3` rows of `width` lie in the plane,
-            // with `SLACK` past them (`fit` counts them), and each output's last input
-            // lies in its row, `(ow − 1)·S + 2 < width`.
+    #[cfg(arm_dsp)]
+    let mut dsp = super::dsp::Stripe::new::<S>(layer.act_min, width, ow);
+    // The stripe's first output row, and the input row of the plane's row 0.
+    let (mut oy, mut first) = (0, -(ph as isize));
+    while oy < oh {
+        let rows = (oh - oy).min(per_stripe);
+        // The plane's rows `top..bottom` lie in the image, the others hold `zp`.
+        let count = (rows - 1) * S + 3;
+        let top = (-first).clamp(0, count as isize) as usize;
+        let bottom = (h as isize - first).clamp(top as isize, count as isize) as usize;
+        plane[..top * width].fill(zp as i16);
+        plane[bottom * width..count * width].fill(zp as i16);
+        let (from, n) = ((first + top as isize) as usize, bottom - top);
+        let (xs, ys) = (x.chunks_exact(h * w), y.chunks_exact_mut(oh * ow));
+        for (c, ((x, y), &bias)) in xs.zip(ys).zip(layer.bias).enumerate() {
+            widen(&x[from * w..(from + n) * w], n, w, pw, width, &mut plane[top * width..]);
+            let y = &mut y[oy * ow..(oy + rows) * ow];
+            let taps = Taps::of(layer, c);
+            #[cfg(arm_dsp)]
+            if let (true, Some(short)) = (SHORT, layer.shorts.get(c)) {
+                dsp.set_channel(taps, bias, short);
+                // SAFETY: the plane holds the stripe's `(rows − 1)·S + 3` rows of `width`,
+                // with `SLACK` past them (`fit` counts them), each output's last input lies
+                // in its row, `(ow − 1)·S + 2 < width`, and `y` holds `rows · ow`.
+                unsafe { dsp.run::<S>(plane.as_ptr(), rows, y.as_mut_ptr()) };
+                continue;
+            }
+            let taps: [i32; 9] = core::array::from_fn(|k| taps.tap(k));
+            let channel = Channel { taps: Channel::pairs(&taps), bias, layer, c };
+            // SAFETY: as above.
             unsafe { channel.stripe::<S, SHORT>(plane, width, ow, y) };
         }
+        (oy, first) = (oy + rows, first + (rows * S) as isize);
+    }
+}
+
+/// Where channel `c`'s nine taps lie in a depthwise layer's packed weights: row `c % 4`
+/// of block `c / 4` (`packed::blocks`), so the bytes `c % 2` and `c % 2 + 2` of the word
+/// of rows `c % 4 / 2` of each of the block's five pairs.
+#[derive(Clone, Copy)]
+pub(crate) struct Taps<'a> {
+    /// The words from the channel's word of its block's first pair on (two per pair).
+    pub(crate) words: &'a [u32],
+    /// `c % 2`: which byte of each half the channel's taps are.
+    pub(crate) odd: bool,
+}
+
+impl<'a> Taps<'a> {
+    /// Channel `c`'s taps in `layer`.
+    fn of(layer: &View<'a>, c: usize) -> Self {
+        let words = &layer.words[c / 4 * 2 * layer.pairs + c % 4 / 2..];
+        assert!(words.len() >= 9, "a 3×3 kernel is 5 pairs");
+        Self { words, odd: c % 2 == 1 }
+    }
+
+    /// Tap `k` (row-major).
+    fn tap(self, k: usize) -> i32 {
+        i32::from((self.words[2 * (k / 2)] >> (8 * usize::from(self.odd) + 16 * (k % 2))) as i8)
     }
 }
 
@@ -203,6 +246,13 @@ struct Channel<'a, 'b> {
 }
 
 impl Channel<'_, '_> {
+    /// The nine taps `taps` (row by row) as per kernel row `(w0, w1)` and `w2`.
+    fn pairs(taps: &[i32; 9]) -> [u32; 6] {
+        let row = |r: usize| [pair(taps[3 * r], taps[3 * r + 1]), taps[3 * r + 2] as u32];
+        let ([a, b], [c, d], [e, f]) = (row(0), row(1), row(2));
+        [a, b, c, d, e, f]
+    }
+
     /// The output rows `y` (each `ow` long) of the widened stripe `plane`, rows `width`
     /// apart.
     ///
@@ -212,25 +262,6 @@ impl Channel<'_, '_> {
     #[inline(always)]
     unsafe fn stripe<const S: usize, const SHORT: bool>(&self, plane: &[i16], width: usize, ow: usize, y: &mut [i8]) {
         let layer = self.layer;
-        #[cfg(arm_dsp)]
-        if let (true, Some(short)) = (SHORT, layer.shorts.get(self.c)) {
-            let rows = y.len() / ow;
-            // SAFETY: the caller's bounds.
-            unsafe {
-                super::dsp::depthwise_stripe::<S>(
-                    plane.as_ptr(),
-                    width,
-                    rows,
-                    ow,
-                    &self.taps,
-                    self.bias,
-                    short,
-                    layer.act_min,
-                    y.as_mut_ptr(),
-                )
-            };
-            return;
-        }
         let output = layer.channel::<SHORT>(self.c);
         for (oy, y) in y.chunks_exact_mut(ow).enumerate() {
             let top = oy * S * width;

@@ -422,5 +422,5 @@ pub(crate) unsafe fn gather_two(corner: *const i8, offsets: *const [u32; 2], pai
 mod depthwise;
 mod gemm;
 
-pub(crate) use depthwise::depthwise_stripe;
+pub(crate) use depthwise::Stripe;
 pub(crate) use gemm::gemm_2x2;
