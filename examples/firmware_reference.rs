@@ -125,6 +125,10 @@ fn int8_lines() -> Vec<String> {
         lines.push(int8_line("int8 conv avg", i, averaged.as_flattened().as_flattened()));
         lines.push(int8_line("int8 conv adaptive", i, adaptive.as_flattened().as_flattened()));
     }
+    for (i, x) in int8_case::DIRECT_INPUTS.iter().enumerate() {
+        let outputs = int8_case::direct_chain(x);
+        lines.extend(outputs.lines().iter().map(|(name, values)| int8_line(name, i, values)));
+    }
     lines
 }
 

@@ -1,5 +1,6 @@
 //! Runs nn's int8 kernels on fixed pseudo-random weights and inputs (`int8_case`): a
-//! 784-256-10 dense model and a small convolutional chain. Prints every output and the
+//! 784-256-10 dense model, a small convolutional chain and a chain of depthwise 3×3
+//! layers (every pass of the direct kernel's M4 loop). Prints every output and the
 //! instructions one dense inference takes, and exits. On a Cortex-M4F the matrix
 //! kernels use the DSP extension; on a Cortex-M0 the portable path: the outputs agree
 //! bit for bit with each other and with the host's.
@@ -14,7 +15,7 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-use nn_firmware::int8_case::{conv_chain, dense, ChainOutputs, CONV_INPUTS, DENSE_INPUTS};
+use nn_firmware::int8_case::{conv_chain, dense, direct_chain, ChainOutputs, CONV_INPUTS, DENSE_INPUTS, DIRECT_INPUTS};
 use panic_semihosting as _;
 
 /// Multiply-accumulates of one 784-256-10 inference: 784×256 + 256×10.
@@ -38,6 +39,11 @@ fn main() -> ! {
         board::print_values("int8 conv add", i, sum.as_flattened().as_flattened());
         board::print_values("int8 conv avg", i, averaged.as_flattened().as_flattened());
         board::print_values("int8 conv adaptive", i, adaptive.as_flattened().as_flattened());
+    }
+    for (i, x) in DIRECT_INPUTS.iter().enumerate() {
+        for (name, values) in direct_chain(black_box(x)).lines() {
+            board::print_values(name, i, values);
+        }
     }
     hprintln!("int8: peak stack since reset {} bytes", board::peak_stack());
     board::exit_success()
