@@ -172,11 +172,11 @@ const fn direct<const C: usize, const H: usize, const W: usize, const OH: usize,
 /// at the zero point −20.
 pub static DIRECT_S1_CLAMP: Conv2d<4, 10, 10, 4, 10, 10, 5, 1> = direct(40, 1, 1, -9, -20, true, 5);
 /// Stride 2 to 5 wide rows (a pass of five), clamped at 3.
-pub static DIRECT_S2_FIVE: Conv2d<4, 10, 10, 4, 5, 5, 5, 1> = direct(41, 2, 1, -9, 3, true, -20);
+pub static DIRECT_S2_FIVE: Conv2d<4, 10, 10, 4, 5, 5, 5, 1> = direct(41, 2, 1, -7, 3, true, -20);
 /// Stride 1 on 5 wide rows (a pass of five), without a clamp.
-pub static DIRECT_S1_FIVE: Conv2d<4, 5, 5, 4, 5, 5, 5, 1> = direct(42, 1, 1, -9, -9, false, 3);
+pub static DIRECT_S1_FIVE: Conv2d<4, 5, 5, 4, 5, 5, 5, 1> = direct(42, 1, 1, -5, -9, false, 3);
 /// Stride 2 to 3 wide rows (a pass of three), clamped at −50.
-pub static DIRECT_S2_THREE: Conv2d<4, 5, 5, 4, 3, 3, 5, 1> = direct(43, 2, 1, -9, -50, true, -9);
+pub static DIRECT_S2_THREE: Conv2d<4, 5, 5, 4, 3, 3, 5, 1> = direct(43, 2, 1, -6, -50, true, -9);
 /// Stride 2 without padding to 4 wide rows (one pass of four), without a clamp.
 pub static DIRECT_S2_FOUR: Conv2d<4, 10, 10, 4, 4, 4, 5, 1> = direct(44, 2, 0, -9, 11, false, 5);
 
