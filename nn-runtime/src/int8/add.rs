@@ -53,7 +53,7 @@ impl Add {
     /// Each input's rescaled value `a_i` depends on its int8 value alone: both are looked
     /// up in a table of 256 made once per call, and when the output multiplier shifts
     /// right (as it does but for outputs far coarser than the inputs) the sum is
-    /// requantised in the short form where [`short_fits`] allows it.
+    /// requantised in the short form wherever it gives the general one's result.
     pub fn add_in_place(&self, y: &mut [i8], x: &[i8]) {
         let [zp1, zp2, zp_out] = self.zero_points;
         let table = |multiplier: Multiplier, zero_point: i32| -> [i32; 256] {

@@ -131,8 +131,10 @@ impl<const N: usize> Requantize<N> {
 }
 
 impl<const N: usize> Requantize<N> {
-    /// Whether the kernels' short requantisation ([`Short`]) gives [`requantize`]'s
-    /// result for every channel when each `|acc|` is at most `bound` ([`short_fits`]).
+    /// Whether the kernels' short requantisation (`SMMLAR` of `2·acc`, then a rounding
+    /// shift) gives [`requantize`]'s result for every channel when each `|acc|` is at most
+    /// `bound`: every multiplier shifts right by 1 to 31, `bound < 2^30`, and the output
+    /// zero point, folded into the rounding constant, keeps the sum in an `i32`.
     pub const fn short_form_holds(&self, bound: i64) -> bool {
         let mut c = 0;
         while c < N {
@@ -150,7 +152,7 @@ impl<const N: usize> Requantize<N> {
 /// `1..=31`, `bound < 2^30`, and the sum `SMMLAR` forms with the zero point folded into its
 /// rounding constant, `|hi| + 2^(s−1) + |zero_point| · 2^s + 1` with `|hi| ≤ bound`, stays
 /// in an `i32`.
-pub const fn short_fits(multiplier: Multiplier, zero_point: i32, bound: i64) -> bool {
+pub(crate) const fn short_fits(multiplier: Multiplier, zero_point: i32, bound: i64) -> bool {
     let s = -(multiplier.shift as i64);
     1 <= s && s <= 31 && bound < 1 << 30 && bound + (1 << (s - 1)) + (zero_point as i64).abs() * (1 << s) + 1 < 1 << 31
 }
