@@ -5,7 +5,7 @@
 //! [`Packed`] weights with both ([`dot2x2`]).
 
 use super::depthwise;
-use super::packed::{blocks, dot2x2, pair, pairs, Packed};
+use super::packed::{blocks, dot2x2, lone_row_slot, pair, pairs, Packed};
 use super::requant::{apply_2x2, requantize, Multiplier, Requantize, Short};
 
 /// Kernel size, stride, zero padding (each `[height, width]`) and groups of a `Conv2d`.
@@ -306,9 +306,9 @@ fn im2col_gemm<const SHORT: bool>(
                 continue;
             }
             if out_per_group == 1 {
-                // Groups of one row go four to a block: group `g` is row `g % 4` of block `g / 4`.
+                // Groups of one row go four to a block.
                 let per_block = layer.words_per_pair() * layer.pairs;
-                let (block, row) = (g / 4, g % 4);
+                let (block, row) = lone_row_slot(g);
                 let words = &layer.words[block * per_block..(block + 1) * per_block];
                 let acc = layer.dot2x2(words, row / 2, patches, [layer.bias[g]; 4]);
                 let output = layer.channel::<SHORT>(g);

@@ -17,7 +17,7 @@
 
 use super::conv2d::{Geometry, View};
 use super::insn::{smlabb, smlabt, smlad};
-use super::packed::pair;
+use super::packed::{lone_row_slot, pair};
 use super::requant::apply_pair;
 
 /// The 16-bit room the widened stripe needs past its last row: the high half of the
@@ -211,23 +211,24 @@ fn channels<const S: usize, const SHORT: bool>(layer: &View<'_>, x: &[i8], y: &m
     }
 }
 
-/// Where channel `c`'s nine taps lie in a depthwise layer's packed weights: row `c % 4`
-/// of block `c / 4` (`packed::blocks`), so the bytes `c % 2` and `c % 2 + 2` of the word
-/// of rows `c % 4 / 2` of each of the block's five pairs.
+/// Where channel `c`'s nine taps lie in a depthwise layer's packed weights: row `r` of
+/// block `b` (`packed::lone_row_slot`), so the bytes `r % 2` and `r % 2 + 2` of the word
+/// of rows `r / 2` of each of the block's five pairs.
 #[derive(Clone, Copy)]
 pub(crate) struct Taps<'a> {
     /// The words from the channel's word of its block's first pair on (two per pair).
     pub(crate) words: &'a [u32],
-    /// `c % 2`: which byte of each half the channel's taps are.
+    /// Whether the channel is an odd row of its block: which byte of each half its taps are.
     pub(crate) odd: bool,
 }
 
 impl<'a> Taps<'a> {
     /// Channel `c`'s taps in `layer`.
     fn of(layer: &View<'a>, c: usize) -> Self {
-        let words = &layer.words[c / 4 * 2 * layer.pairs + c % 4 / 2..];
+        let (block, row) = lone_row_slot(c);
+        let words = &layer.words[block * 2 * layer.pairs + row / 2..];
         assert!(words.len() >= 9, "a 3×3 kernel is 5 pairs");
-        Self { words, odd: c % 2 == 1 }
+        Self { words, odd: row % 2 == 1 }
     }
 
     /// Tap `k` (row-major).

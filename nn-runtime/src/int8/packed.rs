@@ -6,7 +6,8 @@
 //! `[r0[2p], r1[2p], r0[2p + 1], r1[2p + 1]]` (little-endian). On a Cortex-M4, `SXTB16`
 //! of such a word widens row 0's pair to two 16-bit halves, and `SXTB16 …, ROR #8` row
 //! 1's, ready for `SMLAD` against the input pair. The input is widened once per layer
-//! to 16-bit pairs with its zero point subtracted. Padded rows and columns are zero.
+//! to 16-bit pairs (a dense layer subtracts its zero point; a convolution starts from a
+//! kernel bias that holds it). Padded rows and columns are zero.
 //!
 //! The widened layout (`WORDS = 4`) spends twice the bytes to spare the `SXTB16`s: per
 //! column pair four words, row `r`'s pair as two 16-bit halves in word `r`, ready for
@@ -37,9 +38,16 @@ pub const fn blocks(groups: usize, rows_per_group: usize) -> usize {
     }
 }
 
+/// The block and the row in it (of four) of group `group` when groups have one row
+/// each and go four to a block ([`blocks`]).
+pub(crate) const fn lone_row_slot(group: usize) -> (usize, usize) {
+    (group / 4, group % 4)
+}
+
 /// The row of the `[groups · rows_per_group, cols]` matrix at row `row` (of four) of
-/// block `block`, or `None` where the block is padding: see [`blocks`].
-pub const fn matrix_row(block: usize, row: usize, groups: usize, rows_per_group: usize) -> Option<usize> {
+/// block `block`, or `None` where the block is padding: see [`blocks`] (and, for groups
+/// of one row, [`lone_row_slot`], whose inverse this is).
+const fn matrix_row(block: usize, row: usize, groups: usize, rows_per_group: usize) -> Option<usize> {
     let (group, within) = if rows_per_group == 1 {
         (4 * block + row, 0)
     } else {
@@ -54,8 +62,8 @@ pub const fn matrix_row(block: usize, row: usize, groups: usize, rows_per_group:
 }
 
 impl<const PAIRS: usize, const BLOCKS: usize, const WORDS: usize> Packed<PAIRS, BLOCKS, WORDS> {
-    /// Packs the row-major `[groups · rows_per_group, cols]` matrix `w`, each group's
-    /// rows in blocks of their own: what a baked layer stores in flash.
+    /// Packs the row-major `[groups · rows_per_group, cols]` matrix `w`, in blocks as
+    /// [`blocks`] counts them: what a baked layer stores in flash.
     ///
     /// # Panics
     /// If `w` is not `groups · rows_per_group · cols` long, `PAIRS` and `BLOCKS` are not
