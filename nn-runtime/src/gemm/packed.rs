@@ -50,7 +50,31 @@ struct MicroKernel<F> {
     /// Every address above is readable (and writable for `out`), and the CPU has the
     /// instructions the kernel was compiled for.
     run: KernelFn<F>,
+    /// A vector transpose for [`pack`]'s slivers whose rows are contiguous, where the
+    /// CPU has one (else `pack` gathers one value at a time).
+    transpose: Option<TransposeFn<F>>,
 }
+
+/// Packs one whole sliver by transposing it in vector registers: `(x, rs, r, depth,
+/// out)` writes `out[p·r + i] = x[i·rs + p]` for `i < r` (a multiple of 8) and `p < depth`.
+///
+/// # Safety
+/// `x` holds `r` rows of `depth` contiguous values at stride `rs`, `out` has room for
+/// `r · depth` values, and the CPU has the instructions the function was compiled for.
+type TransposeFn<F> = unsafe fn(*const F, isize, usize, usize, *mut F);
+
+impl<F> MicroKernel<F> {
+    /// Whether the blocks of `b` (columns at stride `b_cs`) of a product with `m` rows are
+    /// packed: always where `b`'s rows are strided; where they are contiguous, when the
+    /// block is read by enough slivers of `a` for the copy to pay. (A `b` read in place
+    /// with rows a power of two apart also falls into few of L1's sets.)
+    fn packs_b(&self, m: usize, b_cs: isize) -> bool {
+        b_cs != 1 || m >= PACK_B_MIN_SLIVERS * self.mr
+    }
+}
+
+/// The fewest slivers of `a` for which a `b` of contiguous rows is packed.
+const PACK_B_MIN_SLIVERS: usize = 8;
 
 /// When a micro-kernel reads `a` packed.
 #[derive(Clone, Copy, PartialEq)]
@@ -145,19 +169,27 @@ pub(super) fn matmul_packed<F: Float>(
     let ((m, k), n) = (a.dim(), b.ncols());
     let kernel = micro_kernel::<F>(kernel());
     let blocking = Blocking::for_caches(kernel.mr, kernel.nr, size_of::<F>(), caches());
-    // Cycles, roughly, of `rows × cols` by `k` in one orientation: the tiles' fused
-    // multiply-adds (padded to `mr × nr`, two vector registers a cycle), a cycle per value
-    // copied into a packed sliver, and two per value stored where `c`'s rows are strided.
-    let cost = |rows: usize, cols: usize, [a_cs, b_cs, c_cs]: [isize; 3]| {
+    // Cycles, roughly, of `rows × cols` by `k` in one orientation, given the strides
+    // `[rs, cs]` of its `a`, `b` and `c`: the tiles' fused multiply-adds (padded to
+    // `mr × nr`, two vector registers a cycle), a cycle per value gathered into a packed
+    // sliver (an eighth where it is copied, a quarter where it is transposed in
+    // registers), and two per value stored where `c`'s rows are strided.
+    let cost = |rows: usize, cols: usize, [a, b, c]: [[isize; 2]; 3]| {
         let tiles = rows.next_multiple_of(kernel.mr) * cols.next_multiple_of(kernel.nr) * k / kernel.nr;
-        let packing_b = if b_cs != 1 { k * cols } else { 0 };
-        let packing_a = if kernel.packs_a.packs(a_cs) { k * rows } else { 0 };
-        let storing = if c_cs != 1 { 2 * rows * cols * k.div_ceil(blocking.kc) } else { 0 };
+        let packing_b = match (kernel.packs_b(rows, b[1]), b) {
+            (false, _) => 0,
+            (true, [_, 1]) => k * cols / 8,
+            (true, [1, _]) if kernel.transpose.is_some() => k * cols / 4,
+            (true, _) => k * cols,
+        };
+        let packing_a = if kernel.packs_a.packs(a[1]) { k * rows } else { 0 };
+        let storing = if c[1] != 1 { 2 * rows * cols * k.div_ceil(blocking.kc) } else { 0 };
         tiles + packing_a + packing_b + storing
     };
-    let ([a_rs, a_cs], [b_rs, b_cs]) = ([a.strides()[0], a.strides()[1]], [b.strides()[0], b.strides()[1]]);
-    let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
-    let transpose = cost(n, m, [b_rs, a_rs, c_rs]) < cost(m, n, [a_cs, b_cs, c_cs]);
+    let strides = |x: &[isize]| [x[0], x[1]];
+    let [a_s, b_s, c_s] = [strides(a.strides()), strides(b.strides()), strides(c.strides())];
+    let reversed = |[rs, cs]: [isize; 2]| [cs, rs];
+    let transpose = cost(n, m, [reversed(b_s), reversed(a_s), reversed(c_s)]) < cost(m, n, [a_s, b_s, c_s]);
     if transpose {
         blocked(
             kernel,
@@ -191,11 +223,12 @@ fn blocked<F: Float>(
     let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
     let [c_rs, c_cs] = [c.strides()[0], c.strides()[1]];
     let depth = block_k.min(k);
+    let packs_b = kernel.packs_b(m, b_cs);
     // Packed: `a`'s block (or only its last, partial sliver, for kernels that read `a` in
     // place); `b`'s block (or only its last, partial sliver, when its rows are contiguous).
     let packs_a = kernel.packs_a.packs(a_cs);
     let a_len = if packs_a { block_m.min(m).next_multiple_of(mr) } else { MAX_MR };
-    let b_len = if b_cs == 1 { nr } else { block_n.min(n).next_multiple_of(nr) };
+    let b_len = if packs_b { block_n.min(n).next_multiple_of(nr) } else { nr };
     let lens = [a_len * depth, b_len * depth];
     let (a_ptr, b_ptr, c_ptr) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     with_scratch(&PACKING, lens, |[a_packed, b_packed]: [&mut [F]; 2]| {
@@ -209,10 +242,10 @@ fn blocked<F: Float>(
                 // `b`'s block is packed unless its rows are contiguous; then only its last,
                 // partial sliver is (into the front of `b_packed`).
                 let b_tail = nc / nr * nr;
-                if b_cs != 1 {
-                    pack(b.slice(s![pc..pc + kc, jc..jc + nc]).t(), nr, b_packed);
+                if packs_b {
+                    pack(b.slice(s![pc..pc + kc, jc..jc + nc]).t(), nr, b_packed, kernel.transpose);
                 } else if b_tail < nc {
-                    pack(b.slice(s![pc..pc + kc, jc + b_tail..jc + nc]).t(), nr, b_packed);
+                    pack(b.slice(s![pc..pc + kc, jc + b_tail..jc + nc]).t(), nr, b_packed, kernel.transpose);
                 }
                 for ic in (0..m).step_by(block_m) {
                     let mc = block_m.min(m - ic);
@@ -220,11 +253,11 @@ fn blocked<F: Float>(
                     // lies but for its last, partial sliver.
                     let a_tail_row = if packs_a { 0 } else { mc / mr * mr };
                     if a_tail_row < mc {
-                        pack(a.slice(s![ic + a_tail_row..ic + mc, pc..pc + kc]), mr, a_packed);
+                        pack(a.slice(s![ic + a_tail_row..ic + mc, pc..pc + kc]), mr, a_packed, kernel.transpose);
                     }
                     for jr in (0..nc).step_by(nr) {
                         let (j0, cols) = (jc + jr, nr.min(nc - jr));
-                        let (b_sliver, b_stride) = if b_cs != 1 {
+                        let (b_sliver, b_stride) = if packs_b {
                             (b_packed[jr * kc..].as_ptr(), nr as isize)
                         } else if cols == nr {
                             (b_ptr.wrapping_offset(pc as isize * b_rs + j0 as isize), b_rs)
@@ -255,12 +288,16 @@ fn blocked<F: Float>(
                             // SAFETY: as above, with the whole tile written into `tile`
                             // (`MAX_TILE >= mr·nr`).
                             unsafe { (kernel.run)(kc, a_sliver, b_sliver, b_stride, out, [F::one(), F::zero()]) };
-                            for (i, tile_row) in tile.chunks_exact(nr).take(rows).enumerate() {
-                                for (j, &t) in tile_row[..cols].iter().enumerate() {
-                                    // SAFETY: `i < rows` and `j < cols`: an element of `c`.
-                                    let c = unsafe { &mut *corner.offset(i as isize * c_rs + j as isize * c_cs) };
-                                    *c = alpha * t + beta_times(beta, *c);
-                                }
+                            let write = |i: usize, j: usize| {
+                                // SAFETY: `i < rows` and `j < cols`: an element of `c`.
+                                let c = unsafe { &mut *corner.offset(i as isize * c_rs + j as isize * c_cs) };
+                                *c = alpha * tile[i * nr + j] + beta_times(beta, *c);
+                            };
+                            // Along whichever side of the tile lies closer together in `c`.
+                            if c_rs.unsigned_abs() < c_cs.unsigned_abs() {
+                                (0..cols).for_each(|j| (0..rows).for_each(|i| write(i, j)));
+                            } else {
+                                (0..rows).for_each(|i| (0..cols).for_each(|j| write(i, j)));
                             }
                         }
                     }
@@ -271,28 +308,44 @@ fn blocked<F: Float>(
 }
 
 /// Copies the rows of `x` (`[rows, depth]`) into slivers of `r` rows, each stored
-/// depth-major (`[depth][r]`), the last zero-padded to `r` rows. Reads go along
-/// whichever axis of `x` is contiguous.
-fn pack<F: Float>(x: ArrayView2<F>, r: usize, packed: &mut [F]) {
-    let depth = x.ncols();
+/// depth-major (`[depth][r]`), the last zero-padded to `r` rows. Where `x`'s columns are
+/// contiguous, each is read whole, in order, and split among the slivers: one stream
+/// through memory, which the prefetchers follow across pages. Otherwise a whole sliver
+/// goes through `transpose` when the CPU has one and `r` is a multiple of 8, and the
+/// rest one value at a time.
+fn pack<F: Float>(x: ArrayView2<F>, r: usize, packed: &mut [F], transpose: Option<TransposeFn<F>>) {
+    let (rows, depth) = x.dim();
+    let packed = &mut packed[..rows.div_ceil(r) * r * depth];
+    if !rows.is_multiple_of(r) {
+        packed[rows / r * r * depth..].fill(F::zero());
+    }
+    let (ptr, rs, cs) = (x.as_ptr(), x.strides()[0], x.strides()[1]);
+    if rs == 1 {
+        for p in 0..depth {
+            // SAFETY: column `p < depth` of `x`, `rows` contiguous values.
+            let column = unsafe { std::slice::from_raw_parts(ptr.wrapping_offset(p as isize * cs), rows) };
+            for (sliver, values) in column.chunks(r).enumerate() {
+                // Element by element: a loop the compiler vectorizes, where `copy_from_slice`
+                // of a few values would call `memcpy` for each.
+                let out = &mut packed[(sliver * depth + p) * r..][..values.len()];
+                out.iter_mut().zip(values).for_each(|(out, &value)| *out = value);
+            }
+        }
+        return;
+    }
     for (sliver, out) in x.axis_chunks_iter(Axis(0), r).zip(packed.chunks_exact_mut(r * depth)) {
         let rows = sliver.nrows();
-        if rows < r {
-            out.fill(F::zero());
-        }
         let (ptr, rs, cs) = (sliver.as_ptr(), sliver.strides()[0], sliver.strides()[1]);
-        // Written in order, `r` values a step; read along the sliver's columns, a copy
-        // where they are contiguous, else one value from each row (`r` streams).
+        if let Some(transpose) = transpose.filter(|_| rows == r && r.is_multiple_of(8) && cs == 1) {
+            // SAFETY: the sliver is `r` rows of `depth` contiguous values at stride `rs`,
+            // `out` holds `r · depth`, and `micro_kernel` checked the CPU.
+            unsafe { transpose(ptr, rs, r, depth, out.as_mut_ptr()) };
+            continue;
+        }
         for (p, out) in out.chunks_exact_mut(r).enumerate() {
-            let column = ptr.wrapping_offset(p as isize * cs);
-            if rs == 1 {
-                // SAFETY: column `p < depth` of the sliver, `rows` contiguous values.
-                out[..rows].copy_from_slice(unsafe { std::slice::from_raw_parts(column, rows) });
-            } else {
-                for (i, slot) in out[..rows].iter_mut().enumerate() {
-                    // SAFETY: row `i < rows`, column `p < depth`: an element of the sliver.
-                    *slot = unsafe { *column.offset(i as isize * rs) };
-                }
+            for (i, slot) in out[..rows].iter_mut().enumerate() {
+                // SAFETY: row `i < rows`, column `p < depth`: an element of the sliver.
+                *slot = unsafe { *ptr.offset(i as isize * rs + p as isize * cs) };
             }
         }
     }
@@ -301,17 +354,29 @@ fn pack<F: Float>(x: ArrayView2<F>, r: usize, packed: &mut [F]) {
 /// The micro-kernel of `kernel` for `F`, which this CPU runs: the vector kernels are
 /// f32 only, so f64 (and a kernel of another architecture) gets the portable one.
 fn micro_kernel<F: Float>(kernel: Kernel) -> MicroKernel<F> {
-    let portable = MicroKernel { mr: 4, nr: 8, packs_a: PackA::Never, run: portable_4x8::<F> };
+    let portable = MicroKernel { mr: 4, nr: 8, packs_a: PackA::Never, run: portable_4x8::<F>, transpose: None };
     if TypeId::of::<F>() != TypeId::of::<f32>() {
         return portable;
     }
     let vector: MicroKernel<f32> = match kernel {
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => MicroKernel { mr: 8, nr: 32, packs_a: PackA::Never, run: x86::avx512_8x32 },
+        Kernel::Avx512 => MicroKernel {
+            mr: 8,
+            nr: 32,
+            packs_a: PackA::Never,
+            run: x86::avx512_8x32,
+            transpose: Some(x86::transpose_8x8),
+        },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => MicroKernel { mr: 6, nr: 16, packs_a: PackA::RowsStrided, run: x86::avx2_6x16 },
+        Kernel::Avx2 => MicroKernel {
+            mr: 6,
+            nr: 16,
+            packs_a: PackA::RowsStrided,
+            run: x86::avx2_6x16,
+            transpose: Some(x86::transpose_8x8),
+        },
         #[cfg(target_arch = "aarch64")]
-        Kernel::Neon => MicroKernel { mr: 8, nr: 12, packs_a: PackA::Always, run: neon::neon_8x12 },
+        Kernel::Neon => MicroKernel { mr: 8, nr: 12, packs_a: PackA::Always, run: neon::neon_8x12, transpose: None },
         _ => return portable,
     };
     // SAFETY: `F` is `f32` (checked above), so the two types are the same.
@@ -408,6 +473,55 @@ mod x86 {
                 1 | 2 => kernel::<Avx2, 2>(kc, a, b, b_rs, out, scale),
                 3 | 4 => kernel::<Avx2, 4>(kc, a, b, b_rs, out, scale),
                 _ => kernel::<Avx2, 6>(kc, a, b, b_rs, out, scale),
+            }
+        }
+    }
+
+    /// [`super::TransposeFn`] with AVX: each 8 × 8 block of the sliver transposed in
+    /// registers (eight loads, twenty-four shuffles, eight stores), the depth past the
+    /// last whole block one value at a time.
+    ///
+    /// # Safety
+    /// As [`super::TransposeFn`], on a CPU with AVX.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn transpose_8x8(x: *const f32, rs: isize, r: usize, depth: usize, out: *mut f32) {
+        let whole = depth / 8 * 8;
+        for group in (0..r).step_by(8) {
+            // SAFETY (every block): rows `group..group + 8 <= r` of the sliver, columns below
+            // `depth`, and their places in `out`, as the caller vouches.
+            let rows = unsafe { x.offset(group as isize * rs) };
+            for p in (0..whole).step_by(8) {
+                unsafe {
+                    let row = |i: isize| _mm256_loadu_ps(rows.offset(i * rs).add(p));
+                    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                    let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+                    let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                    let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                    let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                    let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                    let (s0, s1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
+                    let (s2, s3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
+                    let (s4, s5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
+                    let (s6, s7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
+                    let columns = [
+                        _mm256_permute2f128_ps::<0x20>(s0, s4),
+                        _mm256_permute2f128_ps::<0x20>(s1, s5),
+                        _mm256_permute2f128_ps::<0x20>(s2, s6),
+                        _mm256_permute2f128_ps::<0x20>(s3, s7),
+                        _mm256_permute2f128_ps::<0x31>(s0, s4),
+                        _mm256_permute2f128_ps::<0x31>(s1, s5),
+                        _mm256_permute2f128_ps::<0x31>(s2, s6),
+                        _mm256_permute2f128_ps::<0x31>(s3, s7),
+                    ];
+                    for (q, column) in columns.into_iter().enumerate() {
+                        _mm256_storeu_ps(out.add((p + q) * r + group), column);
+                    }
+                }
+            }
+            for p in whole..depth {
+                for i in 0..8 {
+                    unsafe { *out.add(p * r + group + i) = *rows.offset(i as isize * rs).add(p) };
+                }
             }
         }
     }
