@@ -486,12 +486,14 @@ mod x86 {
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn transpose_8x8(x: *const f32, rs: isize, r: usize, depth: usize, out: *mut f32) {
         let whole = depth / 8 * 8;
-        for group in (0..r).step_by(8) {
-            // SAFETY (every block): rows `group..group + 8 <= r` of the sliver, columns below
-            // `depth`, and their places in `out`, as the caller vouches.
-            let rows = unsafe { x.offset(group as isize * rs) };
-            for p in (0..whole).step_by(8) {
+        // Every group of 8 rows at each depth before the next: all `r` rows stream at once,
+        // and each step fills whole lines of `out`.
+        for p in (0..whole).step_by(8) {
+            for group in (0..r).step_by(8) {
+                // SAFETY: rows `group..group + 8 <= r` of the sliver, columns `p..p + 8 <=
+                // depth`, and their places in `out`, as the caller vouches.
                 unsafe {
+                    let rows = x.offset(group as isize * rs);
                     let row = |i: isize| _mm256_loadu_ps(rows.offset(i * rs).add(p));
                     let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
                     let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
@@ -518,10 +520,11 @@ mod x86 {
                     }
                 }
             }
-            for p in whole..depth {
-                for i in 0..8 {
-                    unsafe { *out.add(p * r + group + i) = *rows.offset(i as isize * rs).add(p) };
-                }
+        }
+        for p in whole..depth {
+            for i in 0..r {
+                // SAFETY: row `i < r`, column `p < depth`, and its place in `out`.
+                unsafe { *out.add(p * r + i) = *x.offset(i as isize * rs).add(p) };
             }
         }
     }
