@@ -895,6 +895,49 @@ mod tests {
     }
 
     #[test]
+    fn every_way_of_packing_gives_the_slivers_of_the_definition() {
+        // Rows of `x` contiguous (the transposes, or one value at a time), columns
+        // contiguous (the column copies), and neither; whole and partial slivers; depths
+        // with and without a last partial 8 × 8 block; each through every transpose here.
+        // (The portable kernel has none: `None` packs one value at a time.)
+        let transposes: Vec<Option<TransposeFn<f32>>> =
+            Kernel::available().map(|kernel| micro_kernel::<f32>(kernel).transpose).collect();
+        for (rows, depth) in [(16, 8), (32, 21), (13, 3), (48, 100), (1, 9)] {
+            let rows_contiguous = Array2::from_shape_fn((rows, depth), |(i, p)| (i * 1000 + p) as f32);
+            let columns_contiguous = rows_contiguous.t().as_standard_layout().into_owned().reversed_axes();
+            let wide =
+                Array2::from_shape_fn(
+                    (rows, 2 * depth),
+                    |(i, p)| if p % 2 == 0 { rows_contiguous[[i, p / 2]] } else { -1.0 },
+                );
+            let strided = wide.slice(s![.., ..;2]);
+            for x in [rows_contiguous.view(), columns_contiguous.view(), strided] {
+                assert_eq!(x, rows_contiguous.view());
+                for r in [6, 8, 12, 16, 32] {
+                    let slivers = rows.div_ceil(r);
+                    let want: Vec<f32> = (0..slivers * depth * r)
+                        .map(|at| {
+                            let (sliver, p, i) = (at / (depth * r), at / r % depth, at % r);
+                            let row = sliver * r + i;
+                            if row < rows {
+                                x[[row, p]]
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    for &transpose in &transposes {
+                        let mut packed = vec![f32::NAN; slivers * depth * r + 5];
+                        pack(x, r, &mut packed, transpose);
+                        assert_eq!(&packed[..want.len()], want, "{rows} x {depth}, strides {:?}, r {r}", x.strides());
+                        assert!(packed[want.len()..].iter().all(|v| v.is_nan()), "written past the slivers");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn blocks_fit_the_caches_they_are_sized_for() {
         let zen4 = Caches { l1d: 32 << 10, l2: 1 << 20, l3: 32 << 20 };
         for caches in [zen4, super::super::cache::FALLBACK, caches()] {
