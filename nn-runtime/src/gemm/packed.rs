@@ -225,7 +225,7 @@ fn blocked<F: Float>(
     let depth = block_k.min(k);
     let packs_b = kernel.packs_b(m, b_cs);
     // Packed: `a`'s block (or only its last, partial sliver, for kernels that read `a` in
-    // place); `b`'s block (or only its last, partial sliver, when its rows are contiguous).
+    // place); `b`'s block where `packs_b` (else only its last, partial sliver).
     let packs_a = kernel.packs_a.packs(a_cs);
     let a_len = if packs_a { block_m.min(m).next_multiple_of(mr) } else { MAX_MR };
     let b_len = if packs_b { block_n.min(n).next_multiple_of(nr) } else { nr };
@@ -239,8 +239,8 @@ fn blocked<F: Float>(
                 let kc = block_k.min(k - pc);
                 // The first depth block applies beta; later ones add to it.
                 let beta = if pc == 0 { beta } else { F::one() };
-                // `b`'s block is packed unless its rows are contiguous; then only its last,
-                // partial sliver is (into the front of `b_packed`).
+                // `b`'s block is packed where `packs_b`; else only its last, partial sliver
+                // is (into the front of `b_packed`).
                 let b_tail = nc / nr * nr;
                 if packs_b {
                     pack(b.slice(s![pc..pc + kc, jc..jc + nc]).t(), nr, b_packed, kernel.transpose);
