@@ -157,8 +157,7 @@ impl Blocking {
 ///
 /// The micro-kernel reads `a` where it lies, at any strides (or packed, for kernels
 /// that pack it), and `b` where its rows are contiguous and few slivers of `a` read it;
-/// otherwise `b`'s block is
-/// packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the orientation of the lower estimated
+/// otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the orientation of the lower estimated
 /// cost is computed.
 pub(super) fn matmul_packed<F: Float>(
     alpha: F,
