@@ -3,11 +3,12 @@
 //! a depth of `kc`, in `mc × nc` blocks of the output, the block sizes taken from this
 //! CPU's caches ([`Blocking`]). Kernels that broadcast `a` from any strides read it where
 //! it lies; those that load `mr` values of it at once read it packed. `b` is read where
-//! its rows are contiguous unless enough slivers of `a` read it to pay for a copy. What a kernel cannot read in place (a `b` of strided rows, the
-//! partial slivers at the edges, `a` for the kernels that pack it) is copied, zero-padded,
-//! into packing buffers that are this thread's, kept from one product to the next, so a
-//! product allocates nothing once they have grown (the `gemm` and matrixmultiply crates
-//! allocate their packing buffers inside every call).
+//! its rows are contiguous unless enough slivers of `a` read it to pay for a copy. What a
+//! kernel cannot read in place (a `b` of strided rows, the partial slivers at the edges,
+//! `a` for the kernels that pack it) is copied, zero-padded, into packing buffers that are
+//! this thread's, kept from one product to the next, so a product allocates nothing once
+//! they have grown (the `gemm` and matrixmultiply crates allocate their packing buffers
+//! inside every call).
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -157,8 +158,8 @@ impl Blocking {
 ///
 /// The micro-kernel reads `a` where it lies, at any strides (or packed, for kernels
 /// that pack it), and `b` where its rows are contiguous and few slivers of `a` read it;
-/// otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the orientation of the lower estimated
-/// cost is computed.
+/// otherwise `b`'s block is packed first. Of `c = a b` and `cᵀ = bᵀ aᵀ`, the orientation
+/// of the lower estimated cost is computed.
 pub(super) fn matmul_packed<F: Float>(
     alpha: F,
     a: &ArrayView2<F>,
