@@ -15,8 +15,15 @@
 use crate::simd::Kernel;
 use crate::Float;
 
-/// Taps of a tile, at most: as many as the forward's channels (`row_tiles` gives both).
-pub(crate) const MAX_TAPS: usize = super::direct::MAX_ROWS;
+/// Taps of a tile, at most.
+pub(crate) const MAX_TAPS: usize = 4;
+
+/// The tiles of taps for `taps` of them: `(first, rows)`, four taps by three registers on
+/// AVX-512, three by three elsewhere. Unlike the forward's tile, six taps by two registers
+/// measured no faster on AVX2 (LeNet's second layer, 35–44 GFLOP/s either way, Zen 4).
+pub(crate) fn tap_tiles(taps: usize) -> impl Iterator<Item = (usize, usize)> {
+    super::direct::row_tiles(taps, if crate::simd::kernel() == Kernel::Avx512 { MAX_TAPS } else { MAX_TAPS - 1 })
+}
 
 /// One image's operands of [`scatter_add`].
 #[derive(Clone, Copy)]
@@ -93,8 +100,8 @@ fn vector_tile<F: Float>(_: Kernel, _: Scatter<F>, _: &[usize], _: &mut [F]) -> 
 /// The f32 tiles on x86-64's vector registers.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::x86::{Avx2, Avx512, Vector};
-    use super::Scatter;
+    use super::super::x86::{fma_rows, Avx2, Avx512, Vector};
+    use super::{Scatter, MAX_TAPS};
 
     /// [`super::scatter_add`] on AVX-512F registers.
     ///
@@ -122,7 +129,7 @@ mod x86 {
     /// As [`avx512`] or [`avx2`], inlined into the function of `V`'s extension.
     #[inline(always)]
     unsafe fn rows_of<V: Vector>(s: Scatter<f32>, offsets: &[usize], out: &mut [f32]) {
-        let mut at = [0; 4];
+        let mut at = [0; MAX_TAPS];
         at[..offsets.len()].copy_from_slice(offsets);
         // SAFETY (every arm): as this function's.
         unsafe {
@@ -141,15 +148,13 @@ mod x86 {
     /// # Safety
     /// As [`rows_of`].
     #[inline(always)]
-    unsafe fn tile<V: Vector, const R: usize>(s: Scatter<f32>, offsets: [usize; 4], out: &mut [f32]) {
+    unsafe fn tile<V: Vector, const R: usize>(s: Scatter<f32>, offsets: [usize; MAX_TAPS], out: &mut [f32]) {
         let block = 3 * V::LANES;
         let (grads, weights, out) = (s.grads.as_ptr(), s.weights.as_ptr(), out.as_mut_ptr());
         let mut q0 = 0;
         while q0 < s.span {
             let cols = block.min(s.span - q0);
-            let lanes =
-                [cols.min(V::LANES), cols.saturating_sub(V::LANES).min(V::LANES), cols.saturating_sub(2 * V::LANES)];
-            // Named accumulators, one register each (as an array, LLVM kept them on the stack).
+            let lanes = [0, 1, 2].map(|v| cols.saturating_sub(v * V::LANES).min(V::LANES));
             // SAFETY (every block): the reads and writes lie in the caller's buffers.
             let zero = unsafe { V::zero() };
             let [mut c00, mut c01, mut c02, mut c10, mut c11, mut c12] = [zero; 6];
@@ -161,20 +166,8 @@ mod x86 {
                         let g = grads.wrapping_add(o * s.span + q0);
                         let (g0, g1, g2) =
                             ($load(g, 0), $load(g.wrapping_add(V::LANES), 1), $load(g.wrapping_add(2 * V::LANES), 2));
-                        let w = V::splat(*weights.wrapping_add(o));
-                        (c00, c01, c02) = (V::mul_add(w, g0, c00), V::mul_add(w, g1, c01), V::mul_add(w, g2, c02));
-                        if R > 1 {
-                            let w = V::splat(*weights.wrapping_add(s.out_c + o));
-                            (c10, c11, c12) = (V::mul_add(w, g0, c10), V::mul_add(w, g1, c11), V::mul_add(w, g2, c12));
-                        }
-                        if R > 2 {
-                            let w = V::splat(*weights.wrapping_add(2 * s.out_c + o));
-                            (c20, c21, c22) = (V::mul_add(w, g0, c20), V::mul_add(w, g1, c21), V::mul_add(w, g2, c22));
-                        }
-                        if R > 3 {
-                            let w = V::splat(*weights.wrapping_add(3 * s.out_c + o));
-                            (c30, c31, c32) = (V::mul_add(w, g0, c30), V::mul_add(w, g1, c31), V::mul_add(w, g2, c32));
-                        }
+                        fma_rows!(V, R, 3, (g0, g1, g2), |r: usize| *weights.wrapping_add(r * s.out_c + o),
+                            [0: c00, c01, c02], [1: c10, c11, c12], [2: c20, c21, c22], [3: c30, c31, c32]);
                     }
                 }};
             }

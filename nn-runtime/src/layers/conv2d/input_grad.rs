@@ -6,7 +6,7 @@
 //! gradient from `(c·Hp + ki)·Wp + kj` on.
 
 use super::{Geometry, SCRATCH};
-use crate::gemm::{row_tiles, scatter_add, Scatter, MAX_TAPS};
+use crate::gemm::{scatter_add, tap_tiles, Scatter, MAX_TAPS};
 use crate::scratch::with_scratch;
 use crate::simd::{vectorised, Kernel};
 use crate::Float;
@@ -43,7 +43,7 @@ pub(super) fn direct_input_grad<F: Float>(
             // Without padding the padded image is the image: added onto in place.
             let image = if padding { &mut *padded } else { &mut *dx };
             image.fill(F::zero());
-            for (t0, rows) in row_tiles(taps) {
+            for (t0, rows) in tap_tiles(taps) {
                 let mut offsets = [0; MAX_TAPS];
                 for (r, offset) in offsets.iter_mut().enumerate().take(rows) {
                     let (t, kernel_len) = (t0 + r, kh * kw);
