@@ -13,10 +13,10 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
 pub use crate::simd::{force_kernel, kernel, Kernel};
 use crate::Float;
-pub(crate) use packed::direct::{correlate, forward_tiles, Correlation};
+pub(crate) use packed::direct::{correlate, row_tiles, Correlation};
 pub(crate) use packed::dots::{shifted_dots, Shifted, MAX_ROWS, MAX_SHIFTS};
 use packed::matmul_packed;
-pub(crate) use packed::scatter::{scatter_add, tap_tiles, Scatter, MAX_TAPS};
+pub(crate) use packed::scatter::{scatter_add, Scatter, MAX_TAPS};
 use vector::vector_matrix;
 
 mod cache;

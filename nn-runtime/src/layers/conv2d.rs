@@ -49,7 +49,7 @@ use rand::Rng;
 
 use super::{weight_bias, Gradients};
 use crate::frozen::Window;
-use crate::gemm::{correlate, forward_tiles, kernel, matmul, Correlation};
+use crate::gemm::{correlate, kernel, matmul, row_tiles, Correlation};
 use crate::params::{Entry, EntryMut};
 use crate::scratch::{with_scratch, Scratch};
 use crate::simd::vectorised;
@@ -473,7 +473,7 @@ fn direct_forward<F: Float>(
             let (taps, out_c, span) = (geometry.taps(), geometry.out_c, geometry.span);
             let out = &mut *out;
             for (i, image) in images.chunks_exact(image_len).enumerate() {
-                for (o0, rows) in forward_tiles(out_c) {
+                for (o0, rows) in row_tiles(kernel(), out_c) {
                     let correlation = Correlation {
                         weights: &weights[o0 * taps..],
                         image,

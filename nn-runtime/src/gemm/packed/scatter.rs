@@ -6,8 +6,9 @@
 //! `dx[c·Hp·Wp + ki·Wp + kj + q] += Σ_o w[o][t] · g[o][q]`
 //!
 //! for every column `q` of the image's span. A register tile of up to [`MAX_TAPS`] taps
-//! (rows of `Wᵀ`, `[taps, out_c]`) by three vector registers of columns sums over the
-//! output channels in registers (per channel three loads of `g`, one broadcast per tap),
+//! (rows of `Wᵀ`, `[taps, out_c]`) by `C` vector registers of columns (three on AVX-512,
+//! two on AVX2, as the forward's) sums over the output channels in registers (per channel
+//! `C` loads of `g`, one broadcast per tap),
 //! then adds each tap's registers onto the image at its offset. On x86-64 the f32 tile
 //! runs on AVX-512 or AVX2 + FMA registers (the [`super::x86::Vector`] of the GEMM
 //! micro-kernels); elsewhere, and for f64, plain loops.
@@ -15,15 +16,8 @@
 use crate::simd::Kernel;
 use crate::Float;
 
-/// Taps of a tile, at most.
-pub(crate) const MAX_TAPS: usize = 4;
-
-/// The tiles of taps for `taps` of them: `(first, rows)`, four taps by three registers on
-/// AVX-512, three by three elsewhere. Unlike the forward's tile, six taps by two registers
-/// measured no faster on AVX2 (LeNet's second layer, 35–44 GFLOP/s either way, Zen 4).
-pub(crate) fn tap_tiles(taps: usize) -> impl Iterator<Item = (usize, usize)> {
-    super::direct::row_tiles(taps, if crate::simd::kernel() == Kernel::Avx512 { MAX_TAPS } else { MAX_TAPS - 1 })
-}
+/// Taps of a tile, at most: as many as the forward's channels (`row_tiles` gives both).
+pub(crate) const MAX_TAPS: usize = super::direct::MAX_ROWS;
 
 /// One image's operands of [`scatter_add`].
 #[derive(Clone, Copy)]
@@ -110,7 +104,7 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn avx512(s: Scatter<f32>, offsets: &[usize], out: &mut [f32]) {
         // SAFETY: as this function's.
-        unsafe { rows_of::<Avx512>(s, offsets, out) }
+        unsafe { rows_of::<Avx512, 3>(s, offsets, out) }
     }
 
     /// [`super::scatter_add`] on AVX2 + FMA registers.
@@ -120,36 +114,43 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn avx2(s: Scatter<f32>, offsets: &[usize], out: &mut [f32]) {
         // SAFETY: as this function's.
-        unsafe { rows_of::<Avx2>(s, offsets, out) }
+        unsafe { rows_of::<Avx2, 2>(s, offsets, out) }
     }
 
-    /// The tile of `offsets.len()` rows, its count a constant of its own loop.
+    /// The tile of `offsets.len()` rows by `C` registers of columns, its row count a
+    /// constant of its own loop.
     ///
     /// # Safety
     /// As [`avx512`] or [`avx2`], inlined into the function of `V`'s extension.
     #[inline(always)]
-    unsafe fn rows_of<V: Vector>(s: Scatter<f32>, offsets: &[usize], out: &mut [f32]) {
+    unsafe fn rows_of<V: Vector, const C: usize>(s: Scatter<f32>, offsets: &[usize], out: &mut [f32]) {
         let mut at = [0; MAX_TAPS];
         at[..offsets.len()].copy_from_slice(offsets);
         // SAFETY (every arm): as this function's.
         unsafe {
             match offsets.len() {
-                4 => tile::<V, 4>(s, at, out),
-                3 => tile::<V, 3>(s, at, out),
-                2 => tile::<V, 2>(s, at, out),
-                _ => tile::<V, 1>(s, at, out),
+                6 => tile::<V, 6, C>(s, at, out),
+                5 => tile::<V, 5, C>(s, at, out),
+                4 => tile::<V, 4, C>(s, at, out),
+                3 => tile::<V, 3, C>(s, at, out),
+                2 => tile::<V, 2, C>(s, at, out),
+                _ => tile::<V, 1, C>(s, at, out),
             }
         }
     }
 
-    /// `R` rows by three registers of columns, block after block along the span; the
-    /// last block's registers load and store only their first lanes.
+    /// `R` rows by `C` registers of columns, block after block along the span; the last
+    /// block's registers load and store only their first lanes.
     ///
     /// # Safety
     /// As [`rows_of`].
     #[inline(always)]
-    unsafe fn tile<V: Vector, const R: usize>(s: Scatter<f32>, offsets: [usize; MAX_TAPS], out: &mut [f32]) {
-        let block = 3 * V::LANES;
+    unsafe fn tile<V: Vector, const R: usize, const C: usize>(
+        s: Scatter<f32>,
+        offsets: [usize; MAX_TAPS],
+        out: &mut [f32],
+    ) {
+        let block = C * V::LANES;
         let (grads, weights, out) = (s.grads.as_ptr(), s.weights.as_ptr(), out.as_mut_ptr());
         let mut q0 = 0;
         while q0 < s.span {
@@ -159,15 +160,17 @@ mod x86 {
             let zero = unsafe { V::zero() };
             let [mut c00, mut c01, mut c02, mut c10, mut c11, mut c12] = [zero; 6];
             let [mut c20, mut c21, mut c22, mut c30, mut c31, mut c32] = [zero; 6];
+            let [mut c40, mut c41, mut c42, mut c50, mut c51, mut c52] = [zero; 6];
             // Every output channel: `$load(ptr, register)` reads a register's columns.
             macro_rules! channels {
                 ($load:expr) => {{
                     for o in 0..s.out_c {
                         let g = grads.wrapping_add(o * s.span + q0);
-                        let (g0, g1, g2) =
-                            ($load(g, 0), $load(g.wrapping_add(V::LANES), 1), $load(g.wrapping_add(2 * V::LANES), 2));
-                        fma_rows!(V, R, 3, (g0, g1, g2), |r: usize| *weights.wrapping_add(r * s.out_c + o),
-                            [0: c00, c01, c02], [1: c10, c11, c12], [2: c20, c21, c22], [3: c30, c31, c32]);
+                        let g0 = $load(g, 0);
+                        let g1 = if C > 1 { $load(g.wrapping_add(V::LANES), 1) } else { zero };
+                        let g2 = if C > 2 { $load(g.wrapping_add(2 * V::LANES), 2) } else { zero };
+                        fma_rows!(V, R, C, (g0, g1, g2), |r: usize| *weights.wrapping_add(r * s.out_c + o),
+                            [0: c00, c01, c02], [1: c10, c11, c12], [2: c20, c21, c22], [3: c30, c31, c32], [4: c40, c41, c42], [5: c50, c51, c52]);
                     }
                 }};
             }
@@ -182,10 +185,17 @@ mod x86 {
                     channels!(load);
                 }
                 // Row after row, so that rows whose columns overlap each add in turn.
-                let results = [[c00, c01, c02], [c10, c11, c12], [c20, c21, c22], [c30, c31, c32]];
+                let results = [
+                    [c00, c01, c02],
+                    [c10, c11, c12],
+                    [c20, c21, c22],
+                    [c30, c31, c32],
+                    [c40, c41, c42],
+                    [c50, c51, c52],
+                ];
                 for (r, registers) in results.iter().enumerate().take(R) {
                     let row = out.wrapping_add(offsets[r] + q0);
-                    for (v, &value) in registers.iter().enumerate() {
+                    for (v, &value) in registers.iter().enumerate().take(C) {
                         let ptr = row.wrapping_add(v * V::LANES);
                         match lanes[v] {
                             0 => {}
@@ -216,7 +226,7 @@ mod tests {
                 let grads: Vec<F> = (0..out_c * span).map(value).collect();
                 let s = Scatter { weights: &weights, grads: &grads, out_c, span };
                 for rows in 1..=MAX_TAPS {
-                    let offsets: Vec<usize> = (0..rows).map(|r| [0, 1, 5, 2][r] + 3).collect();
+                    let offsets: Vec<usize> = (0..rows).map(|r| [0, 1, 5, 2, 4, 3][r] + 3).collect();
                     let len = 3 + 5 + span + 3;
                     let start: Vec<F> = (0..len).map(|i| value(i + 1)).collect();
                     let mut want: Vec<f64> = start.iter().map(|&v| Float::to_f64(v)).collect();

@@ -6,7 +6,7 @@
 //! gradient from `(c·Hp + ki)·Wp + kj` on.
 
 use super::{Geometry, SCRATCH};
-use crate::gemm::{scatter_add, tap_tiles, Scatter, MAX_TAPS};
+use crate::gemm::{row_tiles, scatter_add, Scatter, MAX_TAPS};
 use crate::scratch::with_scratch;
 use crate::simd::{vectorised, Kernel};
 use crate::Float;
@@ -27,7 +27,12 @@ pub(super) fn direct_input_grad<F: Float>(
     let padding = geometry.window.padding != (0, 0);
     let lens = [taps * out_c, out_c * span, if padding { geometry.scratch_len() } else { 0 }];
     with_scratch(&SCRATCH, lens, |[transposed, grads, padded]| {
-        for (t, row) in transposed.chunks_exact_mut(out_c).enumerate() {
+        // Rows of `Wᵀ` in kernel-position-major order, `(ki, kj, c)`: a tile's taps then lie
+        // a plane apart rather than one column, so that a row's loads of the image do not
+        // overlap the stores of the row before it, which they wait on. LeNet's second layer
+        // (batch 64, AVX2 tiles of three taps, Zen 4): 630 µs, 790–880 in the taps' own order.
+        for (i, row) in transposed.chunks_exact_mut(out_c).enumerate() {
+            let t = tap_of_row(i, geometry.in_c, kh * kw);
             for (o, value) in row.iter_mut().enumerate() {
                 *value = weights[o * taps + t];
             }
@@ -43,10 +48,10 @@ pub(super) fn direct_input_grad<F: Float>(
             // Without padding the padded image is the image: added onto in place.
             let image = if padding { &mut *padded } else { &mut *dx };
             image.fill(F::zero());
-            for (t0, rows) in tap_tiles(taps) {
+            for (t0, rows) in row_tiles(kernel, taps) {
                 let mut offsets = [0; MAX_TAPS];
                 for (r, offset) in offsets.iter_mut().enumerate().take(rows) {
-                    let (t, kernel_len) = (t0 + r, kh * kw);
+                    let (t, kernel_len) = (tap_of_row(t0 + r, geometry.in_c, kh * kw), kh * kw);
                     let (c, ki, kj) = (t / kernel_len, t % kernel_len / kw, t % kw);
                     *offset = (c * padded_h + ki) * padded_w + kj;
                 }
@@ -66,6 +71,12 @@ pub(super) fn direct_input_grad<F: Float>(
             }
         }
     });
+}
+
+/// The tap `(c, ki, kj)`, as its index `c·kh·kw + ki·kw + kj` among the weights' taps,
+/// of row `i` of `Wᵀ` in kernel-position-major order (`i = (ki·kw + kj)·in_c + c`).
+fn tap_of_row(i: usize, in_c: usize, kernel_len: usize) -> usize {
+    i % in_c * kernel_len + i / in_c
 }
 
 #[cfg(test)]
