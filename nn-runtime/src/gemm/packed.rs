@@ -531,27 +531,32 @@ mod x86 {
     }
 
     /// One step of a register tile of `$rows` rows by `$cols` (at most 3) registers of
-    /// columns, both constants: row `r`'s accumulators `+=` the broadcast `$weight(r)`
-    /// times the step's registers `$x`. The accumulators are named variables, one register
-    /// each (as an array indexed in loops, LLVM kept them on the stack).
-    macro_rules! fma_rows {
-        ($V:ty, $rows:expr, $cols:expr, ($x0:expr, $x1:expr, $x2:expr), $weight:expr,
-         $([$r:literal: $a0:ident, $a1:ident, $a2:ident]),* $(,)?) => {
+    /// columns, both constants: loads the step's `$cols` registers from `$at` on
+    /// (`$load(ptr, register)`), then row `r`'s accumulators `+=` the broadcast
+    /// `$weight(r)` times them. The accumulators are named variables, one register each (as
+    /// an array indexed in loops, LLVM kept them on the stack).
+    macro_rules! tile_step {
+        ($V:ty, $rows:expr, $cols:expr, $at:expr, $load:expr, $weight:expr,
+         $([$r:literal: $a0:ident, $a1:ident, $a2:ident]),* $(,)?) => {{
+            let (at, zero) = ($at, <$V>::zero());
+            let x0 = $load(at, 0);
+            let x1 = if $cols > 1 { $load(at.wrapping_add(<$V>::LANES), 1) } else { zero };
+            let x2 = if $cols > 2 { $load(at.wrapping_add(2 * <$V>::LANES), 2) } else { zero };
             $(
                 if $rows > $r {
                     let w = <$V>::splat($weight($r));
-                    $a0 = <$V>::mul_add(w, $x0, $a0);
+                    $a0 = <$V>::mul_add(w, x0, $a0);
                     if $cols > 1 {
-                        $a1 = <$V>::mul_add(w, $x1, $a1);
+                        $a1 = <$V>::mul_add(w, x1, $a1);
                     }
                     if $cols > 2 {
-                        $a2 = <$V>::mul_add(w, $x2, $a2);
+                        $a2 = <$V>::mul_add(w, x2, $a2);
                     }
                 }
             )*
-        };
+        }};
     }
-    pub(super) use fma_rows;
+    pub(super) use tile_step;
 
     /// One register of f32 lanes and the operations the kernel needs on it. Every method
     /// is inlined into a function compiled with the extension, and only called there.

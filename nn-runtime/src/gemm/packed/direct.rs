@@ -144,7 +144,7 @@ fn vector_tile<F: Float>(_: Kernel, _: Correlation<F>, _: usize, _: &mut [F], _:
 /// The f32 tiles on x86-64's vector registers.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::x86::{fma_rows, Avx2, Avx512, Vector};
+    use super::super::x86::{tile_step, Avx2, Avx512, Vector};
     use super::Correlation;
 
     /// [`super::correlate`] on AVX-512F registers.
@@ -209,11 +209,8 @@ mod x86 {
             // One tap at `offset`: `$load(ptr, register)` reads a register's columns.
             macro_rules! tap {
                 ($tap:expr, $offset:expr, $load:expr) => {{
-                    let x = image.wrapping_add($offset + q0);
-                    let x0 = $load(x, 0);
-                    let x1 = if C > 1 { $load(x.wrapping_add(V::LANES), 1) } else { zero };
-                    let x2 = if C > 2 { $load(x.wrapping_add(2 * V::LANES), 2) } else { zero };
-                    fma_rows!(V, R, C, (x0, x1, x2), |r: usize| *weights.wrapping_add(r * taps + $tap),
+                    tile_step!(V, R, C, image.wrapping_add($offset + q0), $load,
+                        |r: usize| *weights.wrapping_add(r * taps + $tap),
                         [0: c00, c01, c02], [1: c10, c11, c12], [2: c20, c21, c22],
                         [3: c30, c31, c32], [4: c40, c41, c42], [5: c50, c51, c52]);
                 }};

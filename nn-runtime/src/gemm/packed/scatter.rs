@@ -94,7 +94,7 @@ fn vector_tile<F: Float>(_: Kernel, _: Scatter<F>, _: &[usize], _: &mut [F]) -> 
 /// The f32 tiles on x86-64's vector registers.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::super::x86::{fma_rows, Avx2, Avx512, Vector};
+    use super::super::x86::{tile_step, Avx2, Avx512, Vector};
     use super::{Scatter, MAX_TAPS};
 
     /// [`super::scatter_add`] on AVX-512F registers.
@@ -165,12 +165,10 @@ mod x86 {
             macro_rules! channels {
                 ($load:expr) => {{
                     for o in 0..s.out_c {
-                        let g = grads.wrapping_add(o * s.span + q0);
-                        let g0 = $load(g, 0);
-                        let g1 = if C > 1 { $load(g.wrapping_add(V::LANES), 1) } else { zero };
-                        let g2 = if C > 2 { $load(g.wrapping_add(2 * V::LANES), 2) } else { zero };
-                        fma_rows!(V, R, C, (g0, g1, g2), |r: usize| *weights.wrapping_add(r * s.out_c + o),
-                            [0: c00, c01, c02], [1: c10, c11, c12], [2: c20, c21, c22], [3: c30, c31, c32], [4: c40, c41, c42], [5: c50, c51, c52]);
+                        tile_step!(V, R, C, grads.wrapping_add(o * s.span + q0), $load,
+                            |r: usize| *weights.wrapping_add(r * s.out_c + o),
+                            [0: c00, c01, c02], [1: c10, c11, c12], [2: c20, c21, c22],
+                            [3: c30, c31, c32], [4: c40, c41, c42], [5: c50, c51, c52]);
                     }
                 }};
             }
